@@ -1,0 +1,328 @@
+"""The `grievance` command line: set-up, local chat, the server, and the operator's tools.
+
+Server side: `init`, `chat`, `serve`, `forward`, `purge`, `queue status|retry`,
+`keys rotate`. Operator side (with the private key, on the operator's machine):
+`cases pull|list|show`. A configuration problem ends any command with one line
+on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from .config import CHANNEL_TYPES, ConfigError, Settings, load_settings
+from .logs import setup_logging
+
+
+def _settings(ctx: click.Context) -> Settings:
+    settings = ctx.obj.get("settings")
+    if settings is None:
+        settings = load_settings(ctx.obj["config_path"])
+        ctx.obj["settings"] = settings
+        log_file = settings.path(settings.logging.file) if settings.logging.file else None
+        # Interactive commands keep the terminal for the conversation: only warnings go to stderr there.
+        quiet = bool({"chat", "cases"} & set(ctx.command_path.split()))
+        setup_logging(settings.logging.level, log_file, stderr_level="WARNING" if quiet else None)
+    return settings
+
+
+def _services(ctx: click.Context):
+    from .services import build_services  # heavy imports only for commands that need them
+
+    return build_services(_settings(ctx))
+
+
+@click.group()
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), envvar="GRIEVANCE_CONFIG", default="config.yaml",
+              show_default=True, help="Configuration file.")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str) -> None:
+    """Anonymous grievance hotline for supply-chain workers."""
+    ctx.ensure_object(dict)
+    ctx.obj["config_path"] = config_path
+
+
+@cli.command()
+@click.pass_context
+def init(ctx: click.Context) -> None:
+    """Create the server secrets, a development operator key pair and the database."""
+    from storage.db import make_engine, migrate
+    from storage.keys import init_keys
+
+    settings = _settings(ctx)
+    result = init_keys(settings)
+    for path in result.created:
+        click.echo(f"created {path} (mode 0600)")
+    for path in result.kept:
+        click.echo(f"kept    {path}")
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    engine.dispose()
+    click.echo(f"database ready in {settings.data_dir}")
+    click.echo("These keys are for development. In production keep the operator key on the operator's machine only.")
+
+
+@cli.command()
+@click.option("--sender", required=True, help="The worker's address on the channel (kept only as a keyed hash).")
+@click.option("--channel", "channel_type", type=click.Choice(CHANNEL_TYPES), default="console", show_default=True)
+@click.pass_context
+def chat(ctx: click.Context, sender: str, channel_type: str) -> None:
+    """Chat with the bot as a worker; reads one message per line when stdin is not a terminal."""
+    from channels.console import ConsoleChannel
+    from storage.outbox import forward_outbox
+
+    services = _services(ctx)
+    settings = services.settings
+    channel = ConsoleChannel(
+        services.intake,
+        channel_type=channel_type,
+        internal_error_text=services.catalogs.text(settings.deployment.default_language, "error.internal"),
+    )
+
+    def forward() -> None:
+        forward_outbox(services.sessions, services.sink, max_attempts=settings.queue.max_attempts)
+
+    interactive = sys.stdin.isatty()
+    if interactive:
+        click.echo("Type as the worker would; the bot answers. Ctrl-D to leave. Start with any message, e.g. 'hi'.")
+
+    def lines():
+        while True:
+            try:
+                line = input("you> ") if interactive else sys.stdin.readline()
+            except EOFError:
+                return
+            if not interactive and line == "":
+                return
+            yield line
+
+    def write(text: str) -> None:
+        click.echo(("bot> " + text.replace("\n", "\n     ")) if interactive else text)
+
+    try:
+        channel.converse(sender, lines(), write, after_each=forward)
+    finally:
+        services.close()
+
+
+@cli.command()
+@click.option("--host", default=None, help="Listen address (default: server.host).")
+@click.option("--port", type=int, default=None, help="Port (default: server.port).")
+@click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True)
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None, workers: int) -> None:
+    """Start the HTTP app under gunicorn, with the outbox forwarder beside it."""
+    from .server import run_gunicorn
+
+    settings = _settings(ctx)
+    _services(ctx).close()  # fail fast on missing secrets or an unreachable database, before forking
+    maintenance = subprocess.Popen(
+        [sys.executable, "-c", "from bot.cli import main; main()", "--config", ctx.obj["config_path"], "forward", "--loop"]
+    )
+    try:
+        run_gunicorn(ctx.obj["config_path"], host or settings.server.host, port or settings.server.port, workers)
+    finally:
+        maintenance.send_signal(signal.SIGTERM)
+        maintenance.wait(timeout=10)
+
+
+@cli.command()
+@click.option("--loop", is_flag=True, help="Keep forwarding and purging until stopped.")
+@click.pass_context
+def forward(ctx: click.Context, loop: bool) -> None:
+    """Deliver sealed cases from the outbox to the queue (and, with --loop, purge on schedule)."""
+    from storage.outbox import forward_outbox
+    from storage.retention import purge_expired
+
+    services = _services(ctx)
+    settings = services.settings
+    stop = {"now": False}
+    signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
+    last_purge = 0.0
+    try:
+        while True:
+            result = forward_outbox(services.sessions, services.sink, max_attempts=settings.queue.max_attempts)
+            if not loop:
+                click.echo(f"delivered {result.delivered}, failed {result.failed}, dead-lettered {result.dead}")
+                return
+            if time.monotonic() - last_purge >= settings.server.purge_interval_seconds:
+                purge_expired(services.sessions)
+                last_purge = time.monotonic()
+            deadline = time.monotonic() + settings.server.forward_interval_seconds
+            while not stop["now"] and time.monotonic() < deadline:
+                time.sleep(0.1)
+            if stop["now"]:
+                return
+    finally:
+        services.close()
+
+
+@cli.command()
+@click.pass_context
+def purge(ctx: click.Context) -> None:
+    """Erase expired drafts, expired reply addresses and delivered outbox entries (cron-safe)."""
+    from storage.retention import purge_expired
+
+    services = _services(ctx)
+    try:
+        result = purge_expired(services.sessions)
+    finally:
+        services.close()
+    click.echo(
+        f"erased {result.conversations} expired drafts, {result.reply_addresses} reply addresses, "
+        f"{result.outbox_entries} delivered outbox entries"
+    )
+
+
+@cli.group()
+def queue() -> None:
+    """The outbox and the case queue."""
+
+
+@queue.command("status")
+@click.pass_context
+def queue_status(ctx: click.Context) -> None:
+    """How many cases wait in the outbox and the queue, and how many are dead-lettered."""
+    from storage.outbox import outbox_counts
+
+    services = _services(ctx)
+    try:
+        counts = outbox_counts(services.sessions)
+        waiting, urgent = services.sink.depth()
+    finally:
+        services.close()
+    click.echo(
+        f"outbox: {counts.get('pending', 0)} pending, {counts.get('dead', 0)} dead-lettered, "
+        f"{counts.get('delivered', 0)} delivered (not yet purged)"
+    )
+    click.echo(f"queue ({services.sink.kind}): {waiting} waiting, {urgent} urgent")
+
+
+@queue.command("retry")
+@click.pass_context
+def queue_retry(ctx: click.Context) -> None:
+    """Put dead-lettered cases back in line for delivery."""
+    from storage.outbox import retry_dead
+
+    services = _services(ctx)
+    try:
+        click.echo(f"{retry_dead(services.sessions)} dead-lettered cases will be retried")
+    finally:
+        services.close()
+
+
+@cli.group()
+def keys() -> None:
+    """Server keys."""
+
+
+@keys.command("rotate")
+@click.option("--retire-old", is_flag=True, help="After re-encrypting, remove the old data keys from the keyring.")
+@click.pass_context
+def keys_rotate(ctx: click.Context, retire_old: bool) -> None:
+    """Add a new data key, re-encrypt every draft and reply address with it."""
+    from storage.keys import add_data_key, retire_data_keys
+    from storage.rotation import reencrypt_all
+
+    settings = _settings(ctx)
+    new_id = add_data_key(settings)
+    services = _services(ctx)
+    try:
+        result = reencrypt_all(services.sessions, services.secrets)
+    finally:
+        services.close()
+    click.echo(f"data key {new_id} is active; re-encrypted {result.rewritten} values ({result.already_current} already current)")
+    if retire_old:
+        retire_data_keys(settings, keep=new_id)
+        click.echo("old data keys removed from the keyring")
+
+
+@cli.group()
+def cases() -> None:
+    """Operator side: pull, list and read cases with the operator's private key."""
+
+
+def _key_option(function):
+    return click.option("--key", "key_file", type=click.Path(dir_okay=False), default=None,
+                        help="Operator private key (default: operator.identity_file).")(function)
+
+
+def _operator_store(ctx: click.Context, key_file: str | None):
+    from storage.keys import load_operator_identity
+    from storage.operator_store import OperatorStore
+
+    settings = _settings(ctx)
+    identity = load_operator_identity(Path(key_file) if key_file else settings.path(settings.operator.identity_file))
+    return identity, OperatorStore(settings.path(settings.operator.store), identity)
+
+
+@cases.command("pull")
+@_key_option
+@click.pass_context
+def cases_pull(ctx: click.Context, key_file: str | None) -> None:
+    """Open waiting cases with the key and keep them in the local operator store."""
+    from storage.db import make_engine, session_factory
+    from storage.embedded_queue import EmbeddedQueue
+    from storage.operator_store import pull_cases
+
+    identity, store = _operator_store(ctx, key_file)
+    engine = make_engine(_settings(ctx).database_url)
+    try:
+        result = pull_cases(EmbeddedQueue(session_factory(engine)), store, identity)
+    finally:
+        engine.dispose()
+        store.close()
+    click.echo(f"pulled {result.pulled} new cases ({result.already_had} already here, {result.not_for_this_key} for another key)")
+
+
+@cases.command("list")
+@_key_option
+@click.option("--urgent", is_flag=True, help="Only urgent cases.")
+@click.option("--category", default=None, help="Only this taxonomy code.")
+@click.pass_context
+def cases_list(ctx: click.Context, key_file: str | None, urgent: bool, category: str | None) -> None:
+    """Cases in the local store, urgent first."""
+    _, store = _operator_store(ctx, key_file)
+    try:
+        rows = store.summaries(urgent_only=urgent, category=category)
+    finally:
+        store.close()
+    if not rows:
+        click.echo("no cases")
+    for row in rows:
+        click.echo(f"{row.case_id}  {row.received_at}  {'URGENT ' if row.urgent else ''}{row.category}  {row.status}")
+
+
+@cases.command("show")
+@_key_option
+@click.argument("case_id")
+@click.pass_context
+def cases_show(ctx: click.Context, key_file: str | None, case_id: str) -> None:
+    """One case with every field (CASE_ID may be a unique prefix)."""
+    _, store = _operator_store(ctx, key_file)
+    try:
+        record = store.get(case_id)
+    finally:
+        store.close()
+    if record is None:
+        raise click.ClickException(f"no single case matches '{case_id}'")
+    click.echo(json.dumps(record, ensure_ascii=False, indent=2))
+
+
+def main() -> None:
+    """Console script entry point."""
+    from storage.crypto import CryptoError
+    from storage.operator_store import OperatorStoreError
+
+    try:
+        cli.main(prog_name="grievance")
+    except (ConfigError, CryptoError, OperatorStoreError) as error:
+        click.echo(str(error), err=True)
+        sys.exit(2)

@@ -1,0 +1,248 @@
+"""Configuration: `config.yaml` read and validated once, into immutable objects.
+
+Everything a deployment can change without code (languages, questions, their
+order, categories, emergency contacts, time limits, paths) lives here. Secrets
+never do: the config only names the file or environment variable that holds
+each one. Any problem stops start-up with `ConfigError`, whose message is one
+line naming the key and what is wrong.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+TAXONOMY = (
+    "wages",
+    "hours",
+    "safety",
+    "harassment",
+    "discrimination",
+    "forced_labour",
+    "child_labour",
+    "association",
+    "dismissal",
+    "retaliation",
+    "living_conditions",
+    "environment_community",
+    "other",
+)
+CHANNEL_TYPES = ("console", "sms", "whatsapp", "telegram")
+QUESTION_KINDS = ("text", "yes_no", "number", "category")
+
+
+class ConfigError(Exception):
+    """The configuration is unusable; the message is one line that names the key."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SecretSource(_Frozen):
+    """Where a secret comes from: a file (mode 0600) or an environment variable."""
+
+    file: str | None = None
+    env: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> SecretSource:
+        if bool(self.file) == bool(self.env):
+            raise ValueError("give exactly one of 'file' or 'env'")
+        return self
+
+
+class Deployment(_Frozen):
+    name: str = "Worker hotline"
+    default_language: str = "en"
+    languages: tuple[str, ...] = ("en", "bn", "vi", "es")
+    acknowledge_within_days: Annotated[int, Field(ge=1, le=90)] = 7
+    emergency_contacts: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _default_is_offered(self) -> Deployment:
+        if self.default_language not in self.languages:
+            raise ValueError(f"default_language '{self.default_language}' is not in languages")
+        return self
+
+
+class Paths(_Frozen):
+    data_dir: str = "var/data"
+    database_url: str | None = None  # default: SQLite in data_dir
+
+
+class Secrets(_Frozen):
+    pepper: SecretSource = SecretSource(file="var/keys/pepper")
+    data_keys: SecretSource = SecretSource(file="var/keys/data-keys.json")
+
+
+class Operator(_Frozen):
+    recipients: tuple[str, ...] = ()  # age public keys (not secret)
+    recipients_file: str | None = "var/keys/operator-recipients.txt"
+    identity_file: str = "var/operator/operator-identity.txt"  # operator machine only
+    store: str = "var/operator/cases.db"
+
+
+class Session(_Frozen):
+    idle_expiry_hours: Annotated[float, Field(gt=0, le=24 * 30)] = 72
+    reply_address_retention_days: Annotated[int, Field(ge=0, le=3650)] = 90
+
+
+class Limits(_Frozen):
+    max_message_chars: Annotated[int, Field(ge=100, le=100_000)] = 5000
+    max_description_chars: Annotated[int, Field(ge=100, le=200_000)] = 20_000
+
+
+class Question(_Frozen):
+    id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+    kind: Literal["text", "yes_no", "number", "category"] = "text"
+    optional: bool = False
+    marks_urgent: bool = False  # a YES here marks the case urgent and sends the emergency contacts
+    grants_contact: bool = False  # a YES here lets the operator contact the worker (sealed in the case)
+
+    @model_validator(mode="after")
+    def _flags_need_yes_no(self) -> Question:
+        if (self.marks_urgent or self.grants_contact) and self.kind != "yes_no":
+            raise ValueError("marks_urgent and grants_contact need kind yes_no")
+        return self
+
+
+DEFAULT_QUESTIONS = (
+    Question(id="category", kind="category"),
+    Question(id="workplace"),
+    Question(id="location"),
+    Question(id="brand", optional=True),
+    Question(id="when"),
+    Question(id="ongoing", kind="yes_no"),
+    Question(id="people_affected", kind="number"),
+    Question(id="urgent", kind="yes_no", marks_urgent=True),
+    Question(id="contact_consent", kind="yes_no", grants_contact=True),
+)
+
+
+class Flow(_Frozen):
+    categories: tuple[str, ...] = TAXONOMY
+    questions: tuple[Question, ...] = DEFAULT_QUESTIONS
+
+    @field_validator("categories")
+    @classmethod
+    def _known_categories(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [c for c in value if c not in TAXONOMY]
+        if unknown:
+            raise ValueError(f"unknown category '{unknown[0]}' (codes: {', '.join(TAXONOMY)})")
+        if "other" not in value:
+            raise ValueError("the category 'other' must stay in the list")
+        return value
+
+    @field_validator("questions")
+    @classmethod
+    def _sound_questions(cls, value: tuple[Question, ...]) -> tuple[Question, ...]:
+        ids = [q.id for q in value]
+        duplicates = {i for i in ids if ids.count(i) > 1}
+        if duplicates:
+            raise ValueError(f"question id '{sorted(duplicates)[0]}' is used twice")
+        if "description" in ids:
+            raise ValueError("'description' is asked by the engine itself before these questions; remove it")
+        if sum(q.kind == "category" for q in value) != 1:
+            raise ValueError("exactly one question must be of kind 'category'")
+        return value
+
+
+class Queue(_Frozen):
+    kind: Literal["embedded"] = "embedded"
+    max_attempts: Annotated[int, Field(ge=1, le=1000)] = 20
+
+
+class Nlu(_Frozen):
+    backend: Literal["builtin"] = "builtin"
+    suggestion_min_confidence: Annotated[float, Field(ge=0, le=1)] = 0.34
+
+
+class Logging(_Frozen):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    file: str | None = "var/data/logs/grievance.log"
+
+
+class Server(_Frozen):
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 8080
+    forward_interval_seconds: Annotated[float, Field(gt=0, le=3600)] = 2.0
+    purge_interval_seconds: Annotated[float, Field(gt=0, le=86400)] = 600.0
+
+
+class ChannelSettings(_Frozen):
+    enabled: bool = False
+
+
+class Channels(_Frozen):
+    console: ChannelSettings = ChannelSettings(enabled=True)
+
+
+class Settings(_Frozen):
+    """The whole validated configuration. `base_dir` anchors relative paths."""
+
+    base_dir: str = "."
+    deployment: Deployment = Deployment()
+    paths: Paths = Paths()
+    secrets: Secrets = Secrets()
+    operator: Operator = Operator()
+    session: Session = Session()
+    limits: Limits = Limits()
+    flow: Flow = Flow()
+    queue: Queue = Queue()
+    nlu: Nlu = Nlu()
+    logging: Logging = Logging()
+    server: Server = Server()
+    channels: Channels = Channels()
+
+    def path(self, relative: str) -> Path:
+        """A path from the config, made absolute against the config file's folder."""
+        candidate = Path(relative).expanduser()
+        return candidate if candidate.is_absolute() else Path(self.base_dir) / candidate
+
+    @property
+    def data_dir(self) -> Path:
+        return self.path(self.paths.data_dir)
+
+    @property
+    def database_url(self) -> str:
+        if self.paths.database_url:
+            return self.paths.database_url
+        return f"sqlite:///{self.data_dir / 'grievance.db'}"
+
+
+def _error_line(error: ValidationError) -> str:
+    first = error.errors()[0]
+    key = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    message = first["msg"].removeprefix("Value error, ")
+    return f"config error: {key}: {message}"
+
+
+def settings_from_mapping(data: dict, base_dir: str | Path = ".") -> Settings:
+    """Validate a config mapping (as read from YAML) into `Settings`."""
+    if not isinstance(data, dict):
+        raise ConfigError("config error: (top level): expected a mapping of sections")
+    try:
+        return Settings.model_validate({**data, "base_dir": str(Path(base_dir).resolve())})
+    except ValidationError as error:
+        raise ConfigError(_error_line(error)) from None
+
+
+def load_settings(path: str | Path | None = None) -> Settings:
+    """Read and validate the config file (`--config`, `$GRIEVANCE_CONFIG`, or ./config.yaml)."""
+    config_path = Path(path or os.environ.get("GRIEVANCE_CONFIG") or "config.yaml")
+    try:
+        text = config_path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"config error: cannot read {config_path}: {error.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"config error: {config_path} is not valid YAML{where}") from None
+    return settings_from_mapping(data or {}, base_dir=config_path.parent)

@@ -1,0 +1,62 @@
+"""The state of one worker's conversation: where they are and what they said so far.
+
+A `Draft` is channel-neutral and plain data, so it serializes to JSON and is
+stored only encrypted (see `storage.conversations`). It holds no address.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+# Fixed steps around the configured questions; a question's step is "q:<id>".
+STEP_LANGUAGE = "language"
+STEP_CONSENT = "consent"
+STEP_DESCRIPTION = "description"
+STEP_SUGGEST = "suggest"
+STEP_SUMMARY = "summary"
+STEP_CHANGE = "change"
+QUESTION_PREFIX = "q:"
+
+DRAFT_FORMAT = 1
+
+
+@dataclass
+class Draft:
+    """One conversation in progress."""
+
+    step: str = STEP_LANGUAGE
+    language: str | None = None
+    description: list[str] = field(default_factory=list)
+    description_open: bool = False  # more description text is still welcome
+    answers: dict[str, Any] = field(default_factory=dict)
+    suggestion: str | None = None
+    suggestion_confidence: float = 0.0
+    urgent: bool = False
+    urgent_signal: bool = False  # the NLU saw danger words in the description
+    history: list[str] = field(default_factory=list)  # earlier steps, for BACK
+    return_to: str | None = None  # step to go back to after the language menu
+    editing: bool = False  # changing one answer from the summary
+
+    @property
+    def description_text(self) -> str:
+        return "\n".join(self.description)
+
+    def to_json(self) -> bytes:
+        return json.dumps({"format": DRAFT_FORMAT, **asdict(self)}, ensure_ascii=False).encode()
+
+    @classmethod
+    def from_json(cls, data: bytes) -> Draft:
+        fields = json.loads(data)
+        if fields.pop("format", None) != DRAFT_FORMAT:
+            raise ValueError("unknown draft format")
+        return cls(**fields)
+
+
+def question_step(question_id: str) -> str:
+    return QUESTION_PREFIX + question_id
+
+
+def question_id_of(step: str) -> str | None:
+    return step[len(QUESTION_PREFIX) :] if step.startswith(QUESTION_PREFIX) else None

@@ -1,0 +1,449 @@
+"""The conversation engine: one worker message in, the next state and the replies out.
+
+The engine is pure: it knows no channel, no database and no key. It gets the
+worker's draft (or None on first contact) and the text, and returns a `Turn`.
+Storage, sealing and delivery happen around it in `bot.intake`. What it needs
+from the outside (submitting a confirmed case, looking a case up by its code)
+comes through the small `CaseDesk` interface.
+
+The steps are: language menu, consent, free-text description (several
+messages allowed), category (the NLU's suggestion first), the configured
+questions, a summary to confirm, change one answer, or cancel. Commands
+(HELP, BACK, STOP/CANCEL, DELETE, LANGUAGE, STATUS <code>) work at every step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from nlu import (
+    Command,
+    Understander,
+    fold,
+    is_unknown_command,
+    match_word,
+    normalize,
+    parse_command,
+    parse_menu_choice,
+    parse_number,
+    parse_yes_no,
+    phrases,
+)
+
+from . import casecode
+from .config import Question, Settings
+from .draft import (
+    STEP_CHANGE,
+    STEP_CONSENT,
+    STEP_DESCRIPTION,
+    STEP_LANGUAGE,
+    STEP_SUGGEST,
+    STEP_SUMMARY,
+    Draft,
+    question_id_of,
+    question_step,
+)
+from .i18n import Catalogs
+
+SUMMARY_PREVIEW_CHARS = 120
+
+
+@dataclass(frozen=True)
+class CaseStatus:
+    """What a worker may learn about a case from its code."""
+
+    status: str
+    messages: tuple[str, ...] = ()
+
+
+class CaseDesk(Protocol):
+    """Where confirmed cases go and where STATUS looks; implemented by `bot.intake`."""
+
+    def submit(self, draft: Draft) -> str:
+        """Seal and queue the case; return its code (digits)."""
+
+    def status(self, code: str) -> CaseStatus | None:
+        """The case with this code (digits), or None."""
+
+
+@dataclass
+class Turn:
+    """The result of one message: replies to send and what to keep."""
+
+    replies: list[str]
+    draft: Draft | None  # None: erase the conversation
+    case_code: str | None = None
+    erase_messages: bool = False  # DELETE: also remove the bot's messages where the channel allows
+    urgent_now: bool = False  # the worker just said someone is in danger
+    events: list[str] = field(default_factory=list)  # names only, never content, for logs and metrics
+
+
+def _has_words(text: str) -> bool:
+    return any(char.isalpha() for char in text)
+
+
+class Engine:
+    """The intake conversation, configured by `Settings` and worded by `Catalogs`."""
+
+    def __init__(self, settings: Settings, catalogs: Catalogs, understander: Understander) -> None:
+        self.settings = settings
+        self.catalogs = catalogs
+        self.understander = understander
+        self.questions: tuple[Question, ...] = settings.flow.questions
+        self._by_id = {q.id: q for q in self.questions}
+        self.category_question = next(q for q in self.questions if q.kind == "category")
+
+    # ------------------------------------------------------------ entry point
+
+    def handle(self, draft: Draft | None, raw_text: str, desk: CaseDesk) -> Turn:
+        """Answer one message from a worker."""
+        if len(raw_text) > self.settings.limits.max_message_chars:
+            lang = draft.language if draft else self.settings.deployment.default_language
+            replies = [self.t(lang, "error.too_long", max=self.settings.limits.max_message_chars)]
+            return Turn(replies + ([self.prompt(draft)] if draft else []), draft, events=["too_long"])
+        text = normalize(raw_text)
+        if draft is None:
+            return self._first_contact(text, desk)
+        if not text:
+            return Turn([self.t(draft.language, "error.empty"), self.prompt(draft)], draft, events=["empty"])
+        command = parse_command(text, self._command_languages(draft))
+        if command is not None:
+            return self._command(draft, command.command, command.argument, desk)
+        if is_unknown_command(text) or fold(text) == "/start":
+            event = "unknown_command" if is_unknown_command(text) else "start"
+            key = "error.unknown_command" if event == "unknown_command" else "hello_again"
+            return Turn([self.t(draft.language, key, **self._words(draft.language)), self.prompt(draft)], draft, events=[event])
+        return self._answer(draft, text, desk)
+
+    def _command_languages(self, draft: Draft | None) -> tuple[str, ...]:
+        # Before a language is chosen every offered language counts; after, only the worker's
+        # own and English, so a word in one language never fires a command of another.
+        if draft is None or draft.language is None:
+            return self.settings.deployment.languages
+        return (draft.language,)
+
+    # ------------------------------------------------------------ first contact and commands
+
+    def _first_contact(self, text: str, desk: CaseDesk) -> Turn:
+        lang = self.settings.deployment.default_language
+        command = parse_command(text, self._command_languages(None)) if text else None
+        if command and command.command is Command.STATUS:
+            return Turn([self._status_reply(lang, command.argument, desk)], None, events=["status"])
+        if command and command.command in (Command.CANCEL, Command.DELETE):
+            return Turn([self.t(lang, "deleted")], None, erase_messages=True, events=["delete"])
+        draft = Draft()
+        return Turn([self.t(lang, "welcome", name=self.settings.deployment.name), self.language_menu()], draft, events=["new"])
+
+    def _command(self, draft: Draft, command: Command, argument: str | None, desk: CaseDesk) -> Turn:
+        lang = draft.language
+        if command is Command.HELP:
+            return Turn([self.t(lang, "help", **self._words(lang)), self.prompt(draft)], draft, events=["help"])
+        if command is Command.CANCEL:
+            return Turn([self.t(lang, "cancelled")], None, events=["cancel"])
+        if command is Command.DELETE:
+            return Turn([self.t(lang, "deleted")], None, erase_messages=True, events=["delete"])
+        if command is Command.LANGUAGE:
+            if draft.step != STEP_LANGUAGE:
+                draft.return_to = draft.step
+                draft.step = STEP_LANGUAGE
+            return Turn([self.language_menu()], draft, events=["language"])
+        if command is Command.STATUS:
+            return Turn([self._status_reply(lang, argument, desk), self.prompt(draft)], draft, events=["status"])
+        # BACK
+        if draft.editing:
+            draft.editing, draft.step = False, STEP_SUMMARY
+        elif draft.history:
+            draft.step = draft.history.pop()
+            if draft.step == STEP_DESCRIPTION:
+                draft.description_open = False
+        else:
+            return Turn([self.t(lang, "back.at_start"), self.prompt(draft)], draft, events=["back"])
+        return Turn([self.prompt(draft)], draft, events=["back"])
+
+    def _status_reply(self, lang: str | None, argument: str | None, desk: CaseDesk) -> str:
+        if not argument:
+            return self.t(lang, "status.need_code", status=self._word("status", lang))
+        code = casecode.parse_code(argument)
+        if code is None:
+            return self.t(lang, "status.bad_code")
+        found = desk.status(code)
+        if found is None:
+            return self.t(lang, "status.not_found")
+        lines = [self.t(lang, "status.line", code=casecode.format_code(code), status=self.t(lang, f"case_status.{found.status}"))]
+        lines += [self.t(lang, "status.message", message=m) for m in found.messages]
+        return "\n".join(lines)
+
+    # ------------------------------------------------------------ answers, step by step
+
+    def _answer(self, draft: Draft, text: str, desk: CaseDesk) -> Turn:
+        step = draft.step
+        if step == STEP_LANGUAGE:
+            return self._answer_language(draft, text)
+        if step == STEP_CONSENT:
+            return self._answer_consent(draft, text)
+        if step == STEP_DESCRIPTION:
+            return self._answer_description(draft, text)
+        if step == STEP_SUGGEST:
+            return self._answer_suggestion(draft, text)
+        if step == STEP_SUMMARY:
+            return self._answer_summary(draft, text, desk)
+        if step == STEP_CHANGE:
+            return self._answer_change(draft, text)
+        question = self._by_id.get(question_id_of(step) or "")
+        if question is None:  # a step removed from config since the draft was saved
+            draft.step = STEP_SUMMARY if draft.answers else STEP_DESCRIPTION
+            return Turn([self.prompt(draft)], draft, events=["step_reset"])
+        return self._answer_question(draft, question, text)
+
+    def _answer_language(self, draft: Draft, text: str) -> Turn:
+        languages = self.settings.deployment.languages
+        choice = parse_menu_choice(text, len(languages))
+        chosen = languages[choice - 1] if choice else self._language_by_name(text)
+        if chosen is None:
+            return Turn([self.t(draft.language, "error.choose_number", max=len(languages)), self.language_menu()], draft)
+        draft.language = chosen
+        if draft.return_to:
+            draft.step, draft.return_to = draft.return_to, None
+            return Turn([self.prompt(draft)], draft, events=["language_set"])
+        draft.step = STEP_CONSENT
+        return Turn([self.t(chosen, "privacy"), self.prompt(draft)], draft, events=["language_set"])
+
+    def _language_by_name(self, text: str) -> str | None:
+        key = fold(text)
+        for lang in self.settings.deployment.languages:
+            if key in {lang, fold(self.t(lang, "language.name")), fold(self.t(lang, "language.name_en"))}:
+                return lang
+        return None
+
+    def _yes_no(self, draft: Draft, text: str) -> bool | None:
+        choice = parse_menu_choice(text, 2)
+        if choice:
+            return choice == 1
+        return parse_yes_no(text, draft.language)
+
+    def _answer_consent(self, draft: Draft, text: str) -> Turn:
+        agreed = self._yes_no(draft, text)
+        if agreed is None:
+            return Turn([self.t(draft.language, "error.yes_no"), self.prompt(draft)], draft)
+        if not agreed:
+            return Turn([self.t(draft.language, "consent.declined")], None, events=["consent_declined"])
+        self._advance(draft, STEP_DESCRIPTION)
+        return Turn([self.prompt(draft)], draft, events=["consent"])
+
+    def _answer_description(self, draft: Draft, text: str) -> Turn:
+        lang = draft.language
+        if match_word(text, "done", lang) and draft.description:
+            return self._after_description(draft)
+        if not _has_words(text):
+            return Turn([self.t(lang, "error.need_words"), self.prompt(draft)], draft, events=["need_words"])
+        if draft.editing:  # changing the description from the summary replaces it
+            draft.description = []
+        refused = self._add_description(draft, text)
+        if refused:
+            return refused
+        if draft.editing:
+            draft.editing, draft.step = False, STEP_SUMMARY
+            return Turn([self.prompt(draft)], draft)
+        return self._after_description(draft, thanks=True)
+
+    def _add_description(self, draft: Draft, text: str) -> Turn | None:
+        limit = self.settings.limits.max_description_chars
+        if len(draft.description_text) + len(text) > limit:
+            return Turn([self.t(draft.language, "error.description_full", max=limit), self.prompt(draft)], draft, events=["description_full"])
+        draft.description.append(text)
+        understanding = self.understander.understand(draft.description_text, draft.language)
+        enough = understanding.confidence >= self.settings.nlu.suggestion_min_confidence
+        draft.suggestion = understanding.category if enough and understanding.category in self.settings.flow.categories else None
+        draft.suggestion_confidence = understanding.confidence
+        draft.urgent_signal = understanding.urgent
+        return None
+
+    def _after_description(self, draft: Draft, thanks: bool = False) -> Turn:
+        # The next question is asked at once; until it is answered, more text is added to the
+        # description ("several messages allowed, until the worker answers the next question").
+        draft.description_open = True
+        self._advance(draft, STEP_SUGGEST if draft.suggestion else question_step(self.category_question.id))
+        replies = [self.t(draft.language, "description.thanks")] if thanks else []
+        return Turn(replies + [self.prompt(draft)], draft, events=["description"])
+
+    def _maybe_more_description(self, draft: Draft, text: str) -> Turn | None:
+        """While the description is open, text that is no answer is more description."""
+        if not draft.description_open or not _has_words(text) or match_word(text, "done", draft.language):
+            return None
+        refused = self._add_description(draft, text)
+        if refused:
+            return refused
+        if draft.step == STEP_SUGGEST and not draft.suggestion:
+            draft.step = question_step(self.category_question.id)
+        return Turn([self.t(draft.language, "description.added"), self.prompt(draft)], draft, events=["description"])
+
+    def _answer_suggestion(self, draft: Draft, text: str) -> Turn:
+        agreed = self._yes_no(draft, text)
+        if agreed is None:
+            more = self._maybe_more_description(draft, text)
+            return more or Turn([self.t(draft.language, "error.yes_no"), self.prompt(draft)], draft)
+        draft.description_open = False
+        if agreed and draft.suggestion:
+            draft.answers[self.category_question.id] = draft.suggestion
+            self._advance(draft, self._next_step_after(self.category_question.id))
+        else:
+            self._advance(draft, question_step(self.category_question.id))
+        return Turn([self.prompt(draft)], draft)
+
+    def _answer_question(self, draft: Draft, question: Question, text: str) -> Turn:
+        lang = draft.language
+        skipped = question.optional and match_word(text, "skip", lang)
+        value, error = self._parse_value(draft, question, text) if not skipped else (None, None)
+        if error:
+            if question.kind == "category":
+                more = self._maybe_more_description(draft, text)
+                if more:
+                    return more
+            return Turn([self.t(lang, error, max=len(self.settings.flow.categories)), self.prompt(draft)], draft)
+        draft.description_open = False
+        draft.answers[question.id] = value
+        replies, urgent_now = [], False
+        if question.marks_urgent:
+            draft.urgent = bool(value)
+            if value:
+                urgent_now = True
+                contacts = "\n".join(self.settings.deployment.emergency_contacts) or "-"
+                replies.append(self.t(lang, "urgent.contacts", contacts=contacts))
+        if draft.editing:
+            draft.editing, draft.step = False, STEP_SUMMARY
+        else:
+            self._advance(draft, self._next_step_after(question.id))
+        return Turn(replies + [self.prompt(draft)], draft, urgent_now=urgent_now, events=["answer"])
+
+    def _parse_value(self, draft: Draft, question: Question, text: str) -> tuple[object, str | None]:
+        if question.kind == "yes_no":
+            answer = self._yes_no(draft, text)
+            return answer, None if answer is not None else "error.yes_no"
+        if question.kind == "number":
+            number = parse_number(text)
+            return number, None if number is not None else "error.need_number"
+        if question.kind == "category":
+            categories = self.settings.flow.categories
+            choice = parse_menu_choice(text, len(categories))
+            if choice:
+                return categories[choice - 1], None
+            key = fold(text)
+            for code in categories:
+                if key in {code, fold(self.t(draft.language, f"category.{code}"))}:
+                    return code, None
+            return None, "error.choose_number"
+        if not any(char.isalnum() for char in text):
+            return None, "error.need_words"
+        return text, None
+
+    def _answer_summary(self, draft: Draft, text: str, desk: CaseDesk) -> Turn:
+        lang = draft.language
+        choice = parse_menu_choice(text, 3)
+        if choice is None:
+            choice = 1 if match_word(text, "confirm", lang) else 2 if match_word(text, "change", lang) else None
+        if choice == 1:
+            code = desk.submit(draft)
+            reply = self.t(
+                lang, "confirmed", code=casecode.format_code(code), days=self.settings.deployment.acknowledge_within_days,
+                status=self._word("status", lang),
+            )
+            return Turn([reply], None, case_code=code, events=["confirmed"])
+        if choice == 2:
+            self._advance(draft, STEP_CHANGE)
+            return Turn([self.prompt(draft)], draft)
+        if choice == 3:
+            return Turn([self.t(lang, "cancelled")], None, events=["cancel"])
+        return Turn([self.t(lang, "error.choose_number", max=3), self.prompt(draft)], draft)
+
+    def _changeable(self) -> list[str]:
+        return ["description", *(q.id for q in self.questions)]
+
+    def _answer_change(self, draft: Draft, text: str) -> Turn:
+        fields = self._changeable()
+        choice = parse_menu_choice(text, len(fields))
+        if choice is None:
+            return Turn([self.t(draft.language, "error.choose_number", max=len(fields)), self.prompt(draft)], draft)
+        draft.editing = True
+        draft.step = STEP_DESCRIPTION if choice == 1 else question_step(fields[choice - 1])
+        return Turn([self.prompt(draft)], draft)
+
+    # ------------------------------------------------------------ moving between steps
+
+    def _advance(self, draft: Draft, step: str) -> None:
+        draft.history.append(draft.step)
+        draft.step = step
+
+    def _next_step_after(self, question_id: str) -> str:
+        ids = [q.id for q in self.questions]
+        following = ids[ids.index(question_id) + 1 :]
+        return question_step(following[0]) if following else STEP_SUMMARY
+
+    # ------------------------------------------------------------ what the worker reads
+
+    def t(self, language: str | None, key: str, **values: object) -> str:
+        return self.catalogs.text(language or self.settings.deployment.default_language, key, **values)
+
+    def _word(self, kind: str, language: str | None) -> str:
+        return phrases(kind, language or "en")[0].upper()
+
+    def _words(self, language: str | None) -> dict[str, str]:
+        kinds = ("help", "back", "cancel", "delete", "language", "status", "skip", "done")
+        return {kind: self._word(kind, language) for kind in kinds}
+
+    def language_menu(self) -> str:
+        languages = self.settings.deployment.languages
+        lines = [f"{i} {self.catalogs.text(lang, 'language.name')}" for i, lang in enumerate(languages, 1)]
+        return self.t(self.settings.deployment.default_language, "language.menu") + "\n" + "\n".join(lines)
+
+    def prompt(self, draft: Draft) -> str:
+        """The question the worker is asked at their current step."""
+        lang, step = draft.language, draft.step
+        if step == STEP_LANGUAGE:
+            return self.language_menu()
+        if step == STEP_CONSENT:
+            return self.t(lang, "ask.consent") + "\n" + self.t(lang, "hint.yes_no")
+        if step == STEP_DESCRIPTION:
+            return self.t(lang, "ask.description")
+        if step == STEP_SUGGEST:
+            text = self.t(lang, "ask.suggestion", category=self.t(lang, f"category.{draft.suggestion}"))
+            return text + "\n" + self.t(lang, "hint.yes_no") + self._more_hint(draft)
+        if step == STEP_SUMMARY:
+            return self.t(lang, "summary", summary=self._summary(draft))
+        if step == STEP_CHANGE:
+            labels = [self.t(lang, f"label.{field_id}") for field_id in self._changeable()]
+            return self.t(lang, "ask.change") + "\n" + "\n".join(f"{i} {label}" for i, label in enumerate(labels, 1))
+        question = self._by_id.get(question_id_of(step) or "")
+        if question is None:
+            return self.t(lang, "ask.description")
+        text = self.t(lang, f"ask.{question.id}")
+        if question.kind == "category":
+            menu = [f"{i} {self.t(lang, f'category.{c}')}" for i, c in enumerate(self.settings.flow.categories, 1)]
+            text += "\n" + "\n".join(menu) + self._more_hint(draft)
+        elif question.kind == "yes_no":
+            text += "\n" + self.t(lang, "hint.yes_no")
+        if question.optional:
+            text += "\n" + self.t(lang, "hint.skip", skip=self._word("skip", lang))
+        return text
+
+    def _more_hint(self, draft: Draft) -> str:
+        return "\n" + self.t(draft.language, "hint.write_more") if draft.description_open else ""
+
+    def _summary(self, draft: Draft) -> str:
+        lang = draft.language
+        description = draft.description_text
+        if len(description) > SUMMARY_PREVIEW_CHARS:
+            description = description[:SUMMARY_PREVIEW_CHARS].rstrip() + "…"
+        lines = [f"{self.t(lang, 'label.description')}: {description}"]
+        for question in self.questions:
+            lines.append(f"{self.t(lang, f'label.{question.id}')}: {self._show_value(lang, question, draft.answers.get(question.id))}")
+        return "\n".join(lines)
+
+    def _show_value(self, lang: str | None, question: Question, value: object) -> str:
+        if value is None:
+            return "-"
+        if question.kind == "yes_no":
+            return self.t(lang, "value.yes" if value else "value.no")
+        if question.kind == "category":
+            return self.t(lang, f"category.{value}")
+        return str(value)

@@ -1,0 +1,113 @@
+"""Clean the text of an incoming message, and fold it into a key for keyword matching.
+
+Workers type on cheap phones with many keyboards, in many scripts, often with local
+digits, stray invisible characters and repeated punctuation. `normalize` turns any
+message into one predictable form without losing meaning; `fold` goes further and
+makes a key that is only fit for comparing against keyword lists.
+"""
+
+import re
+import unicodedata
+
+ZWNJ = "\u200c"
+ZWJ = "\u200d"
+
+# Invisible characters that mean nothing in any script we serve; keyboards and
+# copy-paste leave them inside words, where they break keyword matching.
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u2060\ufeff"))
+# Every way a phone can say "new line" becomes "\n" before control characters go.
+_LINE_BREAKS = str.maketrans(dict.fromkeys("\r\x0b\x0c\x85\u2028\u2029", "\n"))
+# Format characters that carry meaning: ZWJ/ZWNJ shape Bengali, Hindi and Persian words.
+_KEPT_CONTROLS = frozenset("\n\t" + ZWJ + ZWNJ)
+# ZWJ/ZWNJ only join letters; next to a space or at an end they are left-overs.
+_STRAY_JOINERS = re.compile(rf"[{ZWJ}{ZWNJ}]+(?=\s|$)|(?:^|(?<=\s))[{ZWJ}{ZWNJ}]+")
+_REPEATED_CHAR = re.compile(r"(.)\1+")
+_HORIZONTAL_SPACE = re.compile(r"[^\S\n]+")
+_MANY_NEWLINES = re.compile(r"\n{3,}")
+
+# Latin letters that carry their "accent" in the letter itself, so NFD cannot split it off.
+_LATIN_BASE_LETTER = str.maketrans({"đ": "d", "ð": "d", "ł": "l", "ø": "o"})
+# Curly quotes from smartphone keyboards would make "that’s all" differ from "that's all".
+_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
+# Emoji presentation selectors and the keycap enclosure ride on symbols at a message's end.
+_EDGE_MARKS = frozenset("\ufe0e\ufe0f\u20e3")
+
+
+def normalize(text: str) -> str:
+    """Return `text` cleaned up: NFC, ASCII digits, no invisible or control characters,
+    no repeated punctuation, single spaces, at most one blank line. Never raises."""
+    text = _replace_lone_surrogates(text).replace("\r\n", "\n")
+    text = unicodedata.normalize("NFC", text)
+    text = text.translate(_INVISIBLE).translate(_LINE_BREAKS)
+    text = "".join(_clean_char(char) for char in text)
+    text = _STRAY_JOINERS.sub("", text)
+    text = _REPEATED_CHAR.sub(_collapse_punctuation, text)
+    text = _HORIZONTAL_SPACE.sub(" ", text)
+    text = "\n".join(line.strip() for line in text.split("\n"))
+    return _MANY_NEWLINES.sub("\n\n", text).strip()
+
+
+def fold(text: str, *, keep_accents: bool = False) -> str:
+    """Return the matching key of `text`: normalized, casefolded, single-spaced, with
+    punctuation, symbols and spaces stripped from both ends and (unless `keep_accents`)
+    diacritics removed from Latin letters only; other scripts keep all their marks."""
+    text = unicodedata.normalize("NFC", normalize(text).casefold())
+    # Joiners are invisible and typed inconsistently; a matching key is better without them.
+    text = text.replace(ZWJ, "").replace(ZWNJ, "").translate(_QUOTES)
+    if not keep_accents:
+        text = _strip_latin_accents(text)
+    return strip_edges(" ".join(text.split()))
+
+
+def _replace_lone_surrogates(text: str) -> str:
+    # A round trip through UTF-16 joins valid surrogate pairs and turns lone halves into U+FFFD.
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+def _clean_char(char: str) -> str:
+    if char.isascii():
+        if char.isprintable() or char in _KEPT_CONTROLS:
+            return char
+        return ""
+    if unicodedata.category(char) in ("Cc", "Cf") and char not in _KEPT_CONTROLS:
+        return ""
+    digit = unicodedata.decimal(char, None)
+    return char if digit is None else str(digit)
+
+
+def _collapse_punctuation(run: re.Match[str]) -> str:
+    char = run.group(1)
+    return char if unicodedata.category(char).startswith("P") else run.group(0)
+
+
+def _is_latin(char: str) -> bool:
+    return "a" <= char <= "z" or unicodedata.name(char, "").startswith("LATIN")
+
+
+def _strip_latin_accents(text: str) -> str:
+    # Bengali, Devanagari, Thai, Burmese and Khmer vowel signs are combining marks too,
+    # so a mark is dropped only when the letter it sits on is Latin.
+    kept = []
+    base_is_latin = False
+    for char in unicodedata.normalize("NFD", text):
+        if unicodedata.category(char).startswith("M"):
+            if base_is_latin:
+                continue
+        else:
+            base_is_latin = _is_latin(char)
+        kept.append(char)
+    return unicodedata.normalize("NFC", "".join(kept)).translate(_LATIN_BASE_LETTER)
+
+
+def _is_edge_junk(char: str) -> bool:
+    return char.isspace() or char in _EDGE_MARKS or unicodedata.category(char)[0] in "PSZ"
+
+
+def strip_edges(text: str) -> str:
+    """Remove spaces, punctuation and symbols (emoji included) from both ends of `text`."""
+    start, end = 0, len(text)
+    while start < end and _is_edge_junk(text[start]):
+        start += 1
+    while end > start and _is_edge_junk(text[end - 1]):
+        end -= 1
+    return text[start:end]

@@ -1,0 +1,99 @@
+"""Find lexicon stems inside a message, respecting word edges in every script.
+
+A stem matches whole words unless it has a "*" at an end, which lets the word go on
+("harass*" matches "harassed"; "fire" does not match "fired"). Stems written with
+Latin diacritics ("cháy") are looked for in the accent-keeping fold of the message, so
+Vietnamese "cháy" (fire) is not found in "chạy" (run); stems without them are looked
+for in the accent-free fold and so match whether or not the worker typed the accents.
+"""
+
+import unicodedata
+from dataclasses import dataclass
+
+from nlu.normalize import fold
+
+OPEN_END = "*"
+
+
+@dataclass(frozen=True)
+class FoldedText:
+    """A message folded both ways, computed once and matched against many stems."""
+
+    exact: str
+    loose: str
+
+    @classmethod
+    def of(cls, text: str) -> "FoldedText":
+        return cls(fold(text, keep_accents=True), fold(text))
+
+    def without(self, stems: tuple["Stem", ...]) -> "FoldedText":
+        """This text with every occurrence of `stems` blanked out (for exceptions
+        such as "fire exit", which must not count as the urgent "fire")."""
+        exact, loose = self.exact, self.loose
+        for stem in stems:
+            spans = stem.spans(FoldedText(exact, loose))
+            if stem.accented:
+                exact = _blank(exact, spans)
+                continue
+            loose = _blank(loose, spans)
+            # The two folds line up character by character unless NFC could not
+            # recompose some accent, which real keyboards practically never produce.
+            if len(exact) == len(loose):
+                exact = _blank(exact, spans)
+        return FoldedText(exact, loose)
+
+
+@dataclass(frozen=True)
+class Stem:
+    """One lexicon entry in matching form."""
+
+    text: str
+    accented: bool
+    open_start: bool
+    open_end: bool
+
+    @classmethod
+    def parse(cls, written: str) -> "Stem":
+        core = written.strip()
+        open_start, open_end = core.startswith(OPEN_END), core.endswith(OPEN_END)
+        core = core.strip(OPEN_END)
+        exact, loose = fold(core, keep_accents=True), fold(core)
+        if not loose:
+            raise ValueError(f"lexicon stem {written!r} is empty after folding")
+        accented = exact != loose
+        return cls(exact if accented else loose, accented, open_start, open_end)
+
+    @property
+    def weight(self) -> int:
+        """Longer stems are more specific, so they count for more."""
+        return len(self.text)
+
+    def spans(self, message: FoldedText) -> list[tuple[int, int]]:
+        """Where this stem occurs in `message`, as (start, end) index pairs."""
+        text = message.exact if self.accented else message.loose
+        found, start = [], text.find(self.text)
+        while start != -1:
+            end = start + len(self.text)
+            if (self.open_start or not _is_word_char(text, start - 1)) and (
+                self.open_end or not _is_word_char(text, end)
+            ):
+                found.append((start, end))
+            start = text.find(self.text, start + 1)
+        return found
+
+    def occurs_in(self, message: FoldedText) -> bool:
+        return bool(self.spans(message))
+
+
+def _is_word_char(text: str, index: int) -> bool:
+    # Letters, marks (Bengali and Thai vowel signs) and digits continue a word; \w in
+    # `re` would treat vowel signs as word breaks.
+    if index < 0 or index >= len(text):
+        return False
+    return unicodedata.category(text[index])[0] in "LMN"
+
+
+def _blank(text: str, spans: list[tuple[int, int]]) -> str:
+    for start, end in spans:
+        text = text[:start] + " " * (end - start) + text[end:]
+    return text

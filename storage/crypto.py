@@ -1,0 +1,294 @@
+"""All cryptography of the hotline, in one place, with purpose-named functions.
+
+Nothing else in the code base touches a key or calls a cipher. Three kinds of
+protection are used, each for one purpose:
+
+* **Blind indexes** (HMAC-SHA256): find a worker's conversation, or a case by its
+  code, without storing the address or the code. Each purpose has its own
+  subkey derived from the server pepper with HKDF, so an index of one kind can
+  never be matched against another.
+* **Server data key** (AES-256-GCM): drafts in progress and reply addresses that
+  the intake server itself must read back. Ciphertext is versioned and names
+  the key that made it, so the key can be rotated while old data still opens.
+  Associated data binds each ciphertext to its purpose and its row, so a blob
+  copied into another row or field fails to open.
+* **Operator seal** (age, X25519, through pyrage): a confirmed case is sealed to
+  the operator's public key(s). The intake server holds no private key and
+  cannot read a confirmed case back (the SecureDrop property).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+from dataclasses import dataclass, field
+
+import pyrage
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+# Ciphertext formats. The first byte is the format version: a reader that finds
+# a byte it does not know refuses, rather than guessing.
+AEAD_V1 = 0x01  # version(1) | key id(4, big endian) | nonce(12) | AES-GCM ciphertext+tag
+SEAL_V1 = b"GSEAL1\n"  # prefix, then an age (X25519) ciphertext in binary form
+STORE_V1 = 0x01  # operator store records: same layout as AEAD_V1 without a key id
+
+_NONCE_BYTES = 12
+_KEY_BYTES = 32
+
+
+class CryptoError(Exception):
+    """Base class: a key is missing or a ciphertext does not open."""
+
+
+class KeyMaterialError(CryptoError):
+    """A key is missing, malformed, or of the wrong kind."""
+
+
+class DecryptionError(CryptoError):
+    """A ciphertext did not open: wrong key, wrong context, or tampered data."""
+
+
+@dataclass(frozen=True)
+class DataKeyring:
+    """The server's symmetric data keys; new ciphertext uses the active one."""
+
+    keys: dict[int, bytes]
+    active_id: int
+
+    def __post_init__(self) -> None:
+        if self.active_id not in self.keys:
+            raise KeyMaterialError("the active data key is not in the keyring")
+        for key in self.keys.values():
+            if len(key) != _KEY_BYTES:
+                raise KeyMaterialError("a data key is not 32 bytes")
+
+
+@dataclass(frozen=True)
+class ServerSecrets:
+    """What the intake server needs: the pepper, the data keys, the operator's public keys."""
+
+    pepper: bytes
+    data_keys: DataKeyring
+    operator_recipients: tuple[str, ...]
+    _subkeys: dict[str, bytes] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if len(self.pepper) < _KEY_BYTES:
+            raise KeyMaterialError("the pepper is shorter than 32 bytes")
+        if not self.operator_recipients:
+            raise KeyMaterialError("no operator public key to seal cases to")
+        for recipient in self.operator_recipients:
+            _parse_recipient(recipient)
+
+    def __repr__(self) -> str:  # never print key material, even by accident
+        return f"ServerSecrets(data_keys={sorted(self.data_keys.keys)}, recipients={len(self.operator_recipients)})"
+
+
+# ---------------------------------------------------------------- key generation
+
+
+def new_pepper() -> bytes:
+    """A fresh 32-byte pepper for blind indexes."""
+    return os.urandom(_KEY_BYTES)
+
+
+def new_data_key() -> bytes:
+    """A fresh AES-256 data key."""
+    return AESGCM.generate_key(bit_length=256)
+
+
+def new_operator_keypair() -> tuple[str, str]:
+    """A fresh age X25519 key pair for the operator: (identity, recipient)."""
+    identity = pyrage.x25519.Identity.generate()
+    return str(identity), str(identity.to_public())
+
+
+def operator_recipient_of(identity: str) -> str:
+    """The public key (recipient) that belongs to an operator identity."""
+    return str(_parse_identity(identity).to_public())
+
+
+# ---------------------------------------------------------------- blind indexes
+
+
+def _subkey(secrets: ServerSecrets, purpose: str) -> bytes:
+    # HKDF separates the purposes: knowing one index never helps with another.
+    cached = secrets._subkeys.get(purpose)
+    if cached is None:
+        cached = HKDF(
+            algorithm=hashes.SHA256(), length=_KEY_BYTES, salt=None, info=b"grievance/" + purpose.encode()
+        ).derive(secrets.pepper)
+        secrets._subkeys[purpose] = cached
+    return cached
+
+
+def conversation_lookup(secrets: ServerSecrets, channel: str, address: str) -> str:
+    """Blind index that finds a worker's conversation from the channel and address."""
+    message = channel.encode() + b"\x00" + address.encode("utf-8", "surrogatepass")
+    return hmac.new(_subkey(secrets, "conversation-lookup"), message, hashlib.sha256).hexdigest()
+
+
+def sender_pseudonym(secrets: ServerSecrets, channel: str, address: str) -> str:
+    """Stable pseudonym of a sender for throttling and counting, unlinkable to the lookup index."""
+    message = channel.encode() + b"\x00" + address.encode("utf-8", "surrogatepass")
+    return hmac.new(_subkey(secrets, "sender-pseudonym"), message, hashlib.sha256).hexdigest()[:32]
+
+
+def case_code_lookup(secrets: ServerSecrets, code_digits: str) -> str:
+    """Blind index of a case code, so STATUS <code> finds a case without storing the code."""
+    return hmac.new(_subkey(secrets, "case-code"), code_digits.encode(), hashlib.sha256).hexdigest()
+
+
+def constant_time_equal(a: str | bytes, b: str | bytes) -> bool:
+    """Compare two secrets without leaking where they differ."""
+    a_bytes = a.encode() if isinstance(a, str) else a
+    b_bytes = b.encode() if isinstance(b, str) else b
+    return hmac.compare_digest(a_bytes, b_bytes)
+
+
+# ---------------------------------------------------------------- server data key
+
+
+def _aead_encrypt(keyring: DataKeyring, purpose: str, context: str, plaintext: bytes) -> bytes:
+    nonce = os.urandom(_NONCE_BYTES)
+    key_id = keyring.active_id
+    header = bytes([AEAD_V1]) + key_id.to_bytes(4, "big")
+    aad = header + purpose.encode() + b"\x00" + context.encode()
+    return header + nonce + AESGCM(keyring.keys[key_id]).encrypt(nonce, plaintext, aad)
+
+
+def _aead_decrypt(keyring: DataKeyring, purpose: str, context: str, blob: bytes) -> bytes:
+    if len(blob) < 5 + _NONCE_BYTES + 16 or blob[0] != AEAD_V1:
+        raise DecryptionError("unknown ciphertext format")
+    header, nonce, body = blob[:5], blob[5 : 5 + _NONCE_BYTES], blob[5 + _NONCE_BYTES :]
+    key = keyring.keys.get(int.from_bytes(header[1:5], "big"))
+    if key is None:
+        raise DecryptionError("ciphertext made with a data key that is not in the keyring")
+    try:
+        return AESGCM(key).decrypt(nonce, body, header + purpose.encode() + b"\x00" + context.encode())
+    except InvalidTag:
+        raise DecryptionError("ciphertext does not open with this key and context") from None
+
+
+def data_key_id_of(blob: bytes) -> int:
+    """Which data key made a server ciphertext (for rotation)."""
+    if len(blob) < 5 or blob[0] != AEAD_V1:
+        raise DecryptionError("unknown ciphertext format")
+    return int.from_bytes(blob[1:5], "big")
+
+
+def encrypt_draft(secrets: ServerSecrets, lookup: str, draft: bytes) -> bytes:
+    """Encrypt a conversation draft in progress, bound to its conversation."""
+    return _aead_encrypt(secrets.data_keys, "draft", lookup, draft)
+
+
+def decrypt_draft(secrets: ServerSecrets, lookup: str, blob: bytes) -> bytes:
+    """Open a conversation draft encrypted by `encrypt_draft`."""
+    return _aead_decrypt(secrets.data_keys, "draft", lookup, blob)
+
+
+def encrypt_reply_address(secrets: ServerSecrets, owner_id: str, address: bytes) -> bytes:
+    """Encrypt the address replies go to, bound to the row that holds it."""
+    return _aead_encrypt(secrets.data_keys, "reply-address", owner_id, address)
+
+
+def decrypt_reply_address(secrets: ServerSecrets, owner_id: str, blob: bytes) -> bytes:
+    """Open a reply address encrypted by `encrypt_reply_address`."""
+    return _aead_decrypt(secrets.data_keys, "reply-address", owner_id, blob)
+
+
+def encrypt_case_message(secrets: ServerSecrets, case_id: str, message: bytes) -> bytes:
+    """Encrypt a message the operator left for the worker, read out on STATUS."""
+    return _aead_encrypt(secrets.data_keys, "case-message", case_id, message)
+
+
+def decrypt_case_message(secrets: ServerSecrets, case_id: str, blob: bytes) -> bytes:
+    """Open a message encrypted by `encrypt_case_message`."""
+    return _aead_decrypt(secrets.data_keys, "case-message", case_id, blob)
+
+
+def reencrypt_with_active_key(secrets: ServerSecrets, purpose: str, context: str, blob: bytes) -> bytes:
+    """Open a server ciphertext with whichever key made it and encrypt it again with the active key."""
+    if purpose not in {"draft", "reply-address", "case-message"}:
+        raise CryptoError("unknown purpose")
+    return _aead_encrypt(secrets.data_keys, purpose, context, _aead_decrypt(secrets.data_keys, purpose, context, blob))
+
+
+# ---------------------------------------------------------------- operator seal
+
+
+def _parse_recipient(recipient: str) -> pyrage.x25519.Recipient:
+    try:
+        return pyrage.x25519.Recipient.from_str(recipient.strip())
+    except Exception:  # pyrage raises its own error types; present one of ours
+        raise KeyMaterialError("an operator public key is not a valid age X25519 recipient") from None
+
+
+def _parse_identity(identity: str) -> pyrage.x25519.Identity:
+    try:
+        return pyrage.x25519.Identity.from_str(identity.strip())
+    except Exception:
+        raise KeyMaterialError("the operator key is not a valid age X25519 identity") from None
+
+
+def seal_case(secrets: ServerSecrets, case_record: bytes) -> bytes:
+    """Seal a confirmed case to the operator's public key(s); the server cannot open it again."""
+    recipients = [_parse_recipient(r) for r in secrets.operator_recipients]
+    return SEAL_V1 + pyrage.encrypt(case_record, recipients)
+
+
+def open_case(identities: list[str], sealed: bytes) -> bytes:
+    """Open a sealed case with the operator's private key(s) (operator side only)."""
+    if not sealed.startswith(SEAL_V1):
+        raise DecryptionError("not a sealed case of a known version")
+    parsed = [_parse_identity(i) for i in identities]
+    try:
+        return pyrage.decrypt(sealed[len(SEAL_V1) :], parsed)
+    except pyrage.DecryptError:
+        raise DecryptionError("the sealed case does not open with this operator key") from None
+
+
+# ---------------------------------------------------------------- operator store at rest
+
+
+def operator_store_key(identity: str) -> bytes:
+    """Key for the operator's local case store, derived from the operator's private key."""
+    raw = _parse_identity(identity)  # validate before deriving
+    return HKDF(algorithm=hashes.SHA256(), length=_KEY_BYTES, salt=None, info=b"grievance/operator-store").derive(
+        str(raw).encode()
+    )
+
+
+def encrypt_store_record(store_key: bytes, record_id: str, plaintext: bytes) -> bytes:
+    """Encrypt a case as kept in the operator's local store."""
+    nonce = os.urandom(_NONCE_BYTES)
+    header = bytes([STORE_V1])
+    return header + nonce + AESGCM(store_key).encrypt(nonce, plaintext, header + record_id.encode())
+
+
+def decrypt_store_record(store_key: bytes, record_id: str, blob: bytes) -> bytes:
+    """Open a case from the operator's local store."""
+    if len(blob) < 1 + _NONCE_BYTES + 16 or blob[0] != STORE_V1:
+        raise DecryptionError("unknown operator store format")
+    try:
+        return AESGCM(store_key).decrypt(blob[1 : 1 + _NONCE_BYTES], blob[1 + _NONCE_BYTES :], blob[:1] + record_id.encode())
+    except InvalidTag:
+        raise DecryptionError("operator store record does not open with this key") from None
+
+
+def encode_key(raw: bytes) -> str:
+    """Text form of a raw key for key files and environment variables."""
+    return base64.b64encode(raw).decode()
+
+
+def decode_key(text: str, what: str) -> bytes:
+    """Raw key from its text form; `what` names the key in the error."""
+    try:
+        return base64.b64decode(text.strip(), validate=True)
+    except ValueError:
+        raise KeyMaterialError(f"{what} is not valid base64") from None

@@ -1,0 +1,167 @@
+"""Key files: created by `grievance init`, read at start-up, rotated on command.
+
+Each secret comes from a file (mode 0600, in a git-ignored folder) or from an
+environment variable, as the config says. A missing or unreadable secret stops
+start-up with one line naming the config key. Files readable by other users
+are refused, as ssh refuses a private key anyone can read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.config import ConfigError, SecretSource, Settings
+
+from . import crypto
+
+
+@dataclass(frozen=True)
+class CreatedKeys:
+    """What `init_keys` wrote (paths only)."""
+
+    created: tuple[Path, ...]
+    kept: tuple[Path, ...]
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o700)
+    # O_EXCL: never overwrite a key that exists; the mode is set at creation, never widened.
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+def _replace_private(path: Path, text: str) -> None:
+    temporary = path.with_name(path.name + ".new")
+    temporary.unlink(missing_ok=True)
+    _write_private(temporary, text)
+    os.replace(temporary, path)
+
+
+def _keyring_text(keys: dict[int, bytes], active: int) -> str:
+    return json.dumps({"active": active, "keys": {str(k): crypto.encode_key(v) for k, v in keys.items()}}, indent=1)
+
+
+def init_keys(settings: Settings) -> CreatedKeys:
+    """Create whichever server secrets and development operator keys are missing."""
+    created: list[Path] = []
+    kept: list[Path] = []
+
+    def ensure(path: Path, make) -> None:
+        if path.exists():
+            kept.append(path)
+        else:
+            _write_private(path, make())
+            created.append(path)
+
+    if settings.secrets.pepper.file:
+        ensure(settings.path(settings.secrets.pepper.file), lambda: crypto.encode_key(crypto.new_pepper()) + "\n")
+    if settings.secrets.data_keys.file:
+        ensure(settings.path(settings.secrets.data_keys.file), lambda: _keyring_text({1: crypto.new_data_key()}, 1) + "\n")
+    identity_path = settings.path(settings.operator.identity_file)
+    ensure(identity_path, lambda: crypto.new_operator_keypair()[0] + "\n")
+    if settings.operator.recipients_file:
+        identity = identity_path.read_text(encoding="utf-8")
+        ensure(settings.path(settings.operator.recipients_file), lambda: crypto.operator_recipient_of(identity) + "\n")
+    return CreatedKeys(tuple(created), tuple(kept))
+
+
+def _read_secret(settings: Settings, source: SecretSource, key: str) -> str:
+    if source.env:
+        value = os.environ.get(source.env)
+        if not value:
+            raise ConfigError(f"config error: {key}: environment variable {source.env} is not set")
+        return value
+    path = settings.path(source.file or "")
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise ConfigError(f"config error: {key}: {path} not found (run `grievance init`)") from None
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ConfigError(f"config error: {key}: {path} is readable by other users (chmod 600 it)")
+    return path.read_text(encoding="utf-8")
+
+
+def _parse_keyring(text: str) -> crypto.DataKeyring:
+    try:
+        data = json.loads(text)
+        keys = {int(k): crypto.decode_key(v, "a data key") for k, v in data["keys"].items()}
+        return crypto.DataKeyring(keys=keys, active_id=int(data["active"]))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise crypto.KeyMaterialError("not a data keyring (JSON with 'active' and 'keys')") from None
+
+
+def operator_recipients(settings: Settings) -> tuple[str, ...]:
+    """The operator public keys cases are sealed to: from the config list and the recipients file."""
+    recipients = list(settings.operator.recipients)
+    if settings.operator.recipients_file:
+        path = settings.path(settings.operator.recipients_file)
+        if path.exists():
+            lines = path.read_text(encoding="utf-8").splitlines()
+            recipients += [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+        elif not recipients:
+            raise ConfigError(f"config error: operator.recipients_file: {path} not found (run `grievance init`)")
+    return tuple(recipients)
+
+
+def load_server_secrets(settings: Settings) -> crypto.ServerSecrets:
+    """Everything the intake server needs to run; one clear line if anything is missing."""
+    try:
+        pepper = crypto.decode_key(_read_secret(settings, settings.secrets.pepper, "secrets.pepper"), "the pepper")
+    except crypto.KeyMaterialError as error:
+        raise ConfigError(f"config error: secrets.pepper: {error}") from None
+    try:
+        keyring = _parse_keyring(_read_secret(settings, settings.secrets.data_keys, "secrets.data_keys"))
+    except crypto.KeyMaterialError as error:
+        raise ConfigError(f"config error: secrets.data_keys: {error}") from None
+    try:
+        return crypto.ServerSecrets(pepper=pepper, data_keys=keyring, operator_recipients=operator_recipients(settings))
+    except crypto.KeyMaterialError as error:
+        key = "secrets.pepper" if "pepper" in str(error) else "operator.recipients"
+        raise ConfigError(f"config error: {key}: {error}") from None
+
+
+def load_operator_identity(path: Path) -> str:
+    """The operator's private key, from the file given to `--key` (operator machine only)."""
+    try:
+        mode = path.stat().st_mode
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        raise ConfigError(f"config error: --key: cannot read {path}") from None
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ConfigError(f"config error: --key: {path} is readable by other users (chmod 600 it)")
+    identities = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    if not identities:
+        raise ConfigError(f"config error: --key: {path} holds no key")
+    try:
+        crypto.operator_store_key(identities[0])
+    except crypto.KeyMaterialError as error:
+        raise ConfigError(f"config error: --key: {error}") from None
+    return identities[0]
+
+
+def add_data_key(settings: Settings) -> int:
+    """Add a fresh data key to the keyring file and make it the active one; return its id."""
+    source = settings.secrets.data_keys
+    if not source.file:
+        raise ConfigError(
+            f"config error: secrets.data_keys: the keyring comes from ${source.env}; "
+            "add a key there (see README, 'Rotating the data key')"
+        )
+    path = settings.path(source.file)
+    keyring = _parse_keyring(_read_secret(settings, source, "secrets.data_keys"))
+    new_id = max(keyring.keys) + 1
+    _replace_private(path, _keyring_text({**keyring.keys, new_id: crypto.new_data_key()}, new_id) + "\n")
+    return new_id
+
+
+def retire_data_keys(settings: Settings, keep: int) -> None:
+    """Drop every data key but `keep` from the keyring file (after everything is re-encrypted)."""
+    path = settings.path(settings.secrets.data_keys.file or "")
+    keyring = _parse_keyring(_read_secret(settings, settings.secrets.data_keys, "secrets.data_keys"))
+    _replace_private(path, _keyring_text({keep: keyring.keys[keep]}, keep) + "\n")

@@ -1,0 +1,81 @@
+"""Tables of the intake server. Every column that could identify a worker is ciphertext or a keyed hash.
+
+Timestamps are kept to the minute: exact times would help correlate a case with
+a phone company's records, and nothing here needs them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, LargeBinary, String, func
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Conversation(Base):
+    """A worker's conversation in progress, found by the blind index of channel and address."""
+
+    __tablename__ = "conversations"
+
+    lookup: Mapped[str] = mapped_column(String(64), primary_key=True)
+    draft: Mapped[bytes] = mapped_column(LargeBinary)  # encrypted Draft (server data key)
+    reply_address: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # encrypted
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class Case(Base):
+    """What the intake server keeps of a confirmed case: no content, only what STATUS needs."""
+
+    __tablename__ = "cases"
+
+    case_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    code_lookup: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(20), default="received")
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reply_address: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # encrypted
+    reply_address_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, index=True)
+
+
+class CaseMessage(Base):
+    """A message from the operator to the worker, shown on STATUS; encrypted under the data key."""
+
+    __tablename__ = "case_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.case_id", ondelete="CASCADE"), index=True)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class OutboxEntry(Base):
+    """A sealed case waiting to be delivered to the queue; written in the confirming transaction."""
+
+    __tablename__ = "outbox"
+
+    case_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    state: Mapped[str] = mapped_column(String(12), default="pending", index=True)  # pending | delivered | dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(String(200), nullable=True)  # error type only, never content
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class QueuedCase(Base):
+    """The embedded queue: sealed cases waiting for the operator to pull them."""
+
+    __tablename__ = "queue_cases"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(String(36), unique=True)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    enqueued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -1,0 +1,117 @@
+"""The outbox forwarder: delivers sealed cases from the outbox to the configured sink.
+
+A confirmed case enters the outbox in the same transaction as the worker's
+last answer, so it cannot be lost between the two. The forwarder then delivers
+at least once, with the case id as idempotency key: a crash after delivery but
+before marking it delivered only means the sink sees the same case id again.
+Failures back off exponentially; after `max_attempts` a case is parked as
+dead-lettered and can be retried by hand.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from .db import utcnow
+from .models import OutboxEntry
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF_SECONDS = 3600
+
+
+class SinkError(Exception):
+    """Delivery failed; `retryable` says whether trying again can help."""
+
+    def __init__(self, message: str, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class CaseSink(Protocol):
+    """Where sealed cases are delivered (embedded queue; later Redis, RabbitMQ, a webhook)."""
+
+    kind: str
+
+    def deliver(self, case_id: str, sealed: bytes, urgent: bool) -> None:
+        """Deliver idempotently: the same case id twice must reach the consumer once."""
+
+
+@dataclass(frozen=True)
+class ForwardResult:
+    delivered: int = 0
+    failed: int = 0
+    dead: int = 0
+
+
+def _backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(2**attempts, MAX_BACKOFF_SECONDS))
+
+
+def forward_outbox(sessions: sessionmaker[Session], sink: CaseSink, *, max_attempts: int, batch: int = 200) -> ForwardResult:
+    """Deliver every due outbox entry once; urgent cases first."""
+    now = utcnow()
+    with sessions.begin() as session:
+        due = session.execute(
+            select(OutboxEntry.case_id, OutboxEntry.sealed, OutboxEntry.urgent, OutboxEntry.attempts)
+            .where(OutboxEntry.state == "pending", OutboxEntry.next_attempt_at <= now)
+            .order_by(OutboxEntry.urgent.desc(), OutboxEntry.created_at)
+            .limit(batch)
+        ).all()
+    delivered = failed = dead = 0
+    for case_id, sealed, urgent, attempts in due:
+        try:
+            sink.deliver(case_id, sealed, urgent)
+        except SinkError as error:
+            attempts += 1
+            give_up = not error.retryable or attempts >= max_attempts
+            with sessions.begin() as session:
+                session.execute(
+                    update(OutboxEntry)
+                    .where(OutboxEntry.case_id == case_id)
+                    .values(
+                        attempts=attempts,
+                        state="dead" if give_up else "pending",
+                        next_attempt_at=now + _backoff(attempts),
+                        last_error=type(error).__name__ + (": " + str(error))[:150],
+                    )
+                )
+            dead += give_up
+            failed += not give_up
+            log.warning("case delivery failed", extra={"sink": sink.kind, "attempts": attempts, "dead": give_up})
+            continue
+        with sessions.begin() as session:
+            # The sealed copy is dropped at once: the sink has it, and less kept is less to lose.
+            session.execute(
+                update(OutboxEntry)
+                .where(OutboxEntry.case_id == case_id)
+                .values(state="delivered", delivered_at=now, sealed=b"", attempts=attempts + 1)
+            )
+        delivered += 1
+    if delivered:
+        log.info("cases forwarded", extra={"sink": sink.kind, "count": delivered})
+    return ForwardResult(delivered, failed, dead)
+
+
+def outbox_counts(sessions: sessionmaker[Session]) -> dict[str, int]:
+    """How many outbox entries are in each state."""
+    with sessions.begin() as session:
+        rows = session.execute(select(OutboxEntry.state, func.count()).group_by(OutboxEntry.state)).all()
+    return {state: count for state, count in rows}
+
+
+def retry_dead(sessions: sessionmaker[Session]) -> int:
+    """Put every dead-lettered case back in line; returns how many."""
+    with sessions.begin() as session:
+        result = session.execute(
+            update(OutboxEntry)
+            .where(OutboxEntry.state == "dead")
+            .values(state="pending", attempts=0, next_attempt_at=utcnow())
+        )
+        return result.rowcount

@@ -1,0 +1,75 @@
+"""Invariants of the data files, so that whoever adds a language gets told what is wrong."""
+
+import pytest
+
+from nlu.categories import TAXONOMY, lexicon, lexicon_languages
+from nlu.vocabulary import KINDS, languages, match_keys, phrases, resolve_kind
+
+FIRST_RELEASE_KEYWORD_LANGUAGES = ("en", "bn", "vi", "es")
+
+
+def test_first_release_languages_are_present():
+    assert set(FIRST_RELEASE_KEYWORD_LANGUAGES) <= set(languages())
+    assert set(FIRST_RELEASE_KEYWORD_LANGUAGES) <= set(lexicon_languages())
+
+
+@pytest.mark.parametrize("language", FIRST_RELEASE_KEYWORD_LANGUAGES)
+@pytest.mark.parametrize("kind", KINDS)
+def test_first_release_languages_have_every_kind(language, kind):
+    assert phrases(kind, language)
+
+
+@pytest.mark.parametrize("language", languages())
+def test_no_phrase_is_listed_under_two_kinds(language):
+    kind_of_key: dict[str, str] = {}
+    clashes = []
+    for kind in KINDS:
+        for phrase in phrases(kind, language):
+            exact_key, _ = match_keys(phrase)
+            previous = kind_of_key.setdefault(exact_key, kind)
+            if previous != kind:
+                clashes.append(f"{phrase!r} is {previous} and {kind}")
+    assert not clashes
+
+
+@pytest.mark.parametrize("language", languages())
+def test_every_phrase_typed_without_accents_still_means_something(language):
+    # "đúng" (yes) and "dừng" (stop) both fold to "dung"; unless "dung" itself is listed
+    # under one kind, a worker typing without tone marks would match neither.
+    ambiguous = [
+        (phrase, kind)
+        for kind in KINDS
+        for phrase in phrases(kind, language)
+        if resolve_kind(match_keys(phrase)[1], [language]) is None
+    ]
+    assert not ambiguous
+
+
+@pytest.mark.parametrize("language", [code for code in languages() if code != "en"])
+def test_no_phrase_means_something_else_in_english(language):
+    # English is consulted in every conversation: a shared word must mean the same
+    # ("no" is no in English and Spanish).
+    english = {match_keys(p)[0]: kind for kind in KINDS for p in phrases(kind, "en")}
+    clashes = [
+        (phrase, kind, english[match_keys(phrase)[0]])
+        for kind in KINDS
+        for phrase in phrases(kind, language)
+        if english.get(match_keys(phrase)[0], kind) != kind
+    ]
+    assert not clashes
+
+
+@pytest.mark.parametrize("language", lexicon_languages())
+def test_lexicon_categories_are_taxonomy_codes(language):
+    assert set(lexicon()[language].categories) <= set(TAXONOMY)
+
+
+@pytest.mark.parametrize(("language", "minimum"), [("en", 8), ("bn", 4), ("vi", 4), ("es", 4)])
+@pytest.mark.parametrize("category", [code for code in TAXONOMY if code != "other"])
+def test_lexicon_has_enough_stems(language, minimum, category):
+    assert len(lexicon()[language].categories[category]) >= minimum
+
+
+@pytest.mark.parametrize("language", FIRST_RELEASE_KEYWORD_LANGUAGES)
+def test_lexicon_has_urgent_signals(language):
+    assert len(lexicon()[language].urgent) >= 10

@@ -1,0 +1,85 @@
+"""Key files: created 0600 and never overwritten; a missing or exposed secret stops start-up with one line."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+
+import pytest
+
+from bot.config import ConfigError
+from storage import crypto
+from storage.keys import add_data_key, init_keys, load_operator_identity, load_server_secrets
+
+
+def _mode(path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def test_init_creates_private_key_files_and_keeps_existing_ones(settings):
+    paths = [settings.path(p) for p in ("keys/pepper", "keys/data-keys.json", "operator/operator-identity.txt")]
+    for path in paths:
+        assert path.exists() and _mode(path) == 0o600
+        assert _mode(path.parent) == 0o700
+    before = {p: p.read_bytes() for p in paths}
+    result = init_keys(settings)
+    assert result.created == ()
+    assert {p: p.read_bytes() for p in paths} == before
+    secrets = load_server_secrets(settings)
+    identity = load_operator_identity(paths[2])
+    assert secrets.operator_recipients == (crypto.operator_recipient_of(identity),)
+
+
+def test_missing_secret_names_the_key(settings):
+    settings.path("keys/pepper").unlink()
+    with pytest.raises(ConfigError, match=r"^config error: secrets.pepper: .*not found \(run `grievance init`\)$"):
+        load_server_secrets(settings)
+
+
+def test_secret_readable_by_others_is_refused(settings):
+    os.chmod(settings.path("keys/data-keys.json"), 0o644)
+    with pytest.raises(ConfigError, match=r"^config error: secrets.data_keys: .*readable by other users"):
+        load_server_secrets(settings)
+
+
+@pytest.mark.parametrize(("file", "content", "key"), [
+    ("keys/pepper", "not base64!!", "secrets.pepper"),
+    ("keys/pepper", crypto.encode_key(b"short"), "secrets.pepper"),
+    ("keys/data-keys.json", "{}", "secrets.data_keys"),
+    ("keys/data-keys.json", json.dumps({"active": 3, "keys": {"1": crypto.encode_key(crypto.new_data_key())}}), "secrets.data_keys"),
+    ("keys/operator-recipients.txt", "age1bogus\n", "operator.recipients"),
+])
+def test_malformed_secret_names_the_key(settings, file, content, key):
+    settings.path(file).write_text(content)
+    with pytest.raises(ConfigError, match=rf"^config error: {key}: "):
+        load_server_secrets(settings)
+
+
+def test_secrets_from_environment(settings, settings_with, monkeypatch):
+    pepper = settings.path("keys/pepper").read_text()
+    keyring = settings.path("keys/data-keys.json").read_text()
+    env_settings = settings_with(secrets={"pepper": {"env": "TEST_PEPPER"}, "data_keys": {"env": "TEST_KEYS"}})
+    with pytest.raises(ConfigError, match=r"^config error: secrets.pepper: environment variable TEST_PEPPER is not set$"):
+        load_server_secrets(env_settings)
+    monkeypatch.setenv("TEST_PEPPER", pepper)
+    monkeypatch.setenv("TEST_KEYS", keyring)
+    assert load_server_secrets(env_settings).pepper == load_server_secrets(settings).pepper
+
+
+def test_add_data_key_keeps_old_keys_and_mode(settings):
+    old = load_server_secrets(settings).data_keys
+    assert add_data_key(settings) == 2
+    new = load_server_secrets(settings).data_keys
+    assert new.active_id == 2 and new.keys[1] == old.keys[1] and len(new.keys) == 2
+    assert _mode(settings.path("keys/data-keys.json")) == 0o600
+
+
+def test_operator_key_file_problems_are_one_line(settings, tmp_path):
+    with pytest.raises(ConfigError, match="^config error: --key: cannot read"):
+        load_operator_identity(tmp_path / "missing")
+    bad = tmp_path / "bad"
+    bad.write_text("hello\n")
+    os.chmod(bad, 0o600)
+    with pytest.raises(ConfigError, match="^config error: --key: "):
+        load_operator_identity(bad)
