@@ -47,7 +47,8 @@ class PrivacyFilter(logging.Filter):
         if record.exc_info:
             # Exception messages can carry input; keep the type and where it happened, not the text.
             kind, _value, tb = record.exc_info
-            frames = "".join(traceback.format_list(traceback.extract_tb(tb)))
+            # Frame locations only: a source line can hold a literal from a test or a template.
+            frames = "".join(f'  File "{f.filename}", line {f.lineno}, in {f.name}\n' for f in traceback.extract_tb(tb))
             record.msg = f"{record.msg} [{kind.__name__ if kind else 'exception'}]\n{frames}".rstrip()
             record.exc_info, record.exc_text = None, None
         return True
@@ -62,13 +63,19 @@ class SafeFormatter(logging.Formatter):
         return " ".join([line, *extras])
 
 
-def setup_logging(level: str, file: Path | None, stderr_level: str | None = None) -> None:
-    """Configure the root logger once: stderr (from `stderr_level`), and a 0600 file if asked."""
+def reset_logging() -> None:
+    """Remove and close the handlers `setup_logging` added."""
     root = logging.getLogger()
     for handler in list(root.handlers):
         if getattr(handler, "_grievance", False):
             root.removeHandler(handler)
             handler.close()
+
+
+def setup_logging(level: str, file: Path | None, stderr_level: str | None = None) -> None:
+    """Configure the root logger once: stderr (from `stderr_level`), and a 0600 file if asked."""
+    reset_logging()
+    root = logging.getLogger()
     console = logging.StreamHandler(sys.stderr)
     console.setLevel(stderr_level or level)
     handlers: list[logging.Handler] = [console]
