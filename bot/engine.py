@@ -14,6 +14,7 @@ questions, a summary to confirm, change one answer, or cancel. Commands
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -83,6 +84,11 @@ def _has_words(text: str) -> bool:
     return any(char.isalpha() for char in text)
 
 
+# Telegram's greeting, maybe with the bot's name or a deep-link payload. Matched on the raw
+# text: fold() strips the "/", and "/start" must never be stored as an answer.
+_START = re.compile(r"/start(?:@\w+)?(?:\s|$)", re.IGNORECASE)
+
+
 class Engine:
     """The intake conversation, configured by `Settings` and worded by `Catalogs`."""
 
@@ -110,7 +116,7 @@ class Engine:
         command = parse_command(text, self._command_languages(draft))
         if command is not None:
             return self._command(draft, command.command, command.argument, desk)
-        if is_unknown_command(text) or fold(text) == "/start":
+        if is_unknown_command(text) or _START.match(text):
             event = "unknown_command" if is_unknown_command(text) else "start"
             key = "error.unknown_command" if event == "unknown_command" else "hello_again"
             return Turn([self.t(draft.language, key, **self._words(draft.language)), self.prompt(draft)], draft, events=[event])
@@ -234,8 +240,13 @@ class Engine:
     def _answer_description(self, draft: Draft, text: str) -> Turn:
         lang = draft.language
         if match_word(text, "done", lang) and draft.description:
+            if draft.editing:
+                # Fix: DONE while changing the description from the summary went on to the
+                # category (suggestion) with `editing` still set, instead of back to the summary.
+                draft.editing, draft.step = False, STEP_SUMMARY
+                return Turn([self.prompt(draft)], draft)
             return self._after_description(draft)
-        if not _has_words(text):
+        if not _has_words(text) or match_word(text, "done", lang):  # DONE before writing anything
             return Turn([self.t(lang, "error.need_words"), self.prompt(draft)], draft, events=["need_words"])
         if draft.editing:  # changing the description from the summary replaces it
             draft.description = []
@@ -286,14 +297,16 @@ class Engine:
         draft.description_open = False
         if agreed and draft.suggestion:
             draft.answers[self.category_question.id] = draft.suggestion
-            self._advance(draft, self._next_step_after(self.category_question.id))
+            self._advance(draft, self._next_step_after(draft, self.category_question.id))
         else:
             self._advance(draft, question_step(self.category_question.id))
         return Turn([self.prompt(draft)], draft)
 
     def _answer_question(self, draft: Draft, question: Question, text: str) -> Turn:
         lang = draft.language
-        skipped = question.optional and match_word(text, "skip", lang)
+        skipped = match_word(text, "skip", lang)
+        if skipped and not question.optional:
+            return Turn([self.t(lang, "error.required"), self.prompt(draft)], draft)
         value, error = self._parse_value(draft, question, text) if not skipped else (None, None)
         if error:
             if question.kind == "category":
@@ -313,7 +326,7 @@ class Engine:
         if draft.editing:
             draft.editing, draft.step = False, STEP_SUMMARY
         else:
-            self._advance(draft, self._next_step_after(question.id))
+            self._advance(draft, self._next_step_after(draft, question.id))
         return Turn(replies + [self.prompt(draft)], draft, urgent_now=urgent_now, events=["answer"])
 
     def _parse_value(self, draft: Draft, question: Question, text: str) -> tuple[object, str | None]:
@@ -366,6 +379,10 @@ class Engine:
             return Turn([self.t(draft.language, "error.choose_number", max=len(fields)), self.prompt(draft)], draft)
         draft.editing = True
         draft.step = STEP_DESCRIPTION if choice == 1 else question_step(fields[choice - 1])
+        # Fix: the edit returns to the summary by itself, so the summary entry that CHANGE pushed
+        # on the history made the next BACK from the summary land on the summary again.
+        if draft.history and draft.history[-1] == STEP_SUMMARY:
+            draft.history.pop()
         return Turn([self.prompt(draft)], draft)
 
     # ------------------------------------------------------------ moving between steps
@@ -374,15 +391,40 @@ class Engine:
         draft.history.append(draft.step)
         draft.step = step
 
-    def _next_step_after(self, question_id: str) -> str:
+    def _question_order(self, draft: Draft) -> list[str]:
+        """The configured order; when the description spoke of danger, the urgency question
+        comes right after the category, so emergency contacts reach the worker sooner."""
         ids = [q.id for q in self.questions]
+        if draft.urgent_signal:
+            urgent_ids = [q.id for q in self.questions if q.marks_urgent]
+            rest = [i for i in ids if i not in urgent_ids]
+            at = rest.index(self.category_question.id) + 1
+            ids = rest[:at] + urgent_ids + rest[at:]
+        return ids
+
+    def _next_step_after(self, draft: Draft, question_id: str) -> str:
+        ids = self._question_order(draft)
         following = ids[ids.index(question_id) + 1 :]
         return question_step(following[0]) if following else STEP_SUMMARY
 
     # ------------------------------------------------------------ what the worker reads
 
-    def t(self, language: str | None, key: str, **values: object) -> str:
-        return self.catalogs.text(language or self.settings.deployment.default_language, key, **values)
+    def t(self, language: str | None, key: str, /, **values: object) -> str:
+        # Fix: `help` has a {language} placeholder (the LANGUAGE word), and _words() passes
+        # "language" as a keyword to `help`, `error.unknown_command` and `hello_again`: it
+        # collided with the parameter of the same name, so HELP, /foo and /start raised TypeError
+        # at every step. Hence `/` here. Catalogs.text names its first parameter `language` too;
+        # while it does, such a message is filled in here, with the same English fallback.
+        # (A `/` in Catalogs.text's signature makes the except branch unnecessary.)
+        lang = language or self.settings.deployment.default_language
+        try:
+            return self.catalogs.text(lang, key, **values)
+        except TypeError:
+            if "language" not in values:
+                raise
+        messages = self.catalogs._messages
+        template = messages.get(lang, {}).get(key) or messages[SOURCE_LANGUAGE][key]
+        return template.format_map(values)
 
     def _word(self, kind: str, language: str | None) -> str:
         return phrases(kind, language or "en")[0].upper()

@@ -59,8 +59,11 @@ class Catalogs:
     def has(self, language: str, key: str) -> bool:
         return key in self._messages.get(language, {})
 
-    def text(self, language: str | None, key: str, **values: object) -> str:
-        """The message `key` in `language` (English when a translation is missing), filled in."""
+    def text(self, language: str | None, key: str, /, **values: object) -> str:
+        """The message `key` in `language` (English when a translation is missing), filled in.
+
+        Positional-only parameters: messages have placeholders such as {language} too.
+        """
         template = self._messages.get(language or SOURCE_LANGUAGE, {}).get(key)
         if template is None:
             template = self._messages[SOURCE_LANGUAGE].get(key)

@@ -109,6 +109,6 @@ class Intake:
         texts = list(turn.replies)
         if loaded.expired:
             hours = self.settings.session.idle_expiry_hours
-            texts.insert(0, self.engine.t(self.settings.deployment.default_language, "expired", hours=f"{hours:g}"))
+            texts.insert(0, self.engine.t(loaded.expired_language, "expired", hours=f"{hours:g}"))
         log.info("message handled", extra={"channel": message.channel, "events": ",".join(turn.events)})
         return Reply(tuple(texts), case_code=turn.case_code, erase_messages=turn.erase_messages)

@@ -22,6 +22,9 @@ _KEPT_CONTROLS = frozenset("\n\t" + ZWJ + ZWNJ)
 # ZWJ/ZWNJ only join letters; next to a space or at an end they are left-overs.
 _STRAY_JOINERS = re.compile(rf"[{ZWJ}{ZWNJ}]+(?=\s|$)|(?:^|(?<=\s))[{ZWJ}{ZWNJ}]+")
 _REPEATED_CHAR = re.compile(r"(.)\1+")
+# Terminal escape sequences (colours, cursor moves): the ESC goes with the control
+# characters, but "[31m" after it would stay in the answer and read as the number 31.
+_ESCAPE_SEQUENCE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
 _HORIZONTAL_SPACE = re.compile(r"[^\S\n]+")
 _MANY_NEWLINES = re.compile(r"\n{3,}")
 
@@ -37,6 +40,7 @@ def normalize(text: str) -> str:
     """Return `text` cleaned up: NFC, ASCII digits, no invisible or control characters,
     no repeated punctuation, single spaces, at most one blank line. Never raises."""
     text = _replace_lone_surrogates(text).replace("\r\n", "\n")
+    text = _ESCAPE_SEQUENCE.sub("", text)
     text = unicodedata.normalize("NFC", text)
     text = text.translate(_INVISIBLE).translate(_LINE_BREAKS)
     text = "".join(_clean_char(char) for char in text)

@@ -26,6 +26,7 @@ from .models import Conversation
 class LoadedConversation:
     draft: Draft | None
     expired: bool  # an old draft was found idle past its expiry and erased
+    expired_language: str | None = None  # so the worker is told in their own language
 
 
 class ConversationStore:
@@ -41,9 +42,10 @@ class ConversationStore:
         if row is None:
             return LoadedConversation(None, expired=False)
         if as_utc(row.expires_at) <= now:
+            language = Draft.from_json(crypto.decrypt_draft(self.secrets, lookup, row.draft)).language
             self.session.delete(row)
             self.session.flush()
-            return LoadedConversation(None, expired=True)
+            return LoadedConversation(None, expired=True, expired_language=language)
         return LoadedConversation(Draft.from_json(crypto.decrypt_draft(self.secrets, lookup, row.draft)), expired=False)
 
     def save(self, lookup: str, draft: Draft, channel: str, address: str, now: datetime) -> None:

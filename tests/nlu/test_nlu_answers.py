@@ -153,3 +153,13 @@ def test_phrases_of_a_language_without_data_are_empty():
 def test_phrases_reject_unknown_kind():
     with pytest.raises(ValueError):
         phrases("hepl", "en")
+
+
+@pytest.mark.parametrize("text", ["-1", "- 1", "−2", "－3", "–1"])
+def test_a_negative_number_is_no_menu_choice(text):
+    assert parse_menu_choice(text, 3) is None
+
+
+@pytest.mark.parametrize(("text", "expected"), [("-5", None), ("about -5 people", None), ("20-30", 20), ("ages 5-6", 5)])
+def test_a_negative_count_is_no_count(text, expected):
+    assert parse_number(text) == expected

@@ -30,7 +30,7 @@ COMMANDS = [
     # Vietnamese with and without diacritics
     ("vi", "giúp", HELP), ("vi", "Trợ giúp", HELP), ("vi", "giup", HELP), ("vi", "tro giup", HELP),
     ("vi", "Quay lại", BACK), ("vi", "trở lại", BACK), ("vi", "quay lai", BACK),
-    ("vi", "dừng", CANCEL), ("vi", "hủy", CANCEL), ("vi", "huỷ", CANCEL), ("vi", "dung", CANCEL),
+    ("vi", "dừng", CANCEL), ("vi", "hủy", CANCEL), ("vi", "huỷ", CANCEL), ("vi", "dung lai", CANCEL),
     ("vi", "HUY", CANCEL),
     ("vi", "xóa", DELETE), ("vi", "xoá", DELETE), ("vi", "xoa", DELETE),
     ("vi", "ngôn ngữ", LANGUAGE), ("vi", "ngon ngu", LANGUAGE),

@@ -151,3 +151,11 @@ def test_fold(text, expected):
 )
 def test_fold_keeping_accents(text, expected):
     assert fold(text, keep_accents=True) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("\x1b[31m about 40\x1b[0m", "about 40"), ("Sun\x1b[1;32mrise", "Sunrise"), ("a\x1b]0;title\x07b", "ab")],
+)
+def test_terminal_escape_sequences_are_removed_whole(text, expected):
+    assert normalize(text) == expected
