@@ -13,8 +13,6 @@ from flask import Flask, jsonify
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
-from channels.registry import ADAPTERS
-
 from .services import Services
 
 log = logging.getLogger(__name__)
@@ -25,9 +23,9 @@ def create_app(services: Services) -> Flask:
     app = Flask("grievance")
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024  # webhooks are small; refuse anything bigger
     app.extensions["grievance"] = services
-    enabled = [kind for kind, settings in services.settings.channels if settings.enabled and kind in ADAPTERS]
-    for kind in enabled:
-        ADAPTERS[kind](services.intake).register(app, services.intake)
+    enabled = list(services.adapters)
+    for adapter in services.adapters.values():
+        adapter.register(app)
 
     @app.get("/health")
     def health():

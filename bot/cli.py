@@ -126,6 +126,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int) 
     maintenance = subprocess.Popen(
         [sys.executable, "-c", "from bot.cli import main; main()", "--config", ctx.obj["config_path"], "forward", "--loop"]
     )
+    click.echo(f"serving on http://{host or settings.server.host}:{port or settings.server.port} (Ctrl-C to stop)")
     try:
         run_gunicorn(ctx.obj["config_path"], host or settings.server.host, port or settings.server.port, workers)
     finally:
@@ -137,7 +138,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int) 
 @click.option("--loop", is_flag=True, help="Keep forwarding and purging until stopped.")
 @click.pass_context
 def forward(ctx: click.Context, loop: bool) -> None:
-    """Deliver sealed cases from the outbox to the queue (and, with --loop, purge on schedule)."""
+    """Deliver sealed cases to the queue and queued messages to workers (with --loop: also purge on schedule)."""
     from storage.outbox import forward_outbox
     from storage.retention import purge_expired
 
@@ -149,8 +150,10 @@ def forward(ctx: click.Context, loop: bool) -> None:
     try:
         while True:
             result = forward_outbox(services.sessions, services.sink, max_attempts=settings.queue.max_attempts)
+            sent = services.dispatcher.run_once()
             if not loop:
                 click.echo(f"delivered {result.delivered}, failed {result.failed}, dead-lettered {result.dead}")
+                click.echo(f"messages sent {sent.sent}, to retry {sent.retried}, dead {sent.dead}, deferred {sent.deferred}")
                 return
             if time.monotonic() - last_purge >= settings.server.purge_interval_seconds:
                 purge_expired(services.sessions)

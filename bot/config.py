@@ -168,6 +168,9 @@ class Logging(_Frozen):
 
 
 class Server(_Frozen):
+    # The public HTTPS address providers call (behind the reverse proxy). Twilio signs the full
+    # public URL, so signatures can only be checked against it: required with Twilio.
+    public_url: Annotated[str, Field(pattern=r"^https?://[^/\s]+(/[^\s]*)?$")] | None = None
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 8080
     forward_interval_seconds: Annotated[float, Field(gt=0, le=3600)] = 2.0
@@ -178,8 +181,61 @@ class ChannelSettings(_Frozen):
     enabled: bool = False
 
 
+class RateLimit(_Frozen):
+    """How fast a channel may send: overall, and to any one chat or number."""
+
+    messages_per_second: Annotated[float, Field(gt=0, le=1000)]
+    per_address_interval_seconds: Annotated[float, Field(ge=0, le=3600)] = 0.0
+
+
+class TwilioSettings(_Frozen):
+    """SMS and WhatsApp through Twilio, on one webhook (`POST /webhooks/twilio`)."""
+
+    enabled: bool = False
+    account_sid: SecretSource = SecretSource(env="TWILIO_ACCOUNT_SID")
+    auth_token: SecretSource = SecretSource(env="TWILIO_AUTH_TOKEN")
+    sms_from: str | None = None  # the hotline's SMS number, E.164 ("+15550100000")
+    whatsapp_from: str | None = None  # the hotline's WhatsApp sender ("whatsapp:+15550100000")
+    whatsapp_template_sid: str | None = None  # ContentSid of the approved "reply to see an update" template
+    api_base_url: str = "https://api.twilio.com"
+    max_segments_per_message: Annotated[int, Field(ge=1, le=10)] = 3
+    media_max_bytes: Annotated[int, Field(ge=0, le=20_000_000)] = 5_000_000
+    rate: RateLimit = RateLimit(messages_per_second=1.0)
+
+
+class WhatsAppCloudSettings(_Frozen):
+    """WhatsApp through Meta's Cloud API (`GET|POST /webhooks/whatsapp`)."""
+
+    enabled: bool = False
+    app_secret: SecretSource = SecretSource(env="WHATSAPP_APP_SECRET")
+    verify_token: SecretSource = SecretSource(env="WHATSAPP_VERIFY_TOKEN")
+    access_token: SecretSource = SecretSource(env="WHATSAPP_ACCESS_TOKEN")
+    phone_number_id: str | None = None
+    graph_base_url: str = "https://graph.facebook.com/v21.0"
+    template_name: str = "case_update"  # approved template: "You have an update. Reply to see it."
+    template_language: str = "en"
+    media_max_bytes: Annotated[int, Field(ge=0, le=20_000_000)] = 5_000_000
+    rate: RateLimit = RateLimit(messages_per_second=20.0)
+
+
+class TelegramSettings(_Frozen):
+    """Telegram through python-telegram-bot, by webhook (`POST /webhooks/telegram`) or polling."""
+
+    enabled: bool = False
+    bot_token: SecretSource = SecretSource(env="TELEGRAM_BOT_TOKEN")
+    webhook_secret: SecretSource = SecretSource(env="TELEGRAM_WEBHOOK_SECRET")
+    mode: Literal["webhook", "polling"] = "webhook"
+    base_url: str = "https://api.telegram.org/bot"
+    base_file_url: str = "https://api.telegram.org/file/bot"
+    media_max_bytes: Annotated[int, Field(ge=0, le=20_000_000)] = 5_000_000
+    rate: RateLimit = RateLimit(messages_per_second=25.0, per_address_interval_seconds=1.0)
+
+
 class Channels(_Frozen):
     console: ChannelSettings = ChannelSettings(enabled=True)
+    twilio: TwilioSettings = TwilioSettings()
+    whatsapp_cloud: WhatsAppCloudSettings = WhatsAppCloudSettings()
+    telegram: TelegramSettings = TelegramSettings()
 
 
 class Settings(_Frozen):
@@ -198,6 +254,12 @@ class Settings(_Frozen):
     logging: Logging = Logging()
     server: Server = Server()
     channels: Channels = Channels()
+
+    @model_validator(mode="after")
+    def _public_url_for_twilio(self) -> Settings:
+        if self.channels.twilio.enabled and not self.server.public_url:
+            raise ValueError("server.public_url: required when channels.twilio is enabled (Twilio signs the public URL)")
+        return self
 
     def path(self, relative: str) -> Path:
         """A path from the config, made absolute against the config file's folder."""
@@ -219,6 +281,9 @@ def _error_line(error: ValidationError) -> str:
     first = error.errors()[0]
     key = ".".join(str(part) for part in first["loc"]) or "(top level)"
     message = first["msg"].removeprefix("Value error, ")
+    # A check across sections names its key itself ("server.public_url: ...").
+    if not first["loc"] and ": " in message and " " not in message.split(": ", 1)[0]:
+        key, message = message.split(": ", 1)
     return f"config error: {key}: {message}"
 
 

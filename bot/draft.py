@@ -38,6 +38,7 @@ class Draft:
     history: list[str] = field(default_factory=list)  # earlier steps, for BACK
     return_to: str | None = None  # step to go back to after the language menu
     editing: bool = False  # changing one answer from the summary
+    message_refs: list[str] = field(default_factory=list)  # provider ids of this chat's messages, for DELETE
 
     @property
     def description_text(self) -> str:

@@ -1,15 +1,18 @@
 """The intake service: one inbound message, handled in one database transaction.
 
 Path of a message: a channel adapter makes an `InboundMessage` and calls
-`Intake.receive`. Here the sender's blind index finds the encrypted draft, the
-`Engine` decides the replies and the next state, and the new draft (or the
-sealed case and its outbox entry) is written before the transaction commits.
-Only then are the replies returned to the adapter, so a worker is never told
-"received" about something that was not stored.
+`Intake.receive`. Here a provider's retry is recognised by its receipt, the
+sender's blind index finds the encrypted draft, the `Engine` decides the
+replies and the next state, and the new draft (or the sealed case and its
+outbox entry, and replies queued for channels that answer by API) is written
+before the transaction commits. Only then does the adapter answer, so a worker
+is never told "received" about something that was not stored.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -21,13 +24,15 @@ from nlu import Understander
 from .case_record import build_case_record, grants_contact
 from .config import Settings
 from .draft import Draft
-from .engine import CaseStatus, Engine
+from .engine import CaseStatus, Engine, Turn
 from .i18n import Catalogs
-from .messages import InboundMessage, Reply
+from .messages import InboundMessage, Reply, ReplyAddress
 from storage import crypto
 from storage.cases import CaseStore
 from storage.conversations import ConversationStore
 from storage.db import utcnow
+from storage.outbound import enqueue
+from storage.receipts import first_receipt
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +44,9 @@ class _Desk:
     intake: Intake
     session: Session
     message: InboundMessage
+    conversations: ConversationStore
+    lookup: str
+    reply_address: ReplyAddress
 
     def submit(self, draft: Draft) -> str:
         settings, now = self.intake.settings, utcnow()
@@ -54,13 +62,23 @@ class _Desk:
             contact_address=self.message.sender if grants_contact(settings, draft) else None,
             nlu_backend=self.intake.understander.name,
         )
+        media = self.conversations.media(self.lookup)
+        if media:
+            record["attachments"] = [
+                {
+                    "content_type": item.content_type,
+                    "size": len(item.data),
+                    "sha256": hashlib.sha256(item.data).hexdigest(),
+                    "data_base64": base64.b64encode(item.data).decode(),
+                }
+                for item in media
+            ]
         cases.add(
             case_id=case_id,
             code=code,
             record=record,
             urgent=draft.urgent,
-            channel=self.message.channel,
-            address=self.message.sender,
+            reply_address=self.reply_address,
             now=now,
             reply_retention=timedelta(days=settings.session.reply_address_retention_days),
         )
@@ -94,21 +112,59 @@ class Intake:
         self.engine = Engine(settings, catalogs, understander)
         self.idle_expiry = timedelta(hours=settings.session.idle_expiry_hours)
 
-    def receive(self, message: InboundMessage) -> Reply:
-        """Handle one message from a worker and return what to answer."""
+    def receive(self, message: InboundMessage, *, queue_replies: bool = False) -> Reply:
+        """Handle one message from a worker and return what to answer.
+
+        With `queue_replies` the replies go to the outbound queue in the same transaction
+        (for channels that answer through an API call), and `Reply.outbound_ids` names them.
+        """
         lookup = crypto.conversation_lookup(self.secrets, message.channel, message.sender)
         with self.sessions.begin() as session:
             now = utcnow()
+            if message.provider_id:
+                receipt = crypto.inbound_receipt_key(self.secrets, message.adapter, message.provider_id)
+                if not first_receipt(session, receipt, now):
+                    log.info("duplicate delivery ignored", extra={"channel": message.channel})
+                    return Reply((), duplicate=True)
             conversations = ConversationStore(session, self.secrets, self.idle_expiry)
             loaded = conversations.load(lookup, now)
-            turn = self.engine.handle(loaded.draft, message.text, _Desk(self, session, message))
+            known_refs = tuple(loaded.draft.message_refs) if loaded.draft else ()
+            reply_address = ReplyAddress(message.adapter, message.channel, message.sender, last_inbound_at=now)
+            desk = _Desk(self, session, message, conversations, lookup, reply_address)
+            turn = self._turn(loaded.draft, message, desk)
             if turn.draft is None:
                 conversations.erase(lookup)
             else:
-                conversations.save(lookup, turn.draft, message.channel, message.sender, now)
-        texts = list(turn.replies)
-        if loaded.expired:
-            hours = self.settings.session.idle_expiry_hours
-            texts.insert(0, self.engine.t(loaded.expired_language, "expired", hours=f"{hours:g}"))
+                if message.provider_ref:
+                    turn.draft.message_refs.append(message.provider_ref)
+                for item in message.media:
+                    conversations.add_media(lookup, item, now)
+                conversations.save(lookup, turn.draft, reply_address, now)
+            texts = list(turn.replies)
+            if loaded.expired:
+                hours = f"{self.settings.session.idle_expiry_hours:g}"
+                texts.insert(0, self.engine.t(loaded.expired_language, "expired", hours=hours))
+            outbound_ids: tuple[str, ...] = ()
+            if queue_replies and texts:
+                outbound_ids = (enqueue(session, self.secrets, reply_address, "\n\n".join(texts)),)
         log.info("message handled", extra={"channel": message.channel, "events": ",".join(turn.events)})
-        return Reply(tuple(texts), case_code=turn.case_code, erase_messages=turn.erase_messages)
+        erase_refs = (*known_refs, *([message.provider_ref] if message.provider_ref else [])) if turn.erase_messages else ()
+        language = (turn.draft or loaded.draft).language if (turn.draft or loaded.draft) else None
+        return Reply(
+            tuple(texts),
+            case_code=turn.case_code,
+            erase_messages=turn.erase_messages,
+            erase_refs=erase_refs,
+            queued=queue_replies,
+            outbound_ids=outbound_ids,
+            language=language,
+        )
+
+    def _turn(self, draft: Draft | None, message: InboundMessage, desk: _Desk) -> Turn:
+        if message.media and not message.text.strip() and draft is not None:
+            # A photo or voice note alone is no answer: keep it and ask the same question again.
+            return Turn([self.engine.t(draft.language, "media.received"), self.engine.prompt(draft)], draft, events=["media"])
+        turn = self.engine.handle(draft, message.text, desk)
+        if message.media and turn.draft is not None:
+            turn.replies.insert(0, self.engine.t(turn.draft.language, "media.received"))
+        return turn

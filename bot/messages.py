@@ -1,13 +1,60 @@
 """Channel-neutral messages: what every channel adapter turns a provider request into.
 
 `bot/` works only with these; it never sees a Twilio or Telegram object. Their
-`repr` hides the address and the text, so a message that ends up in a log line
+`repr` hides addresses, text and media, so a message that ends up in a log line
 or an exception by mistake still leaks nothing.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class ReplyAddress:
+    """Where and how to reach a worker: kept only encrypted, and only while replies need it."""
+
+    adapter: str  # the adapter that received the message ("twilio", "telegram", ...) and sends replies
+    channel: str  # "console", "sms", "whatsapp", "telegram"
+    address: str  # phone number (E.164) or chat id: never logged
+    last_inbound_at: datetime | None = None  # WhatsApp's 24-hour window opens at the worker's last message
+
+    def to_json(self) -> bytes:
+        return json.dumps(
+            {
+                "adapter": self.adapter,
+                "channel": self.channel,
+                "address": self.address,
+                "last_inbound_at": self.last_inbound_at.isoformat() if self.last_inbound_at else None,
+            }
+        ).encode()
+
+    @classmethod
+    def from_json(cls, data: bytes) -> ReplyAddress:
+        fields = json.loads(data)
+        seen = fields.get("last_inbound_at")
+        return cls(
+            adapter=fields.get("adapter", fields["channel"]),
+            channel=fields["channel"],
+            address=fields["address"],
+            last_inbound_at=datetime.fromisoformat(seen) if seen else None,
+        )
+
+    def __repr__(self) -> str:
+        return f"ReplyAddress(adapter={self.adapter!r}, channel={self.channel!r}, address=<redacted>)"
+
+
+@dataclass(frozen=True)
+class MediaItem:
+    """A photo or voice note the worker sent, already fetched (and stripped of metadata)."""
+
+    content_type: str
+    data: bytes
+
+    def __repr__(self) -> str:
+        return f"MediaItem({self.content_type!r}, <{len(self.data)} bytes>)"
 
 
 @dataclass(frozen=True)
@@ -15,13 +62,25 @@ class InboundMessage:
     """One message from a worker, as the channel received it."""
 
     channel: str  # "console", "sms", "whatsapp", "telegram"
-    sender: str  # the address on that channel: phone number, chat id (never logged)
+    sender: str  # the address on that channel: phone number (E.164), chat id (never logged)
     text: str
-    provider_id: str | None = None  # the provider's message id, for deduplication
-    media: tuple[bytes, ...] = field(default=())
+    adapter: str = "console"  # which adapter received it (and will send replies)
+    provider_id: str | None = None  # the provider's id of this delivery, for deduplication
+    provider_ref: str | None = None  # the provider's id of the message, e.g. to delete it later
+    media: tuple[MediaItem, ...] = field(default=())
+
+    @property
+    def reply_address(self) -> ReplyAddress:
+        return ReplyAddress(adapter=self.adapter, channel=self.channel, address=self.sender)
+
+    def with_text(self, text: str) -> InboundMessage:
+        return replace(self, text=text)
 
     def __repr__(self) -> str:
-        return f"InboundMessage(channel={self.channel!r}, sender=<redacted>, text=<{len(self.text)} chars>)"
+        return (
+            f"InboundMessage(adapter={self.adapter!r}, channel={self.channel!r}, sender=<redacted>, "
+            f"text=<{len(self.text)} chars>, media={len(self.media)})"
+        )
 
 
 @dataclass(frozen=True)
@@ -30,7 +89,12 @@ class Reply:
 
     texts: tuple[str, ...]
     case_code: str | None = None
-    erase_messages: bool = False
+    erase_messages: bool = False  # DELETE: remove the chat's messages where the channel allows
+    erase_refs: tuple[str, ...] = ()  # provider message ids of this conversation, for erase_messages
+    duplicate: bool = False  # the provider delivered this message before: answer nothing
+    queued: bool = False  # the replies went to the outbound queue (not to be sent inline)
+    outbound_ids: tuple[str, ...] = ()  # their ids in the outbound queue, to send them at once
+    language: str | None = None  # the conversation's language, for wording the channel adds
 
     def __repr__(self) -> str:
-        return f"Reply(texts=<{len(self.texts)}>, case_code={'<set>' if self.case_code else None})"
+        return f"Reply(texts=<{len(self.texts)}>, case_code={'<set>' if self.case_code else None}, duplicate={self.duplicate})"

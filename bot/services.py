@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -12,6 +12,11 @@ from nlu import Understander, builtin_understander
 from .config import Settings
 from .i18n import Catalogs
 from .intake import Intake
+from .messages import ReplyAddress
+from channels.dispatcher import Dispatcher
+from channels.registry import build_adapters
+from storage.conversations import ConversationStore
+from storage.outbound import OutboundQueue
 from storage import crypto
 from storage.db import make_engine, migrate, session_factory
 from storage.embedded_queue import EmbeddedQueue
@@ -21,6 +26,8 @@ from storage.outbox import CaseSink
 
 @dataclass
 class Services:
+    """The running bot's parts. `adapters` and `dispatcher` are set by `build_services`."""
+
     settings: Settings
     secrets: crypto.ServerSecrets
     db: Engine
@@ -29,9 +36,21 @@ class Services:
     understander: Understander
     intake: Intake
     sink: CaseSink
+    adapters: dict = field(default_factory=dict)
+    dispatcher: Dispatcher | None = None
 
     def close(self) -> None:
+        if self.dispatcher is not None:
+            self.dispatcher.close()
+        for adapter in self.adapters.values():
+            adapter.close()
         self.db.dispose()
+
+    def record_message_ref(self, address: ReplyAddress, ref: str) -> None:
+        """Remember a message the bot sent into a conversation, for DELETE."""
+        lookup = crypto.conversation_lookup(self.secrets, address.channel, address.address)
+        with self.sessions.begin() as session:
+            ConversationStore(session, self.secrets, self.intake.idle_expiry).add_message_ref(lookup, ref)
 
 
 def make_sink(settings: Settings, sessions: sessionmaker[Session]) -> CaseSink:
@@ -49,4 +68,13 @@ def build_services(settings: Settings, *, run_migrations: bool = True) -> Servic
     sessions = session_factory(db)
     understander = builtin_understander()
     intake = Intake(settings, secrets, sessions, catalogs, understander)
-    return Services(settings, secrets, db, sessions, catalogs, understander, intake, make_sink(settings, sessions))
+    services = Services(settings, secrets, db, sessions, catalogs, understander, intake, make_sink(settings, sessions))
+    try:
+        services.adapters = build_adapters(services)
+    except Exception:
+        db.dispose()
+        raise
+    services.dispatcher = Dispatcher(
+        OutboundQueue(sessions, secrets), services.adapters, record_ref=services.record_message_ref
+    )
+    return services

@@ -1,4 +1,4 @@
-"""The contract every channel adapter implements.
+"""The contract every channel adapter implements, and what adapters share.
 
 An adapter (1) verifies that a request really comes from its provider, before
 parsing anything, and fails closed; (2) turns the provider's payload into
@@ -10,35 +10,58 @@ the secret values it holds, so tests can prove they never reach a log.
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol
 
 from flask import Flask
 
-from bot.intake import Intake
+from bot.config import RateLimit, SecretSource
+from bot.messages import ReplyAddress
+from storage.keys import read_secret
+
+if TYPE_CHECKING:
+    from bot.services import Services
 
 
 class SendError(Exception):
-    """Sending failed; `retryable` tells the outbound sender whether to try again."""
+    """Sending failed; `retryable` tells the dispatcher whether to try again.
+
+    The message must never contain the address or the text: it is stored (as the
+    last error of the queued message) and logged. A provider's error code is fine.
+    """
 
     def __init__(self, message: str, *, retryable: bool) -> None:
         super().__init__(message)
         self.retryable = retryable
 
 
-class VerificationError(Exception):
-    """The request is not from the provider (bad or missing signature or secret)."""
-
-
 class ChannelAdapter(Protocol):
-    """One messaging channel."""
+    """One messaging channel (one provider), possibly serving several channel types."""
 
-    type: str  # the channel type in config and in `InboundMessage.channel`
+    type: str  # key in the `channels` config section and in `ReplyAddress.adapter`
+    rate: RateLimit | None  # sending limits the dispatcher keeps to
+    keeps_message_refs: bool  # True: ids of sent messages are remembered for DELETE
 
-    def register(self, app: Flask, intake: Intake) -> None:
-        """Add the channel's webhook routes to the public app (none for the console)."""
+    @classmethod
+    def from_services(cls, services: Services) -> ChannelAdapter:
+        """Build the adapter; raise `ConfigError` (one line naming the key) when a secret is missing."""
 
-    def send(self, address: str, text: str) -> None:
-        """Send a message that is not an immediate reply; raise `SendError` on failure."""
+    def register(self, app: Flask) -> None:
+        """Add the channel's webhook routes to the public app."""
+
+    def send(self, address: ReplyAddress, text: str) -> str | None:
+        """Send a message that is not an immediate reply; return the provider's message id."""
+
+    def erase(self, address: ReplyAddress, refs: Sequence[str]) -> None:
+        """Delete these messages from the chat where the provider still allows it (best effort)."""
 
     def secret_values(self) -> tuple[str, ...]:
         """Secrets this adapter holds (tokens), for leak tests."""
+
+    def close(self) -> None:
+        """Release connections and threads."""
+
+
+def channel_secret(services: Services, source: SecretSource, key: str) -> str:
+    """A channel secret, stripped; a missing one stops start-up with one line naming `key`."""
+    return read_secret(services.settings, source, key).strip()

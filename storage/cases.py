@@ -16,9 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.casecode import new_case_code
+from bot.messages import ReplyAddress
 
 from . import crypto
-from .conversations import encode_address
 from .models import Case, CaseMessage, OutboxEntry
 
 
@@ -44,8 +44,7 @@ class CaseStore:
         code: str,
         record: dict,
         urgent: bool,
-        channel: str,
-        address: str,
+        reply_address: ReplyAddress,
         now: datetime,
         reply_retention: timedelta,
     ) -> None:
@@ -59,7 +58,7 @@ class CaseStore:
                 status="received",
                 urgent=urgent,
                 created_at=now,
-                reply_address=crypto.encrypt_reply_address(self.secrets, case_id, encode_address(channel, address))
+                reply_address=crypto.encrypt_reply_address(self.secrets, case_id, reply_address.to_json())
                 if keep_address
                 else None,
                 reply_address_expires_at=now + reply_retention if keep_address else None,

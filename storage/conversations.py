@@ -3,12 +3,14 @@
 The row is locked for the length of the transaction (`FOR UPDATE` on
 PostgreSQL; SQLite's `BEGIN IMMEDIATE` already serializes writers), so two
 messages from one worker handled at once by two processes never overwrite each
-other's answers.
+other's answers. Media the worker sent wait here too, encrypted, until the case
+is sealed with them or the conversation is erased.
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -16,10 +18,13 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from bot.draft import Draft
+from bot.messages import MediaItem, ReplyAddress
 
 from . import crypto
 from .db import as_utc
-from .models import Conversation
+from .models import Conversation, DraftMedia
+
+MAX_MESSAGE_REFS = 300  # enough for any intake; DELETE removes what it can of these
 
 
 @dataclass
@@ -41,32 +46,46 @@ class ConversationStore:
         row = self.session.execute(select(Conversation).where(Conversation.lookup == lookup).with_for_update()).scalar_one_or_none()
         if row is None:
             return LoadedConversation(None, expired=False)
+        draft = Draft.from_json(crypto.decrypt_draft(self.secrets, lookup, row.draft))
         if as_utc(row.expires_at) <= now:
-            language = Draft.from_json(crypto.decrypt_draft(self.secrets, lookup, row.draft)).language
-            self.session.delete(row)
-            self.session.flush()
-            return LoadedConversation(None, expired=True, expired_language=language)
-        return LoadedConversation(Draft.from_json(crypto.decrypt_draft(self.secrets, lookup, row.draft)), expired=False)
+            self.erase(lookup)
+            return LoadedConversation(None, expired=True, expired_language=draft.language)
+        return LoadedConversation(draft, expired=False)
 
-    def save(self, lookup: str, draft: Draft, channel: str, address: str, now: datetime) -> None:
+    def save(self, lookup: str, draft: Draft, reply_address: ReplyAddress, now: datetime) -> None:
         row = self.session.get(Conversation, lookup)
         if row is None:
             row = Conversation(lookup=lookup)
             self.session.add(row)
+        draft.message_refs = draft.message_refs[-MAX_MESSAGE_REFS:]
         row.draft = crypto.encrypt_draft(self.secrets, lookup, draft.to_json())
         # The address is kept (encrypted) only while the conversation lives, for replies sent later.
-        row.reply_address = crypto.encrypt_reply_address(self.secrets, lookup, encode_address(channel, address))
+        row.reply_address = crypto.encrypt_reply_address(self.secrets, lookup, reply_address.to_json())
         row.updated_at = now
         row.expires_at = now + self.idle_expiry
 
+    def add_message_ref(self, lookup: str, ref: str) -> None:
+        """Remember a message the bot sent in this chat, so DELETE can remove it too."""
+        row = self.session.execute(select(Conversation).where(Conversation.lookup == lookup).with_for_update()).scalar_one_or_none()
+        if row is None:
+            return
+        draft = Draft.from_json(crypto.decrypt_draft(self.secrets, lookup, row.draft))
+        draft.message_refs = [*draft.message_refs, ref][-MAX_MESSAGE_REFS:]
+        row.draft = crypto.encrypt_draft(self.secrets, lookup, draft.to_json())
+
+    def add_media(self, lookup: str, item: MediaItem, now: datetime) -> None:
+        media_id = str(uuid.uuid4())
+        payload = json.dumps({"content_type": item.content_type}).encode() + b"\n" + item.data
+        self.session.add(DraftMedia(id=media_id, lookup=lookup, blob=crypto.encrypt_draft_media(self.secrets, media_id, payload), created_at=now))
+
+    def media(self, lookup: str) -> list[MediaItem]:
+        rows = self.session.execute(select(DraftMedia).where(DraftMedia.lookup == lookup).order_by(DraftMedia.created_at, DraftMedia.id)).scalars()
+        items = []
+        for row in rows:
+            header, _, data = crypto.decrypt_draft_media(self.secrets, row.id, row.blob).partition(b"\n")
+            items.append(MediaItem(json.loads(header)["content_type"], data))
+        return items
+
     def erase(self, lookup: str) -> None:
+        self.session.execute(delete(DraftMedia).where(DraftMedia.lookup == lookup))
         self.session.execute(delete(Conversation).where(Conversation.lookup == lookup))
-
-
-def encode_address(channel: str, address: str) -> bytes:
-    return json.dumps({"channel": channel, "address": address}).encode()
-
-
-def decode_address(data: bytes) -> tuple[str, str]:
-    fields = json.loads(data)
-    return fields["channel"], fields["address"]

@@ -139,6 +139,14 @@ def sender_pseudonym(secrets: ServerSecrets, channel: str, address: str) -> str:
     return hmac.new(_subkey(secrets, "sender-pseudonym"), message, hashlib.sha256).hexdigest()[:32]
 
 
+def inbound_receipt_key(secrets: ServerSecrets, adapter: str, provider_id: str) -> str:
+    """Keyed hash of a provider's message id, for deduplication: the raw id (a Twilio
+    MessageSid, a Telegram update_id) would let whoever holds the provider's records
+    link a stored row to a phone number."""
+    message = adapter.encode() + b"\x00" + provider_id.encode("utf-8", "surrogatepass")
+    return hmac.new(_subkey(secrets, "inbound-receipt"), message, hashlib.sha256).hexdigest()
+
+
 def case_code_lookup(secrets: ServerSecrets, code_digits: str) -> str:
     """Blind index of a case code, so STATUS <code> finds a case without storing the code."""
     return hmac.new(_subkey(secrets, "case-code"), code_digits.encode(), hashlib.sha256).hexdigest()
@@ -212,9 +220,29 @@ def decrypt_case_message(secrets: ServerSecrets, case_id: str, blob: bytes) -> b
     return _aead_decrypt(secrets.data_keys, "case-message", case_id, blob)
 
 
+def encrypt_draft_media(secrets: ServerSecrets, media_id: str, payload: bytes) -> bytes:
+    """Encrypt a photo or recording held with a draft until the case is sealed."""
+    return _aead_encrypt(secrets.data_keys, "draft-media", media_id, payload)
+
+
+def decrypt_draft_media(secrets: ServerSecrets, media_id: str, blob: bytes) -> bytes:
+    """Open media encrypted by `encrypt_draft_media`."""
+    return _aead_decrypt(secrets.data_keys, "draft-media", media_id, blob)
+
+
+def encrypt_outbound(secrets: ServerSecrets, message_id: str, payload: bytes) -> bytes:
+    """Encrypt a message waiting to be sent (address and text), bound to its queue row."""
+    return _aead_encrypt(secrets.data_keys, "outbound", message_id, payload)
+
+
+def decrypt_outbound(secrets: ServerSecrets, message_id: str, blob: bytes) -> bytes:
+    """Open a message encrypted by `encrypt_outbound`."""
+    return _aead_decrypt(secrets.data_keys, "outbound", message_id, blob)
+
+
 def reencrypt_with_active_key(secrets: ServerSecrets, purpose: str, context: str, blob: bytes) -> bytes:
     """Open a server ciphertext with whichever key made it and encrypt it again with the active key."""
-    if purpose not in {"draft", "reply-address", "case-message"}:
+    if purpose not in {"draft", "reply-address", "case-message", "outbound", "draft-media"}:
         raise CryptoError("unknown purpose")
     return _aead_encrypt(secrets.data_keys, purpose, context, _aead_decrypt(secrets.data_keys, purpose, context, blob))
 

@@ -71,7 +71,8 @@ def init_keys(settings: Settings) -> CreatedKeys:
     return CreatedKeys(tuple(created), tuple(kept))
 
 
-def _read_secret(settings: Settings, source: SecretSource, key: str) -> str:
+def read_secret(settings: Settings, source: SecretSource, key: str) -> str:
+    """A secret's value from its file (mode 0600) or environment variable; `key` names it in errors."""
     if source.env:
         value = os.environ.get(source.env)
         if not value:
@@ -112,11 +113,11 @@ def operator_recipients(settings: Settings) -> tuple[str, ...]:
 def load_server_secrets(settings: Settings) -> crypto.ServerSecrets:
     """Everything the intake server needs to run; one clear line if anything is missing."""
     try:
-        pepper = crypto.decode_key(_read_secret(settings, settings.secrets.pepper, "secrets.pepper"), "the pepper")
+        pepper = crypto.decode_key(read_secret(settings, settings.secrets.pepper, "secrets.pepper"), "the pepper")
     except crypto.KeyMaterialError as error:
         raise ConfigError(f"config error: secrets.pepper: {error}") from None
     try:
-        keyring = _parse_keyring(_read_secret(settings, settings.secrets.data_keys, "secrets.data_keys"))
+        keyring = _parse_keyring(read_secret(settings, settings.secrets.data_keys, "secrets.data_keys"))
     except crypto.KeyMaterialError as error:
         raise ConfigError(f"config error: secrets.data_keys: {error}") from None
     try:
@@ -154,7 +155,7 @@ def add_data_key(settings: Settings) -> int:
             "add a key there (see README, 'Rotating the data key')"
         )
     path = settings.path(source.file)
-    keyring = _parse_keyring(_read_secret(settings, source, "secrets.data_keys"))
+    keyring = _parse_keyring(read_secret(settings, source, "secrets.data_keys"))
     new_id = max(keyring.keys) + 1
     _replace_private(path, _keyring_text({**keyring.keys, new_id: crypto.new_data_key()}, new_id) + "\n")
     return new_id
@@ -163,5 +164,5 @@ def add_data_key(settings: Settings) -> int:
 def retire_data_keys(settings: Settings, keep: int) -> None:
     """Drop every data key but `keep` from the keyring file (after everything is re-encrypted)."""
     path = settings.path(settings.secrets.data_keys.file or "")
-    keyring = _parse_keyring(_read_secret(settings, settings.secrets.data_keys, "secrets.data_keys"))
+    keyring = _parse_keyring(read_secret(settings, settings.secrets.data_keys, "secrets.data_keys"))
     _replace_private(path, _keyring_text({keep: keyring.keys[keep]}, keep) + "\n")

@@ -69,6 +69,42 @@ class OutboxEntry(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
+class InboundReceipt(Base):
+    """A provider message already handled: its keyed hash, inserted atomically to deduplicate retries."""
+
+    __tablename__ = "inbound_receipts"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class OutboundMessage(Base):
+    """A message to a worker that is not the immediate HTTP reply: sent with retries, encrypted while it waits."""
+
+    __tablename__ = "outbound_messages"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    adapter: Mapped[str] = mapped_column(String(20))
+    payload: Mapped[bytes] = mapped_column(LargeBinary)  # encrypted: reply address and text
+    state: Mapped[str] = mapped_column(String(12), default="pending", index=True)  # pending | sent | dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(200), nullable=True)  # error type and provider code only
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class DraftMedia(Base):
+    """A photo or voice note sent during a conversation, encrypted until the case is sealed with it."""
+
+    __tablename__ = "draft_media"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    lookup: Mapped[str] = mapped_column(String(64), index=True)  # the conversation it belongs to
+    blob: Mapped[bytes] = mapped_column(LargeBinary)  # encrypted: content type and bytes
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class QueuedCase(Base):
     """The embedded queue: sealed cases waiting for the operator to pull them."""
 

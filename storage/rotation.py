@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import crypto
-from .models import Case, CaseMessage, Conversation
+from .models import Case, CaseMessage, Conversation, DraftMedia, OutboundMessage
 
 
 @dataclass(frozen=True)
@@ -43,4 +43,8 @@ def reencrypt_all(sessions: sessionmaker[Session], secrets: crypto.ServerSecrets
             case.reply_address = rewrap("reply-address", case.case_id, case.reply_address)
         for message in session.execute(select(CaseMessage)).scalars():
             message.body = rewrap("case-message", message.case_id, message.body)
+        for media in session.execute(select(DraftMedia)).scalars():
+            media.blob = rewrap("draft-media", media.id, media.blob)
+        for outbound in session.execute(select(OutboundMessage)).scalars():
+            outbound.payload = rewrap("outbound", outbound.id, outbound.payload)
     return RotationResult(rewritten, current)

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.case_record import validate_case_record
-from bot.messages import InboundMessage
+from bot.messages import InboundMessage, ReplyAddress
 from storage import crypto
 from storage.keys import load_operator_identity
 from storage.models import Case, OutboxEntry
@@ -160,4 +160,6 @@ def test_reply_address_is_kept_encrypted_for_the_case(services):
         case = session.execute(select(Case)).scalar_one()
     assert b"8801711000000" not in case.reply_address
     opened = crypto.decrypt_reply_address(services.secrets, case.case_id, case.reply_address)
-    assert json.loads(opened) == {"channel": "sms", "address": "+8801711000000"}
+    address = ReplyAddress.from_json(opened)
+    assert (address.adapter, address.channel, address.address) == ("console", "sms", "+8801711000000")
+    assert address.last_inbound_at is not None
