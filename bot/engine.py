@@ -77,6 +77,7 @@ class Turn:
     case_code: str | None = None
     erase_messages: bool = False  # DELETE: also remove the bot's messages where the channel allows
     urgent_now: bool = False  # the worker just said someone is in danger
+    choices: tuple[tuple[str, str], ...] = ()  # (answer to send, label) of the question asked, for buttons
     events: list[str] = field(default_factory=list)  # names only, never content, for logs and metrics
 
 
@@ -104,6 +105,12 @@ class Engine:
 
     def handle(self, draft: Draft | None, raw_text: str, desk: CaseDesk) -> Turn:
         """Answer one message from a worker."""
+        turn = self._handle(draft, raw_text, desk)
+        if turn.draft is not None:
+            turn.choices = self.choices(turn.draft)
+        return turn
+
+    def _handle(self, draft: Draft | None, raw_text: str, desk: CaseDesk) -> Turn:
         if len(raw_text) > self.settings.limits.max_message_chars:
             lang = draft.language if draft else self.settings.deployment.default_language
             replies = [self.t(lang, "error.too_long", max=self.settings.limits.max_message_chars)]
@@ -467,6 +474,27 @@ class Engine:
         if question.optional:
             text += "\n" + self.t(lang, "hint.skip", skip=self._word("skip", lang))
         return text
+
+    def choices(self, draft: Draft) -> tuple[tuple[str, str], ...]:
+        """The answers offered at the current step, as (what to send, label), for channels with buttons."""
+        lang, step = draft.language, draft.step
+        yes_no = (("1", self.t(lang, "value.yes")), ("2", self.t(lang, "value.no")))
+        if step == STEP_LANGUAGE:
+            return tuple((str(i), self.catalogs.text(code, "language.name")) for i, code in enumerate(self.settings.deployment.languages, 1))
+        if step in (STEP_CONSENT, STEP_SUGGEST):
+            return yes_no
+        if step == STEP_SUMMARY:
+            return tuple((str(i), self._word(kind, lang).capitalize()) for i, kind in enumerate(("confirm", "change", "cancel"), 1))
+        if step == STEP_CHANGE:
+            return tuple((str(i), self.t(lang, f"label.{field_id}")) for i, field_id in enumerate(self._changeable(), 1))
+        question = self._by_id.get(question_id_of(step) or "")
+        if question is None:
+            return ()
+        if question.kind == "category":
+            return tuple((str(i), self.t(lang, f"category.{c}")) for i, c in enumerate(self.settings.flow.categories, 1))
+        if question.kind == "yes_no":
+            return yes_no
+        return ()
 
     def _more_hint(self, draft: Draft) -> str:
         return "\n" + self.t(draft.language, "hint.write_more") if draft.description_open else ""

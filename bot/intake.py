@@ -146,7 +146,7 @@ class Intake:
                 texts.insert(0, self.engine.t(loaded.expired_language, "expired", hours=hours))
             outbound_ids: tuple[str, ...] = ()
             if queue_replies and texts:
-                outbound_ids = (enqueue(session, self.secrets, reply_address, "\n\n".join(texts)),)
+                outbound_ids = (enqueue(session, self.secrets, reply_address, "\n\n".join(texts), turn.choices),)
         log.info("message handled", extra={"channel": message.channel, "events": ",".join(turn.events)})
         erase_refs = (*known_refs, *([message.provider_ref] if message.provider_ref else [])) if turn.erase_messages else ()
         language = (turn.draft or loaded.draft).language if (turn.draft or loaded.draft) else None
@@ -158,6 +158,7 @@ class Intake:
             queued=queue_replies,
             outbound_ids=outbound_ids,
             language=language,
+            choices=turn.choices,
         )
 
     def _turn(self, draft: Draft | None, message: InboundMessage, desk: _Desk) -> Turn:

@@ -95,6 +95,7 @@ class Reply:
     queued: bool = False  # the replies went to the outbound queue (not to be sent inline)
     outbound_ids: tuple[str, ...] = ()  # their ids in the outbound queue, to send them at once
     language: str | None = None  # the conversation's language, for wording the channel adds
+    choices: tuple[tuple[str, str], ...] = ()  # (answer, label) of the question asked, for buttons
 
     def __repr__(self) -> str:
         return f"Reply(texts=<{len(self.texts)}>, case_code={'<set>' if self.case_code else None}, duplicate={self.duplicate})"

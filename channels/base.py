@@ -49,8 +49,11 @@ class ChannelAdapter(Protocol):
     def register(self, app: Flask) -> None:
         """Add the channel's webhook routes to the public app."""
 
-    def send(self, address: ReplyAddress, text: str) -> str | None:
-        """Send a message that is not an immediate reply; return the provider's message id."""
+    def send(self, address: ReplyAddress, text: str, choices: Sequence[tuple[str, str]] = ()) -> str | None:
+        """Send a message that is not an immediate reply; return the provider's message id.
+
+        `choices` are (answer, label) pairs of the question asked: a channel with buttons
+        shows the labels, and a tap must come back as the answer text (e.g. "2")."""
 
     def erase(self, address: ReplyAddress, refs: Sequence[str]) -> None:
         """Delete these messages from the chat where the provider still allows it (best effort)."""

@@ -42,7 +42,7 @@ class ConsoleChannel:
     def register(self, app: Flask) -> None:  # no webhook: the console is local
         return None
 
-    def send(self, address: ReplyAddress, text: str) -> str | None:
+    def send(self, address: ReplyAddress, text: str, choices: Sequence[tuple[str, str]] = ()) -> str | None:
         # A terminal that has gone away cannot be reached later: say so, once, in the log.
         log.info("console message not delivered: the console has no later delivery")
         return None

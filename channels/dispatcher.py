@@ -95,7 +95,7 @@ class Dispatcher:
                 deferred += 1
                 continue
             try:
-                ref = adapter.send(item.address, item.text)
+                ref = adapter.send(item.address, item.text, item.choices)
             except SendError as error:
                 is_dead = self.queue.failed(item.id, f"{type(error).__name__}: {error}", error.retryable, self.max_attempts)
                 dead += is_dead

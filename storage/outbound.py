@@ -42,12 +42,19 @@ class OutboundItem:
     address: ReplyAddress
     text: str
     attempts: int
+    choices: tuple[tuple[str, str], ...] = ()  # (answer, label) for channels that show buttons
 
 
-def enqueue(session: Session, secrets: crypto.ServerSecrets, address: ReplyAddress, text: str) -> str:
+def enqueue(
+    session: Session,
+    secrets: crypto.ServerSecrets,
+    address: ReplyAddress,
+    text: str,
+    choices: tuple[tuple[str, str], ...] = (),
+) -> str:
     """Queue a message in the caller's transaction; returns its id."""
     message_id = str(uuid.uuid4())
-    payload = json.dumps({"address": address.to_json().decode(), "text": text}).encode()
+    payload = json.dumps({"address": address.to_json().decode(), "text": text, "choices": choices}).encode()
     now = exact_now()
     session.add(
         OutboundMessage(
@@ -95,7 +102,8 @@ class OutboundQueue:
             items = []
             for row in sorted(rows, key=lambda r: as_utc(r.created_at)):
                 fields = json.loads(crypto.decrypt_outbound(self.secrets, row.id, row.payload))
-                items.append(OutboundItem(row.id, ReplyAddress.from_json(fields["address"].encode()), fields["text"], row.attempts))
+                choices = tuple((value, label) for value, label in fields.get("choices", ()))
+                items.append(OutboundItem(row.id, ReplyAddress.from_json(fields["address"].encode()), fields["text"], row.attempts, choices))
             return items
 
     def sent(self, message_id: str) -> None:
