@@ -15,16 +15,22 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.config import RateLimit
 from bot.messages import ReplyAddress
-from storage.outbound import OutboundQueue, exact_now
+from storage.outbound import OutboundItem, OutboundQueue, exact_now
 
 from .base import ChannelAdapter, SendError
 
 log = logging.getLogger(__name__)
+
+# The queued message an adapter's `send` runs for (None outside a dispatcher). An adapter that
+# learns of delivery failures later (Twilio's status callbacks) carries its attempt count on,
+# so the retries it triggers stay bounded.
+SENDING: ContextVar[OutboundItem | None] = ContextVar("sending", default=None)
 
 
 @dataclass(frozen=True)
@@ -94,6 +100,7 @@ class Dispatcher:
                 self.queue.release(item.id, exact_now() + timedelta(seconds=wait))
                 deferred += 1
                 continue
+            token = SENDING.set(item)
             try:
                 ref = adapter.send(item.address, item.text, item.choices)
             except SendError as error:
@@ -107,6 +114,8 @@ class Dispatcher:
                 self.queue.failed(item.id, type(error).__name__, True, self.max_attempts)
                 retried += 1
                 continue
+            finally:
+                SENDING.reset(token)
             self.queue.sent(item.id)
             sent += 1
             if ref and adapter.keeps_message_refs and self.record_ref:

@@ -19,6 +19,9 @@ from .models import Case, Conversation, DraftMedia, InboundReceipt, OutboundMess
 # Providers retry within minutes (Twilio) or a day (Telegram keeps updates 24 h): a week is ample.
 RECEIPT_RETENTION = timedelta(days=7)
 DEAD_OUTBOUND_RETENTION = timedelta(days=7)
+# Messages a provider accepted but never confirmed (many SMS carriers never do): kept this long
+# so a late failure report can still trigger a retry, then erased.
+SENT_OUTBOUND_RETENTION = timedelta(hours=48)
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,9 @@ def purge_expired(sessions: sessionmaker[Session]) -> PurgeResult:
         receipts = session.execute(delete(InboundReceipt).where(InboundReceipt.received_at <= now - RECEIPT_RETENTION)).rowcount
         dead_outbound = session.execute(
             delete(OutboundMessage).where(OutboundMessage.state == "dead", OutboundMessage.created_at <= now - DEAD_OUTBOUND_RETENTION)
+        ).rowcount
+        dead_outbound += session.execute(
+            delete(OutboundMessage).where(OutboundMessage.state == "sent", OutboundMessage.created_at <= now - SENT_OUTBOUND_RETENTION)
         ).rowcount
         addresses = session.execute(
             update(Case)

@@ -173,3 +173,17 @@ def test_media_of_an_erased_conversation_is_erased(services):
     assert count(services, DraftMedia) == 1
     services.intake.receive(message("delete"))
     assert count(services, DraftMedia) == 0
+
+
+def test_purge_erases_old_dead_and_unconfirmed_outbound_messages(services):
+    from storage.retention import purge_expired
+
+    for sender in ("a", "b", "c"):
+        services.intake.receive(message("hi", sender=sender), queue_replies=True)
+    long_ago = exact_now() - timedelta(days=8)
+    with services.sessions.begin() as session:
+        ids = session.execute(select(OutboundMessage.id).order_by(OutboundMessage.id)).scalars().all()
+        session.execute(update(OutboundMessage).where(OutboundMessage.id == ids[0]).values(state="dead", created_at=long_ago))
+        session.execute(update(OutboundMessage).where(OutboundMessage.id == ids[1]).values(state="sent", created_at=long_ago))
+    assert purge_expired(services.sessions).dead_outbound == 2
+    assert OutboundQueue(services.sessions, services.secrets).counts() == {"pending": 1}

@@ -1,0 +1,144 @@
+"""SMS and WhatsApp through Twilio, on one webhook: `TwilioAdapter`.
+
+Routes (on the public app):
+
+- `POST /webhooks/twilio`: an inbound message. The signature is checked first
+  (403 and nothing stored when it fails), then the form is decoded (400 when it
+  is not a message), media fetched, the message handed to the intake (which
+  deduplicates on MessageSid), and the replies returned as TwiML in the same
+  response. An intake failure is a plain 503, so Twilio may retry.
+- `POST /webhooks/twilio/status`: delivery status callbacks of messages sent
+  through the REST API (`channels.twilio_delivery`), answered 204.
+
+The pieces live in `twilio_inbound` (signature, form, media, TwiML),
+`twilio_outbound` (REST API, segments, the WhatsApp window, errors) and
+`twilio_delivery` (status callbacks and retries).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from flask import Flask, Response, request
+from twilio.request_validator import RequestValidator
+
+from bot.config import TwilioSettings
+from bot.intake import Intake
+from bot.messages import InboundMessage, ReplyAddress
+
+from .base import channel_secret
+from .twilio_delivery import STATUSES, DeliveryWatch, error_code
+from .twilio_inbound import MalformedWebhook, MediaFetcher, parse_inbound, twiml_reply, verify_signature
+from .twilio_outbound import TwilioSender
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+
+def _plain(status: int, body: str = "") -> Response:
+    return Response(body, status=status, mimetype="text/plain")
+
+
+class TwilioAdapter:
+    """Twilio Programmable Messaging: the "sms" and "whatsapp" channel types."""
+
+    type = "twilio"
+    keeps_message_refs = False  # an SMS cannot be unsent; WhatsApp messages sent via Twilio neither
+
+    def __init__(
+        self,
+        settings: TwilioSettings,
+        public_url: str,
+        account_sid: str,
+        auth_token: str,
+        intake: Intake,
+        watch: DeliveryWatch,
+    ) -> None:
+        self.settings = settings
+        self.rate = settings.rate
+        self.public_url = public_url
+        self.intake = intake
+        self.watch = watch
+        self._auth_token = auth_token
+        self.validator = RequestValidator(auth_token)
+        self.media = MediaFetcher(account_sid, auth_token, settings.api_base_url, settings.media_max_bytes)
+        self.sender = TwilioSender(settings, account_sid, auth_token, watch)
+
+    @classmethod
+    def from_services(cls, services: Services) -> TwilioAdapter:
+        settings = services.settings.channels.twilio
+        auth_token = channel_secret(services, settings.auth_token, "channels.twilio.auth_token")
+        account_sid = channel_secret(services, settings.account_sid, "channels.twilio.account_sid")
+        public_url = services.settings.server.public_url or ""  # required by the config when Twilio is enabled
+        watch = DeliveryWatch(services.sessions, services.secrets, public_url)
+        return cls(settings, public_url, account_sid, auth_token, services.intake, watch)
+
+    # ------------------------------------------------------------ webhooks
+
+    def register(self, app: Flask) -> None:
+        app.add_url_rule("/webhooks/twilio", "twilio_inbound", self.inbound, methods=["POST"])
+        app.add_url_rule("/webhooks/twilio/status", "twilio_status", self.status, methods=["POST"])
+
+    def inbound(self) -> Response:
+        if not verify_signature(self.validator, self.public_url, request):
+            log.warning("twilio webhook refused: bad or missing signature")
+            return _plain(403, "forbidden")
+        try:
+            fields = parse_inbound(request.form)
+        except MalformedWebhook as error:  # fixed phrases, no content
+            log.warning("twilio webhook refused: malformed", extra={"reason": str(error)})
+            return _plain(400, "malformed request")
+        message = InboundMessage(
+            channel=fields.channel,
+            sender=fields.sender,
+            text=fields.text,
+            adapter=self.type,
+            provider_id=fields.message_sid,
+            media=self.media.fetch_all(fields.media, fields.channel),
+        )
+        try:
+            reply = self.intake.receive(message)
+        except Exception:  # Twilio may retry; the worker's message was not stored (the transaction rolled back)
+            log.exception("twilio message not handled", extra={"channel": fields.channel})
+            return _plain(503, "temporarily unavailable, please retry")
+        body = twiml_reply(reply, fields.channel, self.settings.max_segments_per_message)
+        return Response(body, status=200, mimetype="text/xml")
+
+    def status(self) -> Response:
+        if not verify_signature(self.validator, self.public_url, request):
+            log.warning("twilio status callback refused: bad or missing signature")
+            return _plain(403, "forbidden")
+        status = (request.form.get("MessageStatus") or request.form.get("SmsStatus") or "").strip().lower()
+        status = status if status in STATUSES else "other"
+        code = error_code(request.form.get("ErrorCode"))
+        try:
+            outcome = self.watch.settle(request.args.get("ob"), status, code)
+        except Exception:
+            log.exception("twilio status callback not handled")
+            return _plain(503, "temporarily unavailable, please retry")
+        if outcome != "progress":
+            level = logging.WARNING if outcome in ("retry", "dead") else logging.INFO
+            extra = {"status": status, "reason": f"{outcome} error {code}" if code else outcome}
+            log.log(level, "twilio delivery status", extra=extra)
+        return Response(status=204)
+
+    # ------------------------------------------------------------ the adapter contract
+
+    def send(self, address: ReplyAddress, text: str, choices: Sequence[tuple[str, str]] = ()) -> str | None:
+        # SMS and Twilio WhatsApp (without Content templates) have no buttons: the menus are in the text.
+        return self.sender.send(address, text)
+
+    def erase(self, address: ReplyAddress, refs: Sequence[str]) -> None:
+        # An SMS cannot be unsent; the intake has already erased our side of the conversation.
+        return None
+
+    def secret_values(self) -> tuple[str, ...]:
+        return (self._auth_token,)
+
+    def close(self) -> None:
+        self.media.close()
+        self.sender.close()

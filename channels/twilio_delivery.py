@@ -1,0 +1,141 @@
+"""Twilio delivery status: which failures are worth a retry, and the records that make a retry possible.
+
+The dispatcher deletes a queued message once Twilio has *accepted* it, but
+Twilio learns only later whether the phone got it (`POST /webhooks/twilio/status`,
+MessageStatus `delivered`, `undelivered` or `failed` with an ErrorCode). To
+retry then, something must still hold the text. So each message sent through
+the REST API gets a *delivery watch*: a row of the outbound queue in state
+`sent` (address and text encrypted like any queued message, never picked up by
+the dispatcher), whose id travels in the status callback URL (`?ob=<id>`).
+
+- `delivered` / `read`: the watch is deleted; nothing is kept.
+- `undelivered` / `failed` with a retryable code (`RETRYABLE`): the watch turns
+  back into a pending message after a delay, and the dispatcher sends it again.
+  Attempts are counted across resends (the dispatcher's own attempts included);
+  after `MAX_DELIVERY_ATTEMPTS` it is dead.
+- any other code: dead at once (each retry is a paid message that would fail
+  again). Dead rows are purged by retention after a week.
+- no final status within `WATCH_TTL` (many SMS carriers never confirm delivery):
+  the watch is deleted.
+
+Replies given inline as TwiML are not watched: the worker's next message gets
+the next reply anyway.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.messages import ReplyAddress
+from storage import crypto
+from storage.models import OutboundMessage
+from storage.outbound import enqueue, exact_now
+
+ADAPTER = "twilio"
+WATCH_TTL = timedelta(hours=48)
+MAX_DELIVERY_ATTEMPTS = 6
+RETRY_DELAYS = (timedelta(minutes=2), timedelta(minutes=15), timedelta(hours=1), timedelta(hours=4))
+
+# Delivery errors (status callbacks) after which the same message may well get through later.
+RETRYABLE: dict[int, str] = {
+    30001: "queue overflow (sent faster than the number's throughput)",
+    30003: "unreachable handset (switched off, no signal)",
+    30008: "unknown error",
+    30009: "missing segment",
+    30017: "carrier network congestion",
+    30022: "US A2P 10DLC throughput exceeded",
+    30036: "validity period expired while queued",
+    63018: "WhatsApp rate limit exceeded",
+    63038: "daily message limit of the account reached",
+}
+# Failures a retry cannot fix; listed for the record: any code not in RETRYABLE is treated so.
+PERMANENT: dict[int, str] = {
+    30002: "account suspended",
+    30004: "message blocked by the recipient or carrier",
+    30005: "unknown destination handset",
+    30006: "landline or unreachable carrier",
+    30007: "filtered by the carrier",
+    30010: "price exceeds the maximum price",
+    30034: "US A2P 10DLC sender not registered",
+    63003: "number not on WhatsApp",
+    63016: "WhatsApp message outside the 24-hour window (a template is needed)",
+    63024: "invalid WhatsApp recipient",
+    63049: "Meta chose not to deliver the message",
+}
+
+DELIVERED = frozenset({"delivered", "read"})
+FAILED = frozenset({"failed", "undelivered"})
+STATUSES = frozenset({"accepted", "scheduled", "queued", "sending", "sent", "canceled", "partially_delivered", *DELIVERED, *FAILED})
+_WATCH_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def error_code(value: str | None) -> int | None:
+    """Twilio's ErrorCode as a number (None when absent or not a number)."""
+    value = (value or "").strip()
+    return int(value) if value.isdigit() and len(value) <= 6 else None
+
+
+def delivery_retryable(code: int | None) -> bool:
+    return code in RETRYABLE
+
+
+class DeliveryWatch:
+    """Delivery watches in the outbound queue table (see the module docstring)."""
+
+    def __init__(self, sessions: sessionmaker[Session], secrets: crypto.ServerSecrets, public_url: str) -> None:
+        self.sessions = sessions
+        self.secrets = secrets
+        self.callback_base = public_url.rstrip("/") + "/webhooks/twilio/status?ob="
+
+    def open(self, address: ReplyAddress, text: str, attempts: int) -> tuple[str, str]:
+        """Record a message about to be sent; returns its watch id and the status callback URL."""
+        now = exact_now()
+        with self.sessions.begin() as session:
+            session.execute(
+                delete(OutboundMessage).where(
+                    OutboundMessage.adapter == ADAPTER, OutboundMessage.state == "sent", OutboundMessage.created_at < now - WATCH_TTL
+                )
+            )
+            watch_id = enqueue(session, self.secrets, address, text)
+            row = session.get(OutboundMessage, watch_id)
+            row.state, row.attempts = "sent", attempts
+        return watch_id, self.callback_base + watch_id
+
+    def discard(self, watch_id: str) -> None:
+        """The send failed before Twilio took the message: the dispatcher retries it, not the watch."""
+        with self.sessions.begin() as session:
+            session.execute(delete(OutboundMessage).where(OutboundMessage.id == watch_id, OutboundMessage.state == "sent"))
+
+    def requeue(self, address: ReplyAddress, texts: list[str], attempts: int, delay: timedelta) -> None:
+        """Parts of a split message that were not sent go back in the queue as messages of their own."""
+        with self.sessions.begin() as session:
+            for text in texts:
+                row = session.get(OutboundMessage, enqueue(session, self.secrets, address, text))
+                row.attempts, row.next_attempt_at = attempts, exact_now() + delay
+
+    def settle(self, watch_id: str | None, status: str, code: int | None) -> str:
+        """Apply one status callback; returns what happened (for the log): delivered, retry, dead, untracked, progress."""
+        if status not in DELIVERED and status not in FAILED:
+            return "progress"
+        if not watch_id or not _WATCH_ID.match(watch_id):
+            return "untracked"
+        with self.sessions.begin() as session:
+            row = session.execute(select(OutboundMessage).where(OutboundMessage.id == watch_id).with_for_update()).scalar_one_or_none()
+            if row is None or row.adapter != ADAPTER or row.state != "sent":
+                return "untracked"  # already settled, expired, or a duplicate callback
+            if status in DELIVERED:
+                session.delete(row)
+                return "delivered"
+            row.attempts += 1
+            row.claimed_until = None
+            row.last_error = f"twilio delivery error {code}" if code else "twilio delivery failed"
+            if delivery_retryable(code) and row.attempts < MAX_DELIVERY_ATTEMPTS:
+                row.state = "pending"
+                row.next_attempt_at = exact_now() + RETRY_DELAYS[min(row.attempts, len(RETRY_DELAYS)) - 1]
+                return "retry"
+            row.state = "dead"
+            return "dead"

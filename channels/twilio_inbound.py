@@ -1,0 +1,217 @@
+"""Twilio webhooks, inbound side: the signature check, the form decoded, media fetched, TwiML out.
+
+Order matters: `verify_signature` runs before anything reads the form for
+meaning (and fails closed), `parse_inbound` turns Twilio's form into plain
+values, `MediaFetcher` downloads the worker's photos and voice notes with the
+account credentials, and `twiml_reply` answers in the same HTTP response.
+None of these logs a number, a body or a URL.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import requests
+from flask import Request
+from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
+
+from bot.messages import MediaItem, Reply
+
+from .media import MediaRejected, clean_media
+from .sms_segments import split_for_sms
+
+log = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-Twilio-Signature"
+WHATSAPP_PREFIX = "whatsapp:"
+WHATSAPP_MAX_CHARS = 1600  # Twilio's limit for one message body
+MAX_MEDIA = 10  # Twilio sends at most 10 media items with one message
+MEDIA_TIMEOUT_SECONDS = 5.0  # one media download
+MEDIA_BUDGET_SECONDS = 8.0  # all downloads of one webhook: Twilio gives up on us after 15 s
+_PHONE = re.compile(r"^\+?[0-9]{3,15}$")
+
+
+class MalformedWebhook(Exception):
+    """A correctly signed request that is not an inbound message we understand (the reason is safe to log)."""
+
+
+def verify_signature(validator: RequestValidator, public_url: str, request: Request) -> bool:
+    """True only for a request Twilio signed for our public URL; fails closed.
+
+    Twilio signs the URL it called, i.e. the public one. Behind a reverse proxy
+    `request.url` is the proxy's view (another host, http, a port), so the URL is
+    rebuilt from `server.public_url`, the path and the raw query string.
+    """
+    signature = request.headers.get(SIGNATURE_HEADER, "")
+    if not signature:
+        return False
+    url = public_url.rstrip("/") + request.path
+    if request.query_string:
+        url += "?" + request.query_string.decode("utf-8", "replace")
+    try:
+        return bool(validator.validate(url, request.form, signature))
+    except Exception:  # a malformed header or body is simply not a valid signature
+        return False
+
+
+@dataclass(frozen=True)
+class MediaRef:
+    url: str
+    content_type: str
+
+
+@dataclass(frozen=True)
+class InboundFields:
+    """What we use of Twilio's inbound form (ProfileName, WaId and the rest are never read)."""
+
+    channel: str  # "sms" or "whatsapp"
+    sender: str  # E.164, without the "whatsapp:" prefix
+    text: str
+    message_sid: str
+    media: tuple[MediaRef, ...]
+
+    def __repr__(self) -> str:
+        return f"InboundFields(channel={self.channel!r}, sender=<redacted>, media={len(self.media)})"
+
+
+def parse_inbound(form) -> InboundFields:
+    """Decode Twilio's inbound message form; raise `MalformedWebhook` for anything else."""
+    sender = (form.get("From") or "").strip()
+    message_sid = (form.get("MessageSid") or form.get("SmsMessageSid") or "").strip()
+    if not sender or not message_sid:
+        raise MalformedWebhook("missing From or MessageSid")
+    channel = "sms"
+    if sender.lower().startswith(WHATSAPP_PREFIX):
+        channel, sender = "whatsapp", sender[len(WHATSAPP_PREFIX):].strip()
+    if not _PHONE.match(sender):
+        raise MalformedWebhook("sender is not a phone number")
+    if not sender.startswith("+") and channel == "whatsapp":
+        sender = "+" + sender
+    try:
+        count = int(form.get("NumMedia") or 0)
+    except ValueError:
+        raise MalformedWebhook("NumMedia is not a number") from None
+    media = []
+    for index in range(max(0, min(count, MAX_MEDIA))):
+        url = form.get(f"MediaUrl{index}")
+        if url:
+            media.append(MediaRef(url, form.get(f"MediaContentType{index}") or ""))
+    return InboundFields(channel, sender, form.get("Body") or "", message_sid, tuple(media))
+
+
+class MediaFetcher:
+    """Downloads media from Twilio with HTTP basic auth (account SID, auth token).
+
+    Credentials go only to the Twilio API's own origin (`api_base_url`; a fake
+    server's in tests); Twilio answers with a redirect to its media store, and
+    `requests` drops the credentials when a redirect leaves the host. Size and
+    time are bounded so a webhook still answers within Twilio's 15 seconds.
+    """
+
+    def __init__(self, account_sid: str, auth_token: str, api_base_url: str, max_bytes: int) -> None:
+        self.auth = (account_sid, auth_token)
+        self.origin = _origin(api_base_url)
+        self.max_bytes = max_bytes
+        self.timeout = MEDIA_TIMEOUT_SECONDS
+        self.budget = MEDIA_BUDGET_SECONDS
+        self.session = requests.Session()
+        self.session.max_redirects = 3
+
+    def fetch_all(self, refs: tuple[MediaRef, ...], channel: str) -> tuple[MediaItem, ...]:
+        """The media that could be fetched and cleaned; each failure is logged (reason only) and skipped."""
+        if not refs or self.max_bytes <= 0:
+            if refs:
+                log.warning("twilio media not kept", extra={"channel": channel, "reason": "media disabled", "count": len(refs)})
+            return ()
+        deadline = time.monotonic() + self.budget
+        items = []
+        for ref in refs:
+            try:
+                items.append(self._fetch(ref, deadline))
+            except MediaRejected as rejected:  # its message is one of a few fixed phrases
+                log.warning("twilio media not kept", extra={"channel": channel, "reason": str(rejected)})
+            except requests.Timeout:
+                log.warning("twilio media not kept", extra={"channel": channel, "reason": "timeout"})
+            except requests.RequestException as error:
+                log.warning("twilio media not kept", extra={"channel": channel, "reason": type(error).__name__})
+            except Exception as error:  # a photo must never cost the worker their text
+                log.warning("twilio media not kept", extra={"channel": channel, "reason": type(error).__name__})
+        return tuple(items)
+
+    def _fetch(self, ref: MediaRef, deadline: float) -> MediaItem:
+        if _origin(ref.url) != self.origin:
+            raise MediaRejected("media url not on the Twilio API host")
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise MediaRejected("no time left for more media")
+        timeout = min(self.timeout, remaining)
+        with self.session.get(ref.url, auth=self.auth, timeout=timeout, stream=True) as response:
+            if response.status_code != 200:
+                raise MediaRejected(f"media http {response.status_code}")
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > self.max_bytes:
+                raise MediaRejected("media too large")
+            data = bytearray()
+            for chunk in response.iter_content(64 * 1024):
+                data += chunk
+                if len(data) > self.max_bytes:
+                    raise MediaRejected("media too large")
+                if time.monotonic() > deadline:
+                    raise MediaRejected("media download too slow")
+            content_type = ref.content_type or response.headers.get("Content-Type", "")
+        return clean_media(content_type, bytes(data), self.max_bytes)
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return parts.scheme.lower(), f"{(parts.hostname or '').lower()}:{port}"
+
+
+def twiml_reply(reply: Reply, channel: str, max_segments: int) -> str:
+    """TwiML answering one inbound message: the turn's texts as one message, split only as needed.
+
+    SMS: each <Message> stays within `max_segments` segments (an NGO pays per
+    segment). WhatsApp has no segments, only Twilio's 1600-character body limit.
+    A duplicate delivery, or a turn without texts, gets an empty <Response/>.
+    """
+    response = MessagingResponse()
+    if reply.texts and not reply.duplicate:
+        text = "\n\n".join(reply.texts)
+        parts = split_for_sms(text, max_segments) if channel == "sms" else split_by_length(text, WHATSAPP_MAX_CHARS)
+        for part in parts:
+            response.message(part)
+    return str(response)
+
+
+def split_by_length(text: str, limit: int) -> list[str]:
+    """Split `text` into parts of at most `limit` UTF-16 units, at line breaks, else spaces, else anywhere."""
+
+    def size(value: str) -> int:
+        return len(value.encode("utf-16-le")) // 2
+
+    parts: list[str] = []
+    current = ""
+    for piece in re.split(r"(?<=\n)|(?<= )", text):
+        if current and size(current + piece) > limit:
+            parts.append(current.rstrip())
+            current = piece.lstrip()
+        else:
+            current += piece
+        while size(current) > limit:
+            cut = limit
+            while size(current[:cut]) > limit:
+                cut -= 1
+            parts.append(current[:cut])
+            current = current[cut:]
+    if current.strip():
+        parts.append(current.rstrip())
+    return parts

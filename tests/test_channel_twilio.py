@@ -1,0 +1,665 @@
+"""Twilio (SMS and WhatsApp on one webhook): signatures, whole conversations, media, segments, sending, status.
+
+Payloads are in Twilio's real webhook format and signed by the twilio
+library's own `RequestValidator`. Outbound calls and media downloads go to a
+fake Twilio on 127.0.0.1 (`fake_twilio.py`); the network guard refuses anything else.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import logging
+import os
+import secrets
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+from PIL import Image
+from sqlalchemy import func, select, update
+from twilio.request_validator import RequestValidator
+
+from bot.app import create_app
+from bot.config import TAXONOMY
+from bot.logs import reset_logging, setup_logging
+from bot.messages import ReplyAddress
+from bot.services import Services, build_services
+from channels.sms_segments import count_segments
+from channels.twilio_delivery import MAX_DELIVERY_ATTEMPTS
+from fake_twilio import FakeTwilio
+from leak_scan import needles_in_tree
+from storage.keys import init_keys, load_operator_identity
+from storage.models import Case, Conversation, DraftMedia, InboundReceipt, OutboundMessage
+from storage.operator_store import OperatorStore, pull_cases
+from storage.outbound import enqueue, exact_now
+from storage.outbox import forward_outbox
+from test_media import photo_with_exif
+from worker_scripts import BENGALI_INTAKE, BENGALI_SECRETS, ENGLISH_INTAKE, ENGLISH_SECRETS
+
+ACCOUNT_SID = "AC" + "3f9a1c0de2b44f6a8e7d5c1b0a9f8e7d"
+AUTH_TOKEN = "7c2e9d4b1a8f6e3c5d0b9a7f2e4c6d81"
+PUBLIC_URL = "https://hotline.example.org"
+HOTLINE_SMS = "+15550100000"
+HOTLINE_WHATSAPP = "whatsapp:+15550100001"
+TEMPLATE_SID = "HX" + "0123456789abcdef0123456789abcdef"
+WORKER = "+8801711000000"
+WHATSAPP_WORKER = "+8801822000000"
+PROFILE_NAME = "Rahima Begum"
+REPO = Path(__file__).resolve().parents[1]
+TABLES = (Conversation, InboundReceipt, OutboundMessage, Case, DraftMedia)
+
+
+def new_sid(prefix: str = "SM") -> str:
+    return prefix + secrets.token_hex(16)
+
+
+def sms_payload(sender: str, body: str, sid: str | None = None, media: tuple[tuple[str, str], ...] = ()) -> dict[str, str]:
+    """The form Twilio posts for an SMS (MMS when there is media) to a phone number's webhook."""
+    sid = sid or new_sid("MM" if media else "SM")
+    form = {
+        "ToCountry": "US", "ToState": "CA", "SmsMessageSid": sid, "NumMedia": str(len(media)), "ToCity": "",
+        "FromZip": "", "SmsSid": sid, "FromState": "", "SmsStatus": "received", "FromCity": "", "Body": body,
+        "FromCountry": "BD", "To": HOTLINE_SMS, "ToZip": "", "NumSegments": "1", "MessageSid": sid,
+        "AccountSid": ACCOUNT_SID, "From": sender, "ApiVersion": "2010-04-01",
+    }
+    for index, (url, content_type) in enumerate(media):
+        form[f"MediaUrl{index}"], form[f"MediaContentType{index}"] = url, content_type
+    return form
+
+
+def whatsapp_payload(sender: str, body: str, sid: str | None = None, media: tuple[tuple[str, str], ...] = ()) -> dict[str, str]:
+    """The form Twilio posts for a WhatsApp message (the sender's profile name included)."""
+    sid = sid or new_sid("MM" if media else "SM")
+    form = {
+        "SmsMessageSid": sid, "NumMedia": str(len(media)), "ProfileName": PROFILE_NAME,
+        "MessageType": "image" if media else "text", "SmsSid": sid, "WaId": sender.lstrip("+"), "SmsStatus": "received",
+        "Body": body, "To": HOTLINE_WHATSAPP, "NumSegments": "1", "ReferralNumMedia": "0", "MessageSid": sid,
+        "AccountSid": ACCOUNT_SID, "From": "whatsapp:" + sender, "ApiVersion": "2010-04-01",
+    }
+    for index, (url, content_type) in enumerate(media):
+        form[f"MediaUrl{index}"], form[f"MediaContentType{index}"] = url, content_type
+    return form
+
+
+def status_payload(sid: str, status: str, error_code: str | None = None) -> dict[str, str]:
+    """The form Twilio posts to a message's StatusCallback."""
+    form = {
+        "SmsSid": sid, "SmsStatus": status, "MessageStatus": status, "To": WORKER, "MessageSid": sid,
+        "AccountSid": ACCOUNT_SID, "From": HOTLINE_SMS, "ApiVersion": "2010-04-01",
+    }
+    if error_code:
+        form["ErrorCode"] = error_code
+    return form
+
+
+def sign(url: str, form: dict[str, str], token: str = AUTH_TOKEN) -> str:
+    return RequestValidator(token).compute_signature(url, form)
+
+
+def messages_of(response) -> list[str]:
+    assert response.status_code == 200, response.data
+    assert response.mimetype == "text/xml"
+    root = ET.fromstring(response.data)
+    assert root.tag == "Response"
+    return [element.text or "" for element in root.iter("Message")]
+
+
+def count(services: Services, model) -> int:
+    with services.sessions.begin() as session:
+        return session.execute(select(func.count()).select_from(model)).scalar_one()
+
+
+@dataclass
+class Hotline:
+    """A hotline with Twilio enabled, its HTTP test client and the fake Twilio behind it."""
+
+    services: Services
+    client: object
+    fake: FakeTwilio
+    public_url: str
+
+    @property
+    def adapter(self):
+        return self.services.adapters["twilio"]
+
+    def post(self, form: dict[str, str], path: str = "/webhooks/twilio", *, signature: str | None = None,
+             signed_url: str | None = None, base_url: str = "http://localhost"):
+        """POST like Twilio: signed over the public URL unless told otherwise."""
+        if signature is None:
+            signature = sign(signed_url or self.public_url.rstrip("/") + path, form)
+        headers = {"X-Twilio-Signature": signature} if signature else {}
+        return self.client.post(path, data=form, headers=headers, base_url=base_url)
+
+    def sms(self, text: str, sender: str = WORKER, **options) -> list[str]:
+        return messages_of(self.post(sms_payload(sender, text, **options)))
+
+    def whatsapp(self, text: str, sender: str = WHATSAPP_WORKER, **options) -> list[str]:
+        return messages_of(self.post(whatsapp_payload(sender, text, **options)))
+
+    def pull(self) -> list[dict]:
+        """Forward the outbox and open every case with the operator key, as `grievance cases pull` does."""
+        settings = self.services.settings
+        forward_outbox(self.services.sessions, self.services.sink, max_attempts=3)
+        identity = load_operator_identity(settings.path(settings.operator.identity_file))
+        store = OperatorStore(settings.path(settings.operator.store), identity)
+        try:
+            pull_cases(self.services.sink, store, identity)
+            return [store.get(summary.case_id) for summary in store.summaries()]
+        finally:
+            store.close()
+
+
+@pytest.fixture
+def fake() -> FakeTwilio:
+    server = FakeTwilio(ACCOUNT_SID, AUTH_TOKEN)
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def make_hotline(settings_with, fake, monkeypatch):
+    """make_hotline(public_url=..., **channels.twilio overrides) -> Hotline."""
+    monkeypatch.setenv("TWILIO_ACCOUNT_SID", ACCOUNT_SID)
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", AUTH_TOKEN)
+    built: list[Services] = []
+
+    def make(public_url: str = PUBLIC_URL, **twilio) -> Hotline:
+        config = {
+            "enabled": True, "sms_from": HOTLINE_SMS, "whatsapp_from": HOTLINE_WHATSAPP,
+            "whatsapp_template_sid": TEMPLATE_SID, "api_base_url": fake.url,
+            "rate": {"messages_per_second": 1000},  # the dispatcher's rate limits have their own tests
+            **twilio,
+        }
+        settings = settings_with(channels={"twilio": config}, server={"public_url": public_url})
+        init_keys(settings)
+        services = build_services(settings)
+        built.append(services)
+        return Hotline(services, create_app(services).test_client(), fake, public_url)
+
+    yield make
+    for services in built:
+        services.close()
+
+
+@pytest.fixture
+def hotline(make_hotline) -> Hotline:
+    return make_hotline()
+
+
+# ---------------------------------------------------------------- signatures: fail closed
+
+
+REFUSED = {
+    "unsigned": lambda form: {"signature": ""},
+    "signed with another token": lambda form: {"signature": sign(PUBLIC_URL + "/webhooks/twilio", form, "0" * 32)},
+    "signed for another host": lambda form: {"signed_url": "https://attacker.example.net/webhooks/twilio"},
+    "signed for the URL Flask sees": lambda form: {"signed_url": "http://localhost/webhooks/twilio"},
+    "signed for the status route": lambda form: {"signed_url": PUBLIC_URL + "/webhooks/twilio/status"},
+    "garbage signature": lambda form: {"signature": "not-base64!"},
+    "body changed after signing": lambda form: {"signature": sign(PUBLIC_URL + "/webhooks/twilio", {**form, "Body": "other"})},
+}
+
+
+@pytest.mark.parametrize("case", list(REFUSED))
+def test_a_request_without_a_valid_signature_is_refused_and_leaves_no_trace(hotline, fake, case):
+    media_url = fake.add_media("image/jpeg", photo_with_exif())
+    form = sms_payload(WORKER, "hi", media=((media_url, "image/jpeg"),))
+    response = hotline.post(form, **REFUSED[case](form))
+    assert response.status_code == 403
+    assert b"Response" not in response.data and b"Traceback" not in response.data
+    assert {model.__tablename__: count(hotline.services, model) for model in TABLES} == dict.fromkeys(
+        (model.__tablename__ for model in TABLES), 0
+    )
+    assert fake.requests == []  # not even the media was fetched
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"From": None},
+        {"MessageSid": None, "SmsMessageSid": None},
+        {"From": "messenger:1234567890"},
+        {"From": "not a number"},
+        {"NumMedia": "many"},
+    ],
+)
+def test_a_signed_request_that_is_no_message_gets_400_and_nothing_is_stored(hotline, change):
+    form = {key: value for key, value in {**sms_payload(WORKER, "hi"), **change}.items() if value is not None}
+    response = hotline.post(form)
+    assert response.status_code == 400
+    assert all(count(hotline.services, model) == 0 for model in TABLES)
+
+
+def test_a_json_body_or_an_oversized_one_is_never_a_500(hotline):
+    signed = sign(PUBLIC_URL + "/webhooks/twilio", {})
+    response = hotline.client.post("/webhooks/twilio", json={"From": WORKER}, headers={"X-Twilio-Signature": signed})
+    assert response.status_code == 400  # signed over no form fields: valid, but no message
+    big = hotline.client.post("/webhooks/twilio", data={"Body": "x" * 2_000_000}, headers={"X-Twilio-Signature": "x"})
+    assert big.status_code in (403, 413)
+    assert hotline.client.get("/webhooks/twilio").status_code == 405
+
+
+@pytest.mark.parametrize(
+    ("public_url", "base_url"),
+    [
+        (PUBLIC_URL, "http://10.0.0.7:8080"),  # the reverse proxy talks plain HTTP to another address
+        (PUBLIC_URL + "/", "http://127.0.0.1:8080"),  # a trailing slash in the setting
+        ("https://ngo.example.org/hotline", "http://localhost"),  # served under a path prefix the proxy strips
+        ("https://hotline.example.org:8443", "http://localhost"),  # a non-standard public port
+    ],
+)
+def test_behind_a_reverse_proxy_the_public_url_is_what_is_verified(make_hotline, public_url, base_url):
+    hotline = make_hotline(public_url=public_url)
+    replies = messages_of(hotline.post(sms_payload(WORKER, "hi"), base_url=base_url))
+    assert replies and "Test hotline" in replies[0]
+    refused = hotline.post(sms_payload(WORKER, "hi"), signed_url=base_url + "/webhooks/twilio", base_url=base_url)
+    assert refused.status_code == 403
+
+
+# ---------------------------------------------------------------- whole conversations
+
+
+def test_a_whole_sms_conversation_in_english_reaches_a_confirmed_case(hotline):
+    replies = [hotline.sms(text) for text in ENGLISH_INTAKE + ["1"]]
+    assert "Test hotline" in replies[0][0]
+    assert any("Is this about" in part for part in replies[3])
+    assert "Sent. Your case code:" in replies[-1][-1]
+    assert count(hotline.services, Case) == 1 and count(hotline.services, Conversation) == 0
+    (record,) = hotline.pull()
+    assert record["channel"] == "sms" and record["language"] == "en" and record["category"] in TAXONOMY  # the NLU's call
+    assert record["answers"]["workplace"] == "Sunrise Garments Ltd"
+    assert record["answers"]["people_affected"] == 40
+    assert record["description"].startswith("The supervisor has not paid our wages")
+    assert record["contact"] is None
+
+
+def test_a_whole_whatsapp_conversation_in_bengali_reaches_a_confirmed_case(hotline):
+    replies = [hotline.whatsapp(text) for text in BENGALI_INTAKE + ["১"]]
+    assert all(len(turn) == 1 for turn in replies)  # WhatsApp has no segments: one message per turn
+    assert any(char.isdigit() for char in replies[-1][0])
+    (record,) = hotline.pull()
+    assert record["channel"] == "whatsapp" and record["language"] == "bn" and record["category"] == "wages"
+    assert record["answers"]["people_affected"] == 35
+    assert record["answers"]["workplace"] == "রূপসী গার্মেন্টস"
+
+
+def test_the_same_message_sid_twice_gives_one_reply_and_one_case(hotline):
+    sid = new_sid()
+    first = messages_of(hotline.post(sms_payload(WORKER, "hi", sid=sid)))
+    again = messages_of(hotline.post(sms_payload(WORKER, "hi", sid=sid)))
+    assert first and again == []
+    assert count(hotline.services, InboundReceipt) == 1 and count(hotline.services, Conversation) == 1
+    for text in ENGLISH_INTAKE[1:]:
+        hotline.sms(text)
+    confirm = sms_payload(WORKER, "1")
+    assert "Sent. Your case code:" in messages_of(hotline.post(confirm))[-1]
+    assert messages_of(hotline.post(confirm)) == []  # Twilio retried the confirming message
+    assert count(hotline.services, Case) == 1
+
+
+def test_an_intake_failure_is_a_plain_503_and_nothing_is_stored(hotline, monkeypatch, captured_logs):
+    def broken(message, **kwargs):
+        raise RuntimeError(f"database gone while handling {message.sender}")
+
+    monkeypatch.setattr(hotline.services.intake, "receive", broken)
+    response = hotline.post(sms_payload(WORKER, "hi"))
+    assert response.status_code == 503 and response.mimetype == "text/plain"
+    assert b"Traceback" not in response.data and b"database" not in response.data
+    assert all(count(hotline.services, model) == 0 for model in TABLES)
+    assert any(r.getMessage() == "twilio message not handled" for r in captured_logs.records)
+
+
+# ---------------------------------------------------------------- media
+
+
+def _start_description(hotline: Hotline) -> None:
+    for text in ("hi", "1", "yes"):
+        hotline.sms(text)
+
+
+@pytest.mark.parametrize("redirect_host", [None, "localhost"])
+def test_a_photo_is_fetched_with_the_account_credentials_stripped_and_sealed_with_the_case(hotline, fake, redirect_host):
+    photo = photo_with_exif()
+    assert b"Exif" in photo and b"Model-XYZ-12345" in photo
+    url = fake.add_media("image/jpeg", photo, redirect_host=redirect_host)
+    _start_description(hotline)
+    replies = hotline.sms(ENGLISH_INTAKE[3], media=((url, "image/jpeg"),))
+    assert replies[0].startswith("We got your photo or recording.")
+    fetches = fake.media_requests()
+    assert fetches[0].basic_auth() == (ACCOUNT_SID, AUTH_TOKEN)
+    if redirect_host:  # Twilio redirects to its media store: the credentials must not follow
+        assert len(fetches) == 2 and fetches[1].path.startswith("/store/") and fetches[1].authorization is None
+    for text in ENGLISH_INTAKE[4:] + ["1"]:
+        hotline.sms(text)
+    (record,) = hotline.pull()
+    (attachment,) = record["attachments"]
+    data = base64.b64decode(attachment["data_base64"])
+    assert attachment["content_type"] == "image/jpeg" and attachment["size"] == len(data)
+    for marker in (b"Exif", b"PhoneMaker", b"Model-XYZ-12345", b"2026:11:24", b"secret comment"):
+        assert marker not in data
+    with Image.open(io.BytesIO(data)) as image:
+        assert image.size == (40, 30) and not image.getexif()
+
+
+@pytest.mark.parametrize(
+    ("media", "reason"),
+    [
+        ({"status": 404}, "media http 404"),
+        ({"delay": 3.0}, "timeout"),
+        ({"data": b"x" * 5000, "content_type": "audio/ogg"}, "media too large"),
+        ({"content_type": "application/x-msdownload", "data": b"MZ"}, "media type not accepted"),
+        ({"data": b"not a jpeg"}, "not a readable image"),
+        ({"other_host": True}, "media url not on the Twilio API host"),
+    ],
+)
+def test_media_that_cannot_be_fetched_or_kept_never_costs_the_text(make_hotline, fake, captured_logs, media, reason):
+    hotline = make_hotline(media_max_bytes=4000)
+    hotline.adapter.media.timeout = 0.3
+    options = {"content_type": "image/jpeg", "data": photo_with_exif(), **media}
+    other_host = options.pop("other_host", False)
+    url = fake.add_media(options.pop("content_type"), options.pop("data"), **options)
+    declared = "image/jpeg" if "content_type" not in media else media["content_type"]
+    if other_host:
+        url = url.replace("127.0.0.1", "localhost")
+    _start_description(hotline)
+    replies = hotline.sms(ENGLISH_INTAKE[3], media=((url, declared),))
+    assert any("Is this about" in part for part in replies)  # the description was taken
+    assert not any(part.startswith("We got your photo") for part in replies)
+    assert count(hotline.services, DraftMedia) == 0
+    kept_out = [r for r in captured_logs.records if r.getMessage() == "twilio media not kept"]
+    assert [r.reason for r in kept_out] == [reason]
+    ours = [r.getMessage() for r in captured_logs.records if r.name.startswith(("channels", "bot"))]
+    assert not any(fake.url in line or "localhost:" in line or "/Media/" in line for line in ours)
+    if other_host:
+        assert fake.media_requests() == []  # the credentials never went to another host
+
+
+# ---------------------------------------------------------------- segments
+
+
+def test_a_bengali_summary_by_sms_is_split_into_messages_within_the_segment_budget(make_hotline):
+    hotline = make_hotline(max_segments_per_message=2)
+    replies = [hotline.sms(text) for text in BENGALI_INTAKE]
+    summary = replies[-1]
+    assert len(summary) >= 3
+    for part in summary:
+        counted = count_segments(part)
+        assert counted.encoding == "UCS-2" and 1 <= counted.segments <= 2
+    joined = "".join(summary)
+    for answer in ("রূপসী গার্মেন্টস", "আশুলিয়া", "৩৫"):
+        assert answer in joined or answer.replace("৩৫", "35") in joined
+    assert all(count_segments(part).segments <= 2 for turn in replies for part in turn)
+
+
+def test_the_same_summary_on_whatsapp_is_one_message(hotline):
+    replies = [hotline.whatsapp(text) for text in BENGALI_INTAKE]
+    assert len(replies[-1]) == 1 and "রূপসী গার্মেন্টস" in replies[-1][0]
+
+
+# ---------------------------------------------------------------- sending through the REST API
+
+
+def queue_message(hotline: Hotline, text: str, channel: str = "sms", last_inbound: timedelta | None = timedelta(hours=1)) -> str:
+    address = WORKER if channel == "sms" else WHATSAPP_WORKER
+    seen = exact_now() - last_inbound if last_inbound is not None else None
+    with hotline.services.sessions.begin() as session:
+        return enqueue(session, hotline.services.secrets, ReplyAddress("twilio", channel, address, last_inbound_at=seen), text)
+
+
+def outbound_rows(hotline: Hotline) -> list[OutboundMessage]:
+    with hotline.services.sessions.begin() as session:
+        rows = session.execute(select(OutboundMessage).order_by(OutboundMessage.created_at)).scalars().all()
+        session.expunge_all()
+    return rows
+
+
+def make_due(hotline: Hotline) -> None:
+    with hotline.services.sessions.begin() as session:
+        session.execute(update(OutboundMessage).values(next_attempt_at=exact_now() - timedelta(seconds=1)))
+
+
+LONG_ENGLISH = " ".join(["Your case is with the mechanism and an officer has read it."] * 12)
+
+
+def test_a_long_sms_goes_out_in_parts_within_the_budget_each_watched_for_delivery(hotline, fake):
+    queue_message(hotline, LONG_ENGLISH)
+    assert hotline.services.dispatcher.run_once().sent == 1
+    sent = fake.messages
+    assert len(sent) >= 2
+    for form in sent:
+        assert form["To"] == WORKER and form["From"] == HOTLINE_SMS
+        assert count_segments(form["Body"]).segments <= 3
+        assert form["StatusCallback"].startswith(PUBLIC_URL + "/webhooks/twilio/status?ob=")
+    assert " ".join(form["Body"] for form in sent).split() == LONG_ENGLISH.split()
+    watches = outbound_rows(hotline)
+    assert [row.state for row in watches] == ["sent"] * len(sent)
+    assert {form["StatusCallback"].rsplit("=", 1)[1] for form in sent} == {row.id for row in watches}
+    assert all(request.basic_auth() == (ACCOUNT_SID, AUTH_TOKEN) for request in fake.requests)
+
+
+@pytest.mark.parametrize(
+    ("last_inbound", "expect"),
+    [(timedelta(hours=1), "body"), (timedelta(hours=25), "template"), (None, "template")],
+)
+def test_whatsapp_inside_the_window_gets_the_text_outside_it_the_template(hotline, fake, last_inbound, expect):
+    queue_message(hotline, "An officer has answered you. Send STATUS and your code.", "whatsapp", last_inbound)
+    assert hotline.services.dispatcher.run_once().sent == 1
+    (form,) = fake.messages
+    assert form["To"] == "whatsapp:" + WHATSAPP_WORKER and form["From"] == HOTLINE_WHATSAPP
+    if expect == "body":
+        assert form["Body"].startswith("An officer has answered you") and "ContentSid" not in form
+    else:
+        assert form["ContentSid"] == TEMPLATE_SID and "Body" not in form
+
+
+def test_whatsapp_outside_the_window_without_a_template_is_dead_at_once(make_hotline, fake):
+    hotline = make_hotline(whatsapp_template_sid=None)
+    queue_message(hotline, "An update", "whatsapp", timedelta(hours=30))
+    assert hotline.services.dispatcher.run_once().dead == 1
+    (row,) = outbound_rows(hotline)
+    assert row.state == "dead" and "no template configured for messages outside the 24-hour window" in row.last_error
+    assert fake.messages == []
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "retryable"),
+    [(429, 20429, True), (500, 20500, True), (503, 20503, True), (400, 21611, True),
+     (400, 21211, False), (400, 21610, False), (400, 21408, False), (401, 20003, False)],
+)
+def test_rest_api_errors_are_retried_or_dead_by_status_and_code(hotline, fake, status, code, retryable):
+    fake.fail_next(status, code, f"The 'To' number {WORKER} is not valid for this request.")
+    queue_message(hotline, "An officer has answered you.")
+    result = hotline.services.dispatcher.run_once()
+    (row,) = outbound_rows(hotline)
+    assert row.last_error == f"SendError: twilio HTTP {status} error {code}"
+    assert WORKER not in row.last_error and "8801711000000" not in row.last_error
+    if retryable:
+        assert result.retried == 1 and row.state == "pending" and row.attempts == 1
+        make_due(hotline)
+        assert hotline.services.dispatcher.run_once().sent == 1  # retried later, and through
+        assert [r.state for r in outbound_rows(hotline)] == ["sent"]
+    else:
+        assert result.dead == 1 and row.state == "dead"
+    assert len(fake.messages) == 1 + retryable
+
+
+def test_an_unreachable_api_is_a_retryable_network_error(make_hotline, fake):
+    hotline = make_hotline(api_base_url="http://127.0.0.1:9")  # the discard port: connection refused
+    queue_message(hotline, "An officer has answered you.")
+    assert hotline.services.dispatcher.run_once().retried == 1
+    (row,) = outbound_rows(hotline)
+    assert row.state == "pending" and row.last_error.startswith("SendError: twilio network error")
+
+
+def test_when_a_later_part_fails_only_the_rest_is_queued_again(hotline, fake):
+    fake.fail_at[2] = (503, 20503, "Service unavailable")
+    queue_message(hotline, LONG_ENGLISH)
+    assert hotline.services.dispatcher.run_once().sent == 1
+    rows = outbound_rows(hotline)
+    assert sorted(row.state for row in rows) == ["pending", "sent"]
+    make_due(hotline)
+    hotline.services.dispatcher.run_once()
+    delivered = [form["Body"] for form in fake.messages]
+    assert len(delivered) == 3 and delivered[0] != delivered[2]  # the first part was not sent twice
+    assert " ".join([delivered[0], delivered[2]]).split() == LONG_ENGLISH.split()
+
+
+# ---------------------------------------------------------------- delivery status callbacks
+
+
+def _send_one(hotline: Hotline, fake: FakeTwilio) -> tuple[str, str]:
+    queue_message(hotline, "An officer has answered you.")
+    hotline.services.dispatcher.run_once()
+    form = fake.messages[-1]
+    watch_id = form["StatusCallback"].rsplit("=", 1)[1]
+    return watch_id, "/webhooks/twilio/status?ob=" + watch_id
+
+
+def _status(hotline: Hotline, path: str, status: str, code: str | None = None, **options):
+    return hotline.post(status_payload(new_sid(), status, code), path, signed_url=options.pop("signed_url", PUBLIC_URL + path), **options)
+
+
+def test_an_unsigned_status_callback_is_refused(hotline, fake):
+    watch_id, path = _send_one(hotline, fake)
+    assert _status(hotline, path, "delivered", signature="").status_code == 403
+    other = "/webhooks/twilio/status?ob=" + "0" * 8 + "-0000-0000-0000-" + "0" * 12
+    assert _status(hotline, path, "delivered", signed_url=PUBLIC_URL + other).status_code == 403
+    assert [row.state for row in outbound_rows(hotline)] == ["sent"]
+
+
+def test_delivered_erases_the_watch_and_progress_changes_nothing(hotline, fake):
+    watch_id, path = _send_one(hotline, fake)
+    for status in ("queued", "sent"):
+        assert _status(hotline, path, status).status_code == 204
+    assert [row.id for row in outbound_rows(hotline)] == [watch_id]
+    assert _status(hotline, path, "delivered").status_code == 204
+    assert outbound_rows(hotline) == []
+    assert _status(hotline, path, "delivered").status_code == 204  # a repeated callback is harmless
+
+
+def test_a_retryable_delivery_failure_sends_the_message_again_later(hotline, fake):
+    watch_id, path = _send_one(hotline, fake)
+    assert _status(hotline, path, "undelivered", "30003").status_code == 204
+    (row,) = outbound_rows(hotline)
+    assert row.id == watch_id and row.state == "pending" and row.attempts == 1
+    assert row.last_error == "twilio delivery error 30003"
+    assert hotline.services.dispatcher.run_once().sent == 0  # not before its time
+    make_due(hotline)
+    assert hotline.services.dispatcher.run_once().sent == 1
+    first, second = fake.messages
+    assert first["Body"] == second["Body"] and first["StatusCallback"] != second["StatusCallback"]
+    (again,) = outbound_rows(hotline)
+    assert again.state == "sent" and again.attempts == 1  # the count goes on with the new watch
+
+
+def test_retries_after_delivery_failures_are_bounded(hotline, fake):
+    watch_id, path = _send_one(hotline, fake)
+    for attempt in range(1, MAX_DELIVERY_ATTEMPTS + 1):
+        (row,) = outbound_rows(hotline)
+        path = "/webhooks/twilio/status?ob=" + row.id
+        assert _status(hotline, path, "failed", "30001").status_code == 204
+        (row,) = outbound_rows(hotline)
+        if row.state == "dead":
+            break
+        make_due(hotline)
+        hotline.services.dispatcher.run_once()
+    assert row.state == "dead" and attempt == MAX_DELIVERY_ATTEMPTS
+    assert len(fake.messages) == MAX_DELIVERY_ATTEMPTS
+
+
+@pytest.mark.parametrize("code", ["30007", "30005", "63016", "99999", None])
+def test_a_permanent_delivery_failure_is_dead_at_once(hotline, fake, code):
+    watch_id, path = _send_one(hotline, fake)
+    assert _status(hotline, path, "failed", code).status_code == 204
+    (row,) = outbound_rows(hotline)
+    assert row.state == "dead"
+    make_due(hotline)
+    assert hotline.services.dispatcher.run_once().sent == 0 and len(fake.messages) == 1
+
+
+def test_a_status_for_an_unknown_message_is_accepted_and_ignored(hotline):
+    path = "/webhooks/twilio/status?ob=11111111-2222-3333-4444-555555555555"
+    assert _status(hotline, path, "undelivered", "30003").status_code == 204
+    assert _status(hotline, "/webhooks/twilio/status", "failed", "30003").status_code == 204  # an inline TwiML reply
+    assert outbound_rows(hotline) == []
+
+
+# ---------------------------------------------------------------- secrets and privacy
+
+
+def test_no_number_token_or_sentence_in_any_log_line_or_under_the_data_folder(hotline, fake, captured_logs):
+    settings = hotline.services.settings
+    log_file = settings.path(settings.logging.file)
+    setup_logging("DEBUG", log_file)
+    captured_logs.set_level(logging.DEBUG)
+    try:
+        _start_description(hotline)
+        url = fake.add_media("image/jpeg", photo_with_exif())
+        missing = fake.add_media("image/jpeg", b"", status=404)
+        hotline.sms(ENGLISH_INTAKE[3], media=((url, "image/jpeg"), (missing, "image/jpeg")))
+        for text in ENGLISH_INTAKE[4:] + ["1"]:
+            hotline.sms(text)
+        for text in BENGALI_INTAKE + ["১"]:
+            hotline.whatsapp(text)
+        hotline.post({**sms_payload(WORKER, "hi"), "Body": "unsigned"}, signature="bad")
+        fake.fail_next(400, 21211, f"The 'To' number {WORKER} is not a valid phone number.")
+        queue_message(hotline, "An officer has answered you about Sunrise Garments.")
+        queue_message(hotline, "An officer has answered you.", "whatsapp")
+        hotline.services.dispatcher.run_once()
+        watch = next(row for row in outbound_rows(hotline) if row.state == "sent")
+        _status(hotline, "/webhooks/twilio/status?ob=" + watch.id, "undelivered", "30003")
+        hotline.pull()
+
+        assert hotline.adapter.secret_values() == (AUTH_TOKEN,)
+        needles = [WORKER, "8801711000000", WHATSAPP_WORKER, "8801822000000", AUTH_TOKEN, PROFILE_NAME,
+                   "PhoneMaker", "Model-XYZ-12345", *ENGLISH_SECRETS, *BENGALI_SECRETS]  # and the photo's EXIF
+        logged = log_file.read_text(encoding="utf-8")
+        assert logged.count("\n") >= 10 and "twilio media not kept" in logged
+        raw = "\n".join(f"{record.getMessage()} {record.__dict__}" for record in captured_logs.records)
+        for needle in needles:
+            assert needle not in logged, needle
+            assert needle not in raw, needle
+        data_dir = settings.data_dir
+        assert any(path.name.endswith("-wal") for path in data_dir.iterdir())
+        assert needles_in_tree(data_dir, needles) == []
+        hotline.services.close()
+        assert needles_in_tree(data_dir, needles) == []
+    finally:
+        reset_logging()
+
+
+# ---------------------------------------------------------------- start-up without secrets
+
+
+MISSING_SECRETS = [
+    ({"TWILIO_ACCOUNT_SID": ACCOUNT_SID}, "config error: channels.twilio.auth_token: environment variable TWILIO_AUTH_TOKEN is not set"),
+    ({"TWILIO_AUTH_TOKEN": AUTH_TOKEN}, "config error: channels.twilio.account_sid: environment variable TWILIO_ACCOUNT_SID is not set"),
+    ({}, "config error: channels.twilio.auth_token: environment variable TWILIO_AUTH_TOKEN is not set"),
+]
+
+
+def test_an_enabled_twilio_without_its_secrets_stops_start_up_with_one_line(tmp_path):
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config.setdefault("channels", {})["twilio"] = {"enabled": True, "sms_from": HOTLINE_SMS}
+    config.setdefault("server", {})["public_url"] = PUBLIC_URL
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    env = {key: value for key, value in os.environ.items() if not key.startswith("TWILIO_")}
+
+    def grievance(*args: str, extra: dict | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-c", "from bot.cli import main; main()", "--config", str(tmp_path / "config.yaml"), *args],
+            capture_output=True, text=True, cwd=tmp_path, timeout=120, env={**env, **(extra or {})},
+        )
+
+    assert grievance("init").returncode == 0
+    for environment, line in MISSING_SECRETS:
+        result = grievance("forward", extra=environment)
+        assert result.returncode == 2, environment
+        assert result.stderr.strip().splitlines() == [line]
+    assert grievance("forward", extra={"TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN}).returncode == 0
