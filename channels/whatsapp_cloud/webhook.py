@@ -1,0 +1,156 @@
+"""The Cloud API webhook: Meta's verification handshake, then signed deliveries of messages and statuses.
+
+`GET /webhooks/whatsapp` answers Meta's subscription check when the verify
+token matches. `POST /webhooks/whatsapp` checks `X-Hub-Signature-256` (HMAC-SHA256
+of the raw body with the app secret) before reading anything, then decodes the
+whole payload, fetches any media, and hands each worker message to the intake
+in its own transaction. Answers: 403 unsigned, 400 unreadable, 503 when a
+message could not be stored (Meta retries; the wamid receipt makes a retry
+harmless), else 200 (Meta retries anything else for days).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import threading
+from collections import Counter
+from collections.abc import Callable
+
+from flask import Blueprint, Response, request
+
+from bot.intake import Intake
+from bot.messages import InboundMessage, MediaItem
+from channels.media import MediaRejected, clean_media
+
+from .graph import GraphClient, MediaUnavailable
+from .payload import DeliveryStatus, IncomingMessage, MalformedPayload, decode
+
+log = logging.getLogger(__name__)
+
+ADAPTER = "whatsapp_cloud"
+CHANNEL = "whatsapp"
+MAX_CHALLENGE_CHARS = 256
+
+
+def signature_ok(app_secret: bytes, raw: bytes, header: str) -> bool:
+    """`X-Hub-Signature-256` is "sha256=" and the hex HMAC-SHA256 of the raw body (compared in constant time)."""
+    expected = b"sha256=" + hmac.new(app_secret, raw, hashlib.sha256).hexdigest().encode()
+    return hmac.compare_digest(expected, header.strip().lower().encode("latin-1", "replace"))
+
+
+def _plain(text: str, status: int) -> Response:
+    response = Response(text, status=status, mimetype="text/plain")
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+class Webhook:
+    """Verifies and handles Cloud API webhook requests for one business phone number."""
+
+    def __init__(
+        self,
+        *,
+        app_secret: str,
+        verify_token: str,
+        phone_number_id: str,
+        intake: Intake,
+        graph: GraphClient,
+        media_max_bytes: int,
+        kick: Callable[[tuple[str, ...]], None],
+    ) -> None:
+        self._app_secret = app_secret.encode()
+        self._verify_token = verify_token.encode()
+        self.phone_number_id = phone_number_id
+        self.intake = intake
+        self.graph = graph
+        self.media_max_bytes = media_max_bytes
+        self.kick = kick
+        self.failures_by_code: Counter[str] = Counter()  # delivery failures Meta reported, by Graph error code
+        self._lock = threading.Lock()
+
+    def blueprint(self) -> Blueprint:
+        routes = Blueprint("whatsapp_cloud", __name__)
+        routes.add_url_rule("/webhooks/whatsapp", "handshake", self.handshake, methods=["GET"])
+        routes.add_url_rule("/webhooks/whatsapp", "deliver", self.deliver, methods=["POST"])
+        return routes
+
+    def handshake(self) -> Response:
+        """Meta's subscription check: echo `hub.challenge` when mode and verify token are right."""
+        mode = request.args.get("hub.mode", "")
+        token = request.args.get("hub.verify_token", "").encode("utf-8", "replace")
+        challenge = request.args.get("hub.challenge", "")
+        token_ok = hmac.compare_digest(token, self._verify_token)
+        if mode == "subscribe" and token_ok and 0 < len(challenge) <= MAX_CHALLENGE_CHARS:
+            log.info("webhook verified by Meta", extra={"channel": CHANNEL})
+            return _plain(challenge, 200)
+        log.warning("webhook verification refused", extra={"channel": CHANNEL})
+        return _plain("forbidden", 403)
+
+    def deliver(self) -> Response:
+        """A signed webhook: statuses counted, each worker message handled in its own transaction."""
+        raw = request.get_data(cache=False)
+        if not signature_ok(self._app_secret, raw, request.headers.get("X-Hub-Signature-256", "")):
+            log.warning("webhook refused: missing or wrong signature", extra={"channel": CHANNEL})
+            return _plain("forbidden", 403)
+        try:
+            messages, statuses = decode(raw)
+        except MalformedPayload:
+            log.warning("webhook refused: not a Cloud API payload", extra={"channel": CHANNEL})
+            return _plain("bad request", 400)
+        for status in statuses:
+            if status.phone_number_id == self.phone_number_id:
+                self._status(status)
+        for incoming in messages:
+            if incoming.phone_number_id != self.phone_number_id:
+                log.info("message for another business number ignored", extra={"channel": CHANNEL})
+                continue
+            try:
+                reply = self.intake.receive(self._inbound(incoming), queue_replies=True)
+            except MediaUnavailable as error:  # only the retryable kind gets here
+                log.warning("media fetch failed; Meta will redeliver", extra={"channel": CHANNEL, "reason": error.reason})
+                return _plain("temporarily unavailable", 503)
+            except Exception:  # the worker's message is not stored: Meta redelivers it
+                log.exception("message not handled")
+                return _plain("temporarily unavailable", 503)
+            self.kick(reply.outbound_ids)
+        return _plain("ok", 200)
+
+    def _inbound(self, incoming: IncomingMessage) -> InboundMessage:
+        return InboundMessage(
+            channel=CHANNEL,
+            sender=incoming.sender,
+            text=incoming.text,
+            adapter=ADAPTER,
+            provider_id=incoming.wamid,
+            media=self._media(incoming),
+        )
+
+    def _media(self, incoming: IncomingMessage) -> tuple[MediaItem, ...]:
+        """The message's photo or recording, fetched and cleaned; () when it cannot be kept."""
+        if not incoming.media_id:
+            return ()
+        if self.media_max_bytes == 0:
+            log.info("media not kept", extra={"channel": CHANNEL, "reason": "media disabled"})
+            return ()
+        try:
+            content_type, data = self.graph.fetch_media(incoming.media_id, self.media_max_bytes)
+            return (clean_media(content_type or incoming.media_type, data, self.media_max_bytes),)
+        except MediaUnavailable as error:
+            if error.retryable:
+                raise
+            log.warning("media not kept", extra={"channel": CHANNEL, "reason": error.reason})
+        except MediaRejected:
+            log.warning("media not kept", extra={"channel": CHANNEL, "reason": "rejected"})
+        return ()
+
+    def _status(self, status: DeliveryStatus) -> None:
+        # The status names its recipient; only the outcome and Graph's error codes are kept.
+        if status.status != "failed":
+            log.debug("delivery status", extra={"channel": CHANNEL, "status": status.status})
+            return
+        codes = [str(code) for code in status.error_codes] or ["unknown"]
+        with self._lock:
+            self.failures_by_code.update(codes)
+        log.warning("delivery failed", extra={"channel": CHANNEL, "status": "failed", "reason": ",".join(codes)})
