@@ -26,26 +26,10 @@ from storage.embedded_queue import EmbeddedQueue
 from storage.keys import init_keys
 from storage.models import Conversation
 from storage.outbox import forward_outbox
+from worker_scripts import ANSWERS, NEUTRAL
 
 LANGUAGES = ("en", "bn", "vi", "es")
 
-ANSWERS = {
-    "en": {"description": "The manager has not paid our wages for two months.", "workplace": "Rahman Garments Ltd",
-           "location": "Gazipur", "brand": "FastFashion", "when": "since September"},
-    "bn": {"description": "মালিক দুই মাস ধরে আমাদের বেতন দেয়নি।", "workplace": "রহমান গার্মেন্টস",
-           "location": "গাজীপুর", "brand": "ফাস্টফ্যাশন", "when": "সেপ্টেম্বর থেকে"},
-    "vi": {"description": "Chủ không trả lương cho chúng tôi hai tháng.", "workplace": "Công ty May Sài Gòn",
-           "location": "Bình Dương", "brand": "FastFashion", "when": "từ tháng chín"},
-    "es": {"description": "El patrón no nos paga el salario desde hace dos meses.", "workplace": "Textiles del Norte S.A.",
-           "location": "San Pedro Sula", "brand": "FastFashion", "when": "desde septiembre"},
-}  # fmt: skip
-# Descriptions in which the built-in NLU finds no category, so the category menu is asked.
-NEUTRAL = {
-    "en": "Something bad happened to us.",
-    "bn": "আমাদের সাথে খারাপ কিছু হয়েছে।",
-    "vi": "Có chuyện xấu xảy ra với chúng tôi.",
-    "es": "Nos pasó algo malo.",
-}
 CATEGORY_CHOICE = 3  # "safety" in the default category menu
 
 TOO_LONG = ("word " * 2000).strip() + " and more"  # 10,009 characters

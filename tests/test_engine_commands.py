@@ -25,6 +25,7 @@ from storage.embedded_queue import EmbeddedQueue
 from storage.cases import CaseStore
 from storage.models import Case, Conversation
 from storage.outbox import forward_outbox
+from worker_scripts import ANSWERS
 
 LANGUAGES = ("en", "bn", "vi", "es")
 COMMANDS = ("help", "back", "cancel", "delete", "language", "status")
@@ -33,16 +34,6 @@ STEPS = ("consent", "description", "workplace", "ongoing", "summary")
 PREVIOUS = {"consent": None, "description": "consent", "workplace": "suggest", "ongoing": "when", "summary": "contact_consent"}
 SOURCES = ("native", "english")
 
-ANSWERS = {
-    "en": {"description": "The manager has not paid our wages for two months.", "workplace": "Rahman Garments Ltd",
-           "location": "Gazipur", "brand": "FastFashion", "when": "since September"},
-    "bn": {"description": "মালিক দুই মাস ধরে আমাদের বেতন দেয়নি।", "workplace": "রহমান গার্মেন্টস",
-           "location": "গাজীপুর", "brand": "ফাস্টফ্যাশন", "when": "সেপ্টেম্বর থেকে"},
-    "vi": {"description": "Chủ không trả lương cho chúng tôi hai tháng.", "workplace": "Công ty May Sài Gòn",
-           "location": "Bình Dương", "brand": "FastFashion", "when": "từ tháng chín"},
-    "es": {"description": "El patrón no nos paga el salario desde hace dos meses.", "workplace": "Textiles del Norte S.A.",
-           "location": "San Pedro Sula", "brand": "FastFashion", "when": "desde septiembre"},
-}  # fmt: skip
 ENGLISH_WORD = {"help": "help", "back": "back", "cancel": "stop", "delete": "delete", "language": "language", "status": "status"}
 
 

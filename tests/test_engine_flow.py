@@ -28,59 +28,12 @@ from storage.embedded_queue import EmbeddedQueue
 from storage.models import Conversation
 from storage.outbox import forward_outbox
 from storage.retention import purge_expired
+from worker_scripts import ANSWERS, NEUTRAL, MORE
 
 LANGUAGES = ("en", "bn", "vi", "es")
 CODE_SHOWN = re.compile(r"\b[0-9]{4} [0-9]{3} [0-9]{3} [0-9]{4}\b")
 
 # What a worker writes, per language: the description makes the built-in NLU suggest "wages".
-ANSWERS = {
-    "en": {
-        "description": "The manager has not paid our wages for two months.",
-        "workplace": "Rahman Garments Ltd",
-        "location": "Gazipur",
-        "brand": "FastFashion",
-        "when": "since September",
-        "people_affected": "about 40",
-    },
-    "bn": {
-        "description": "মালিক দুই মাস ধরে আমাদের বেতন দেয়নি।",
-        "workplace": "রহমান গার্মেন্টস",
-        "location": "গাজীপুর",
-        "brand": "ফাস্টফ্যাশন",
-        "when": "সেপ্টেম্বর থেকে",
-        "people_affected": "প্রায় ৪০ জন",
-    },
-    "vi": {
-        "description": "Chủ không trả lương cho chúng tôi hai tháng.",
-        "workplace": "Công ty May Sài Gòn",
-        "location": "Bình Dương",
-        "brand": "FastFashion",
-        "when": "từ tháng chín",
-        "people_affected": "khoảng 40 người",
-    },
-    "es": {
-        "description": "El patrón no nos paga el salario desde hace dos meses.",
-        "workplace": "Textiles del Norte S.A.",
-        "location": "San Pedro Sula",
-        "brand": "FastFashion",
-        "when": "desde septiembre",
-        "people_affected": "unas 40 personas",
-    },
-}
-# A second message of the description that leaves the NLU's suggestion as it was.
-MORE = {
-    "en": "It happened again yesterday.",
-    "bn": "গতকালও একই ঘটনা ঘটেছে।",
-    "vi": "Hôm qua lại xảy ra nữa.",
-    "es": "Ayer volvió a pasar.",
-}
-# Descriptions in which the built-in NLU finds no category: the plain menu comes instead.
-NEUTRAL = {
-    "en": "Something bad happened to us.",
-    "bn": "আমাদের সাথে খারাপ কিছু হয়েছে।",
-    "vi": "Có chuyện xấu xảy ra với chúng tôi.",
-    "es": "Nos pasó algo malo.",
-}
 QUESTION_STEPS = ("workplace", "location", "brand", "when", "ongoing", "people_affected", "urgent", "contact_consent")
 
 

@@ -46,3 +46,53 @@ BENGALI_INTAKE = [
 ]
 
 BENGALI_SECRETS = ["মালিক দুই মাস ধরে আমাদের বেতন দেয়নি", "রূপসী গার্মেন্টস", "আশুলিয়া"]
+
+# What a worker answers at each step, per shipped language (the engine tests' scripts).
+ANSWERS = {
+    "en": {
+        "description": "The manager has not paid our wages for two months.",
+        "workplace": "Rahman Garments Ltd",
+        "location": "Gazipur",
+        "brand": "FastFashion",
+        "when": "since September",
+        "people_affected": "about 40",
+    },
+    "bn": {
+        "description": "মালিক দুই মাস ধরে আমাদের বেতন দেয়নি।",
+        "workplace": "রহমান গার্মেন্টস",
+        "location": "গাজীপুর",
+        "brand": "ফাস্টফ্যাশন",
+        "when": "সেপ্টেম্বর থেকে",
+        "people_affected": "প্রায় ৪০ জন",
+    },
+    "vi": {
+        "description": "Chủ không trả lương cho chúng tôi hai tháng.",
+        "workplace": "Công ty May Sài Gòn",
+        "location": "Bình Dương",
+        "brand": "FastFashion",
+        "when": "từ tháng chín",
+        "people_affected": "khoảng 40 người",
+    },
+    "es": {
+        "description": "El patrón no nos paga el salario desde hace dos meses.",
+        "workplace": "Textiles del Norte S.A.",
+        "location": "San Pedro Sula",
+        "brand": "FastFashion",
+        "when": "desde septiembre",
+        "people_affected": "unas 40 personas",
+    },
+}
+# A second message of the description that leaves the NLU's suggestion as it was.
+MORE = {
+    "en": "It happened again yesterday.",
+    "bn": "গতকালও একই ঘটনা ঘটেছে।",
+    "vi": "Hôm qua lại xảy ra nữa.",
+    "es": "Ayer volvió a pasar.",
+}
+# Descriptions in which the built-in NLU finds no category: the plain menu comes instead.
+NEUTRAL = {
+    "en": "Something bad happened to us.",
+    "bn": "আমাদের সাথে খারাপ কিছু হয়েছে।",
+    "vi": "Có chuyện xấu xảy ra với chúng tôi.",
+    "es": "Nos pasó algo malo.",
+}
