@@ -116,20 +116,25 @@ def chat(ctx: click.Context, sender: str, channel_type: str) -> None:
 @click.option("--host", default=None, help="Listen address (default: server.host).")
 @click.option("--port", type=int, default=None, help="Port (default: server.port).")
 @click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True)
+@click.option("--telegram-polling", is_flag=True,  # Telegram: see the Telegram block below
+              help="Also receive Telegram messages by polling, beside the server (no public URL needed).")
 @click.pass_context
-def serve(ctx: click.Context, host: str | None, port: int | None, workers: int) -> None:
-    """Start the HTTP app under gunicorn, with the outbox forwarder beside it."""
+def serve(ctx: click.Context, host: str | None, port: int | None, workers: int, telegram_polling: bool) -> None:
+    """Start the HTTP app under gunicorn, with the outbox forwarder (and the Telegram poller) beside it."""
     from .server import run_gunicorn
 
     settings = _settings(ctx)
+    poll_telegram = _telegram_polling_wanted(settings, telegram_polling)  # Telegram
     _services(ctx).close()  # fail fast on missing secrets or an unreachable database, before forking
     maintenance = subprocess.Popen(
         [sys.executable, "-c", "from bot.cli import main; main()", "--config", ctx.obj["config_path"], "forward", "--loop"]
     )
+    poller = _start_telegram_poller(ctx) if poll_telegram else None  # Telegram
     click.echo(f"serving on http://{host or settings.server.host}:{port or settings.server.port} (Ctrl-C to stop)")
     try:
         run_gunicorn(ctx.obj["config_path"], host or settings.server.host, port or settings.server.port, workers)
     finally:
+        _stop_telegram_poller(poller)  # Telegram
         maintenance.send_signal(signal.SIGTERM)
         maintenance.wait(timeout=10)
 
@@ -317,6 +322,112 @@ def cases_show(ctx: click.Context, key_file: str | None, case_id: str) -> None:
     if record is None:
         raise click.ClickException(f"no single case matches '{case_id}'")
     click.echo(json.dumps(record, ensure_ascii=False, indent=2))
+
+
+# ---------------------------------------------------------------- Telegram (begin)
+# The Telegram channel's commands (channels/telegram.py). Polling runs as its own process,
+# `grievance telegram poll`, which `serve --telegram-polling` starts beside gunicorn and the
+# forwarder: a thread with an event loop and open connections must not live in the process
+# gunicorn forks its workers from.
+
+
+def _telegram_polling_wanted(settings: Settings, flag: bool) -> bool:
+    """Poll when asked (--telegram-polling) or when the config says `mode: polling`."""
+    section = settings.channels.telegram
+    if flag and not section.enabled:
+        raise ConfigError("config error: channels.telegram.enabled: --telegram-polling needs the Telegram channel enabled")
+    return flag or (section.enabled and section.mode == "polling")
+
+
+def _start_telegram_poller(ctx: click.Context) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-c", "from bot.cli import main; main()", "--config", ctx.obj["config_path"], "telegram", "poll"]
+    )
+
+
+def _stop_telegram_poller(poller: subprocess.Popen | None) -> None:
+    if poller is None:
+        return
+    poller.send_signal(signal.SIGTERM)
+    try:
+        poller.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        poller.kill()
+        poller.wait()
+
+
+@cli.group()
+def telegram() -> None:
+    """Telegram: register the webhook, or poll when there is no public URL."""
+
+
+@telegram.command("poll")
+@click.pass_context
+def telegram_poll(ctx: click.Context) -> None:
+    """Receive Telegram messages by polling (getUpdates) until stopped; removes any webhook first."""
+    from channels.telegram_polling import poll_until_signalled
+
+    services = _services(ctx)
+    try:
+        adapter = services.adapters.get("telegram")
+        if adapter is None:
+            raise ConfigError("config error: channels.telegram.enabled: polling needs the Telegram channel enabled")
+        poll_until_signalled(adapter)
+    finally:
+        services.close()
+
+
+def _telegram_api(ctx: click.Context, *, webhook: bool):
+    from channels.telegram import api_for, read_credentials
+
+    settings = _settings(ctx)
+    token, secret = read_credentials(settings, webhook=webhook)
+    return api_for(settings, token), secret
+
+
+@telegram.command("set-webhook")
+@click.pass_context
+def telegram_set_webhook(ctx: click.Context) -> None:
+    """Tell Telegram to post updates to server.public_url + /webhooks/telegram, with the webhook secret."""
+    from channels.telegram import ALLOWED_UPDATES, WEBHOOK_PATH
+    from channels.telegram_api import TelegramCallError
+
+    settings = _settings(ctx)
+    if not settings.server.public_url:
+        raise ConfigError("config error: server.public_url: required to set the Telegram webhook (the public HTTPS address)")
+    if settings.channels.telegram.mode != "webhook":
+        raise ConfigError("config error: channels.telegram.mode: set-webhook needs mode 'webhook' (polling cannot run with a webhook set)")
+    api, secret = _telegram_api(ctx, webhook=True)
+    url = settings.server.public_url.rstrip("/") + WEBHOOK_PATH
+    try:
+        api.set_webhook(url, secret or "", ALLOWED_UPDATES)
+    except TelegramCallError as error:
+        raise click.ClickException(f"Telegram refused the webhook ({error.kind}): check the bot token and that the URL is public HTTPS")
+    finally:
+        api.close()
+    click.echo(f"webhook set: {url} (updates: {', '.join(ALLOWED_UPDATES)}; pending updates kept)")
+
+
+@telegram.command("delete-webhook")
+@click.pass_context
+def telegram_delete_webhook(ctx: click.Context) -> None:
+    """Stop Telegram posting to the webhook (pending updates are kept, e.g. for polling)."""
+    from channels.telegram_api import TelegramCallError
+
+    api, _ = _telegram_api(ctx, webhook=False)
+    try:
+        api.delete_webhook()
+    except TelegramCallError as error:
+        raise click.ClickException(f"Telegram refused ({error.kind}): check the bot token")
+    finally:
+        api.close()
+    click.echo("webhook deleted (pending updates kept)")
+
+
+# ---------------------------------------------------------------- Telegram (end)
+
+
+
 
 
 def main() -> None:

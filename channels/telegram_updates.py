@@ -1,0 +1,108 @@
+"""Telegram updates (webhook body or one item of getUpdates) into what the adapter acts on.
+
+Parsed with python-telegram-bot's `Update.de_json`, one update at a time, so
+one update the library cannot read is refused alone. Only private chats are
+taken: a grievance written in a group would be read by the group, so group
+updates are ignored (and nothing of them is kept). Of a message, the text (or
+caption), and photos, voice notes and images sent as files are taken; stickers,
+locations, contacts and other kinds are never read, and the worker gets the
+usual "your message was empty" answer with the question again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from telegram import Bot, Message, Update
+from telegram.constants import ChatType
+
+from .media import IMAGE_FORMATS
+
+IMAGE_DOCUMENT_TYPES = frozenset(IMAGE_FORMATS)  # an image sent "as a file" keeps its EXIF: cleaned like a photo
+
+
+class MalformedUpdate(Exception):
+    """Not an update python-telegram-bot can read."""
+
+
+@dataclass(frozen=True)
+class MediaRef:
+    """A file to fetch with getFile: its id, its type, and its size if Telegram said."""
+
+    file_id: str  # with the bot token, enough to download the file: never logged
+    content_type: str
+    size: int | None
+
+    def __repr__(self) -> str:
+        return f"MediaRef({self.content_type!r}, file_id=<redacted>, size={self.size})"
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One update, reduced to what the adapter needs; `ignored` names why nothing is done."""
+
+    update_id: int
+    ignored: str | None = None  # "group", "unsupported": answered 200, nothing stored
+    chat_id: int = 0
+    message_id: int | None = None  # the worker's message, or the bot's message whose button was pressed
+    text: str = ""
+    media: tuple[MediaRef, ...] = ()
+    callback_id: str | None = None  # set for a button press
+
+    @property
+    def provider_id(self) -> str:
+        """The receipt key: the update, or for a press the keyboard's message (one answer per keyboard)."""
+        if self.callback_id is not None:
+            return f"press:{self.chat_id}:{self.message_id}"
+        return str(self.update_id)
+
+    def __repr__(self) -> str:
+        return f"Incoming(ignored={self.ignored!r}, chat=<redacted>, text=<{len(self.text)} chars>, media={len(self.media)})"
+
+
+def parse_update(data: object, bot: Bot, max_bytes: int) -> Incoming:
+    """Read one update; raise `MalformedUpdate` when it is not one."""
+    if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+        raise MalformedUpdate("no update_id")
+    try:
+        update = Update.de_json(data, bot)
+    except Exception:  # the library's message could quote the payload: drop it
+        raise MalformedUpdate("unreadable update") from None
+    if update.message is not None:
+        return _from_message(update.update_id, update.message, max_bytes)
+    query = update.callback_query
+    if query is not None and query.message is not None:
+        if query.message.chat.type != ChatType.PRIVATE:
+            return Incoming(update.update_id, ignored="group")
+        return Incoming(
+            update.update_id, chat_id=query.message.chat.id, message_id=query.message.message_id,
+            text=query.data or "", callback_id=query.id,
+        )
+    return Incoming(update.update_id, ignored="unsupported")  # edits, channel posts, inline queries...
+
+
+def _from_message(update_id: int, message: Message, max_bytes: int) -> Incoming:
+    if message.chat.type != ChatType.PRIVATE:
+        return Incoming(update_id, ignored="group")
+    text = message.text or message.caption or ""
+    if text.startswith("/start"):
+        # A deep link (t.me/bot?start=PAYLOAD) arrives as "/start PAYLOAD". The payload could tie the
+        # worker to where they found the link; it is never kept. The engine knows "/start".
+        text = text.split(maxsplit=1)[0]
+    return Incoming(update_id, chat_id=message.chat.id, message_id=message.message_id, text=text, media=_media(message, max_bytes))
+
+
+def _media(message: Message, max_bytes: int) -> tuple[MediaRef, ...]:
+    if message.photo:
+        # Telegram sends each photo in several sizes: the largest that fits the limit.
+        fitting = [p for p in message.photo if p.file_size is None or p.file_size <= max_bytes]
+        if not fitting:
+            return ()
+        largest = max(fitting, key=lambda p: (p.width * p.height, p.file_size or 0))
+        return (MediaRef(largest.file_id, "image/jpeg", largest.file_size),)
+    if message.voice:
+        return (MediaRef(message.voice.file_id, message.voice.mime_type or "audio/ogg", message.voice.file_size),)
+    document = message.document
+    if document and (document.mime_type or "").lower() in IMAGE_DOCUMENT_TYPES:
+        return (MediaRef(document.file_id, document.mime_type.lower(), document.file_size),)
+    return ()

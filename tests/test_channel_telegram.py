@@ -1,0 +1,605 @@
+"""The Telegram adapter against a fake Bot API on localhost: webhook and polling, buttons, media, DELETE, errors, leaks.
+
+Updates are in Telegram's own JSON format (tests/fake_telegram.py builds them);
+python-telegram-bot parses them and talks to the fake through `base_url`.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from PIL import Image
+from sqlalchemy import func, select
+
+from bot.app import create_app
+from bot.config import ConfigError
+from bot.logs import reset_logging, setup_logging
+from bot.messages import ReplyAddress
+from bot.services import build_services
+from channels.base import SendError
+from channels.telegram import TelegramAdapter, api_for, message_ids
+from channels.telegram_format import keyboard, split_text, utf16_units
+from channels.telegram_polling import Poller
+from fake_telegram import FakeTelegramServer, photo_update, press_update, text_update, voice_update
+from leak_scan import needles_in_tree
+from storage import crypto
+from storage.keys import init_keys, load_operator_identity
+from storage.models import Conversation, InboundReceipt, OutboundMessage, OutboxEntry
+from worker_scripts import ENGLISH_INTAKE, ENGLISH_SECRETS
+
+# Shaped so the log scrubber would NOT hide it: if a URL with it were logged, the scan would see it.
+TOKEN = "4242000001:fake-token-QwErTy"
+WEBHOOK_SECRET = "hook-secret-0123456789abcdefABCDEF"
+CHAT = 555000111
+REPO = Path(__file__).resolve().parents[1]
+FAST = {"messages_per_second": 1000, "per_address_interval_seconds": 0}
+# ENGLISH_INTAKE, with the menu answers given by tapping the buttons.
+TAPPED = {1: "1", 2: "1", 5: "1", 10: "1", 12: "2", 13: "2"}
+
+
+@pytest.fixture
+def fake():
+    with FakeTelegramServer(TOKEN) as server:
+        yield server
+
+
+@pytest.fixture
+def telegram_services(settings_with, fake, monkeypatch):
+    """build(mode=..., **section) -> services with Telegram enabled against the fake."""
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("TELEGRAM_WEBHOOK_SECRET", WEBHOOK_SECRET)
+    built = []
+
+    def build(**section):
+        telegram = {"enabled": True, "base_url": fake.url + "/bot", "base_file_url": fake.url + "/file/bot", "rate": FAST, **section}
+        settings = settings_with(channels={"telegram": telegram})
+        init_keys(settings)
+        built.append(build_services(settings))
+        return built[-1]
+
+    yield build
+    for services in built:
+        services.close()
+
+
+@pytest.fixture
+def services(telegram_services):
+    return telegram_services()
+
+
+@pytest.fixture
+def client(services):
+    return create_app(services).test_client()
+
+
+class Chat:
+    """One worker's private chat, delivered by webhook (a test client) or by polling (the fake's queue)."""
+
+    def __init__(self, fake, client=None, chat_id: int = CHAT) -> None:
+        self.fake, self.client, self.chat_id = fake, client, chat_id
+        self.update_id = 700_000_000
+        self.worker_ids: list[int] = []
+
+    def deliver(self, update: dict, secret: str | None = WEBHOOK_SECRET):
+        if self.client is None:
+            self.fake.push_updates(update)
+            return None
+        headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret is not None else {}
+        return self.client.post("/webhooks/telegram", data=json.dumps(update), headers=headers, content_type="application/json")
+
+    def next_update_id(self) -> int:
+        self.update_id += 1
+        return self.update_id
+
+    def text(self, text: str) -> dict:
+        message_id = self.fake.next_id(self.chat_id)
+        self.worker_ids.append(message_id)
+        return text_update(self.next_update_id(), self.chat_id, message_id, text)
+
+    def press(self, data: str) -> dict:
+        return press_update(self.next_update_id(), self.chat_id, self.last_keyboard(), data)
+
+    def last_keyboard(self) -> dict:
+        return [m for m in self.fake.sent(self.chat_id) if "inline_keyboard" in (m.get("reply_markup") or {})][-1]
+
+    def replies(self) -> list[str]:
+        return [m["text"] for m in self.fake.sent(self.chat_id)]
+
+    def exchange(self, update: dict) -> str:
+        """Deliver an update and wait for the bot's answer to arrive at the fake server."""
+        before = len(self.replies())
+        response = self.deliver(update)
+        assert response is None or response.status_code == 200
+        self.fake.wait_for(lambda: len(self.replies()) > before, what="the bot's reply")
+        return self.replies()[-1]
+
+    def say(self, text: str) -> str:
+        return self.exchange(self.text(text))
+
+    def tap(self, data: str) -> str:
+        return self.exchange(self.press(data))
+
+
+def count(services, model) -> int:
+    with services.sessions.begin() as session:
+        return session.execute(select(func.count()).select_from(model)).scalar_one()
+
+
+def nothing_stored(services) -> bool:
+    return all(count(services, model) == 0 for model in (Conversation, InboundReceipt, OutboundMessage))
+
+
+def sealed_records(services) -> list[dict]:
+    identity = load_operator_identity(services.settings.path(services.settings.operator.identity_file))
+    with services.sessions.begin() as session:
+        entries = session.execute(select(OutboxEntry)).scalars().all()
+        return [json.loads(crypto.open_case([identity], entry.sealed)) for entry in entries]
+
+
+def converse(chat: Chat, script=ENGLISH_INTAKE) -> str:
+    """The whole intake, menus by buttons, then the tap on "1 Send"; returns the last reply."""
+    for index, text in enumerate(script):
+        chat.tap(TAPPED[index]) if index in TAPPED else chat.say(text)
+    return chat.tap("1")
+
+
+def jpeg_with_exif() -> bytes:
+    image = Image.new("RGB", (64, 48), (10, 120, 200))
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110] = "PhoneMaker", "Model-XYZ-12345"
+    exif[0x8825] = {1: "N", 2: (23.0, 45.0, 12.0), 3: "E", 4: (90.0, 24.0, 36.0)}
+    out = io.BytesIO()
+    image.save(out, format="JPEG", exif=exif)
+    return out.getvalue()
+
+
+# ---------------------------------------------------------------- the webhook's door
+
+
+@pytest.mark.parametrize("secret", [None, "", "wrong", WEBHOOK_SECRET[:-1], WEBHOOK_SECRET + "x", WEBHOOK_SECRET.upper()])
+def test_missing_or_wrong_secret_is_refused_and_nothing_is_stored(services, client, fake, secret):
+    chat = Chat(fake, client)
+    response = chat.deliver(chat.text("hi"), secret=secret)
+    assert response.status_code == 403
+    assert nothing_stored(services) and fake.called("sendMessage") == []
+
+
+@pytest.mark.parametrize("body", [b"{not json", b"[]", b'"hi"', b'{"message": {}}', b'{"update_id": "12"}'])
+def test_unreadable_body_with_the_right_secret_is_400_and_nothing_is_stored(services, client, fake, body):
+    response = client.post("/webhooks/telegram", data=body, headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET})
+    assert response.status_code == 400
+    assert nothing_stored(services) and fake.called("sendMessage") == []
+
+
+@pytest.mark.parametrize("chat_type", ["group", "supergroup", "channel"])
+def test_group_chats_are_ignored_and_leave_no_trace(services, client, fake, chat_type, caplog):
+    caplog.set_level(logging.INFO)
+    chat = Chat(fake, client)
+    group = {"id": -1001234567890, "type": chat_type, "title": "Line 4 workers"}
+    message = text_update(chat.next_update_id(), CHAT, 5, "They beat us", chat=group)
+    press = press_update(chat.next_update_id(), CHAT, {"message_id": 6, "text": "menu"}, "1")
+    press["callback_query"]["message"]["chat"] = group
+    for update in (message, press):
+        assert chat.deliver(update).status_code == 200
+    assert nothing_stored(services)
+    assert fake.called("sendMessage") == [] and fake.called("answerCallbackQuery") == []
+    ignored = [r for r in caplog.records if r.getMessage() == "telegram update ignored"]
+    assert [r.reason for r in ignored] == ["group", "group"]
+    assert all("1001234567890" not in str(r.__dict__) for r in caplog.records)
+
+
+def test_other_updates_are_acknowledged_and_ignored(services, client, fake):
+    edited = {"update_id": 9, "edited_message": text_update(9, CHAT, 3, "edited")["message"]}
+    assert Chat(fake, client).deliver(edited).status_code == 200
+    assert nothing_stored(services)
+
+
+def test_a_failure_in_the_intake_is_503_without_details_and_the_retry_works(services, client, fake, monkeypatch):
+    chat = Chat(fake, client)
+    update = chat.text("hi")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError(f"database away while handling chat {CHAT}: hi")
+
+    monkeypatch.setattr(services.intake, "receive", broken)
+    response = chat.deliver(update)
+    assert response.status_code == 503
+    assert b"Traceback" not in response.data and str(CHAT).encode() not in response.data
+    monkeypatch.undo()
+    assert "1 English" in chat.exchange(update)
+
+
+# ---------------------------------------------------------------- whole conversations
+
+
+@pytest.mark.parametrize("mode", ["webhook", "polling"])
+def test_a_whole_conversation_with_buttons_reaches_a_confirmed_case(telegram_services, fake, mode, monkeypatch):
+    if mode == "polling":
+        monkeypatch.delenv("TELEGRAM_WEBHOOK_SECRET")  # polling needs none
+    services = telegram_services(mode=mode)
+    app = create_app(services)
+    poller = None
+    if mode == "webhook":
+        chat = Chat(fake, app.test_client())
+    else:
+        assert app.test_client().post("/webhooks/telegram").status_code == 404  # no webhook route at all
+        chat = Chat(fake)
+        poller = Poller(services.adapters["telegram"], poll_timeout=1)
+        thread = threading.Thread(target=poller.run)
+        thread.start()
+    try:
+        last = converse(chat)
+    finally:
+        if poller is not None:
+            poller.stop()
+            thread.join(10)
+    assert "Your case code" in last
+    [record] = sealed_records(services)
+    assert record["channel"] == "telegram"
+    assert record["answers"]["workplace"] == "Sunrise Garments Ltd" and record["answers"]["people_affected"] == 40
+    assert record["description"].startswith("The supervisor has not paid our wages")
+    taps = len(TAPPED) + 1
+    fake.wait_for(lambda: len(fake.called("answerCallbackQuery")) == taps, what="every tap's spinner to be stopped")
+    fake.wait_for(lambda: len(fake.called("editMessageReplyMarkup")) == taps, what="every tapped keyboard to be taken off")
+    if mode == "polling":
+        assert fake.called("deleteWebhook")[0]["drop_pending_updates"] is False
+        offsets = [call.get("offset") for call in fake.called("getUpdates")]
+        assert offsets[-1] == chat.update_id + 1  # everything handled was confirmed to Telegram
+
+
+def test_menus_are_inline_buttons_that_send_the_answer(services, client, fake):
+    chat = Chat(fake, client)
+    chat.say("hi")
+    markup = chat.last_keyboard()["reply_markup"]["inline_keyboard"]
+    assert [[button["callback_data"] for button in row] for row in markup] == [["1", "2"], ["3", "4"]]
+    assert markup[0][0]["text"] == "1 English"
+    assert "Do you want to report a problem?" in chat.tap("1")
+    assert "What happened?" in chat.say("yes")  # consent given: the description is free text, no buttons
+    assert fake.sent(CHAT)[-1]["reply_markup"] == {"remove_keyboard": True}
+
+
+def test_the_same_update_twice_and_a_double_tap_get_one_reply(services, client, fake):
+    chat = Chat(fake, client)
+    first = chat.text("hi")
+    chat.exchange(first)
+    assert chat.deliver(first).status_code == 200  # Telegram's retry of the same update_id
+    tap = chat.press("1")
+    chat.exchange(tap)
+    double = press_update(chat.next_update_id(), CHAT, fake.sent(CHAT)[0], "2")  # a second tap on the same keyboard
+    assert chat.deliver(double).status_code == 200
+    services.dispatcher.close()  # wait for anything the dispatcher would still send
+    assert len(chat.replies()) == 2
+    assert count(services, InboundReceipt) == 2
+    fake.wait_for(lambda: len(fake.called("answerCallbackQuery")) == 2, what="the double tap's spinner to be stopped too")
+
+
+def test_start_with_a_deep_link_payload_is_a_greeting_and_the_payload_is_not_kept(services, client, fake):
+    chat = Chat(fake, client)
+    assert "1 English" in chat.say("/start factory-17-line-4")
+    chat.say("/start")
+    assert count(services, Conversation) == 1
+    assert needles_in_tree(services.settings.data_dir, ["factory-17-line-4"]) == []
+
+
+def reach_description(chat: Chat) -> None:
+    chat.say("hi")
+    chat.tap("1")
+    chat.tap("1")
+
+
+@pytest.mark.parametrize(
+    ("kind", "content_type"),
+    [("photo", "image/jpeg"), ("voice", "audio/ogg"), ("image_file", "image/jpeg")],
+)
+def test_media_is_fetched_cleaned_and_sealed_with_the_case(services, client, fake, kind, content_type):
+    photo = jpeg_with_exif()
+    assert b"Model-XYZ-12345" in photo
+    fake.files["small"] = ("photos/file_1.jpg", b"tiny thumbnail, never fetched")
+    fake.files["big"] = ("photos/file_2.jpg", photo)
+    fake.files["voice"] = ("voice/file_3.oga", b"OggS\x00\x02voice-bytes")
+    fake.files["doc"] = ("documents/file_4.jpg", photo)
+    chat = Chat(fake, client)
+    reach_description(chat)
+    message_id = fake.next_id(CHAT)
+    if kind == "photo":
+        update = photo_update(chat.next_update_id(), CHAT, message_id, [("small", 90, 67, 29), ("big", 64 * 20, 48 * 20, len(photo))],
+                              caption="The fire exit is locked with a chain")
+    elif kind == "voice":
+        update = voice_update(chat.next_update_id(), CHAT, message_id, "voice", 20)
+    else:
+        update = text_update(chat.next_update_id(), CHAT, message_id, "x")
+        del update["message"]["text"]
+        update["message"]["document"] = {"file_id": "doc", "file_unique_id": "udoc", "file_name": "IMG_0001.jpg",
+                                         "mime_type": "image/jpeg", "file_size": len(photo)}
+    assert "We got your photo or recording" in chat.exchange(update)
+    script = ENGLISH_INTAKE[3:] if kind != "photo" else ENGLISH_INTAKE[4:]
+    for index, text in enumerate(script, start=len(ENGLISH_INTAKE) - len(script)):
+        chat.tap(TAPPED[index]) if index in TAPPED else chat.say(text)
+    assert "Your case code" in chat.tap("1")
+    [record] = sealed_records(services)
+    [attachment] = record["attachments"]
+    data = base64.b64decode(attachment["data_base64"])
+    assert attachment["content_type"] == content_type
+    assert b"Model-XYZ-12345" not in data and b"PhoneMaker" not in data
+    if content_type.startswith("image/"):
+        with Image.open(io.BytesIO(data)) as image:
+            assert image.size == (64, 48) and not image.getexif()
+    fetched = [call["file_id"] for call in fake.called("getFile")]
+    assert fetched == [{"photo": "big", "voice": "voice", "image_file": "doc"}[kind]]
+
+
+def test_a_photo_too_large_is_not_fetched_and_the_caption_still_counts(telegram_services, fake):
+    services = telegram_services(media_max_bytes=1000)
+    chat = Chat(fake, create_app(services).test_client())
+    reach_description(chat)
+    update = photo_update(chat.next_update_id(), CHAT, fake.next_id(CHAT), [("huge", 1280, 960, 50_000)], caption="Wages not paid for two months")
+    reply = chat.exchange(update)
+    assert "We got your photo" not in reply and "Is this about" in reply
+    assert fake.called("getFile") == []
+
+
+def test_a_media_fetch_failure_is_503_so_telegram_retries(services, client, fake):
+    fake.files["big"] = ("photos/file_2.jpg", jpeg_with_exif())
+    chat = Chat(fake, client)
+    reach_description(chat)
+    receipts = count(services, InboundReceipt)
+    fake.fail_next("getFile", 502, "Bad Gateway")
+    update = photo_update(chat.next_update_id(), CHAT, fake.next_id(CHAT), [("big", 64, 48, 2000)])
+    assert chat.deliver(update).status_code == 503
+    assert count(services, InboundReceipt) == receipts  # not taken: the retry will be handled
+    assert "We got your photo" in chat.exchange(update)
+
+
+# ---------------------------------------------------------------- DELETE
+
+
+@pytest.mark.parametrize("batch_refused", [False, True])
+def test_delete_removes_the_workers_and_the_bots_messages_in_that_chat(services, client, fake, batch_refused):
+    chat = Chat(fake, client)
+    chat.say("hi")
+    chat.tap("1")
+    chat.say("yes")
+    services.dispatcher.close()  # every sent message's id is recorded before the worker writes again
+    bot_ids = [m["message_id"] for m in fake.sent(CHAT)]
+    if batch_refused:
+        fake.fail_next("deleteMessages", 400, "Bad Request: method not supported")
+    chat.say("DELETE")
+    if batch_refused:
+        deleted = fake.wait_for(lambda: len(fake.called("deleteMessage")) >= len(bot_ids) + 3 and fake.called("deleteMessage"))
+        ids = sorted(call["message_id"] for call in deleted)
+    else:
+        [call] = fake.wait_for(lambda: fake.called("deleteMessages"))
+        assert call["chat_id"] == CHAT
+        ids = call["message_ids"]
+    assert ids == sorted([*chat.worker_ids, *bot_ids])  # "hi", "yes", "DELETE" and the bot's three
+    assert count(services, Conversation) == 0
+
+
+def test_erase_by_the_contract_deletes_refs_including_parts_of_long_texts(services, fake):
+    adapter = services.adapters["telegram"]
+    adapter.erase(ReplyAddress("telegram", "telegram", str(CHAT)), ["7", "8,9", "7", "junk"])
+    assert fake.called("deleteMessages") == [{"chat_id": CHAT, "message_ids": [7, 8, 9]}]
+    assert message_ids(["12,3", "x"]) == [3, 12]
+
+
+# ---------------------------------------------------------------- sending
+
+
+def queued_reply(services, fake, client) -> OutboundMessage:
+    chat = Chat(fake, client)
+    chat.deliver(chat.text("hi"))
+    services.dispatcher.close()
+    with services.sessions.begin() as session:
+        return session.execute(select(OutboundMessage)).scalars().one_or_none()
+
+
+@pytest.mark.parametrize(
+    ("status", "description", "parameters", "state"),
+    [
+        (429, "Too Many Requests: retry after 5", {"retry_after": 5}, "pending"),
+        (500, "Internal Server Error", None, "pending"),
+        (502, "Bad Gateway", None, "pending"),
+        (401, "Unauthorized", None, "pending"),  # a wrong token is the deployment's problem: keep the message
+        (403, "Forbidden: bot was blocked by the user", None, "dead"),
+        (400, "Bad Request: chat not found", None, "dead"),
+    ],
+)
+def test_send_errors_are_retried_or_dead_as_mapped(services, client, fake, status, description, parameters, state):
+    fake.fail_next("sendMessage", status, description, parameters)
+    row = queued_reply(services, fake, client)
+    assert row is not None and row.state == state and row.attempts == 1
+    assert row.last_error.startswith("SendError: telegram ")
+    for secret in (str(CHAT), TOKEN, "fake-token", "Welcome", description):
+        assert secret not in row.last_error
+    if state == "pending":  # the retry goes through
+        services.dispatcher.queue.release(row.id, row.created_at)
+        assert services.dispatcher.run_once().sent == 1
+
+
+def test_a_connection_failure_is_retryable_and_says_nothing_of_the_chat(services):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    adapter = services.adapters["telegram"]
+    adapter.api.close()
+    adapter.api = api_for(services.settings.model_copy(update={"channels": services.settings.channels.model_copy(
+        update={"telegram": services.settings.channels.telegram.model_copy(update={"base_url": closed + "/bot"})})}), TOKEN)
+    with pytest.raises(SendError) as raised:
+        adapter.send(ReplyAddress("telegram", "telegram", str(CHAT)), "They beat us")
+    assert raised.value.retryable and str(raised.value) == "telegram NetworkError"
+
+
+def test_long_texts_go_in_parts_with_the_buttons_on_the_last(services, fake):
+    paragraph = "Paragraph about the case. " * 100  # 2600 characters
+    text = "\n\n".join([paragraph.strip()] * 4)
+    ref = services.adapters["telegram"].send(ReplyAddress("telegram", "telegram", str(CHAT)), text, [("1", "Yes"), ("2", "No")])
+    sent = fake.sent(CHAT)
+    assert ref == ",".join(str(m["message_id"]) for m in sent)
+    assert [m["text"] for m in sent] == [paragraph.strip()] * 4  # cut between paragraphs, none lost
+    assert all("reply_markup" not in m for m in sent[:-1])
+    assert sent[-1]["reply_markup"]["inline_keyboard"] == [[{"text": "1 Yes", "callback_data": "1"}, {"text": "2 No", "callback_data": "2"}]]
+
+
+def test_text_splitting_and_keyboards():
+    assert split_text("short") == ["short"]
+    emoji = "🔥" * 3000  # 6000 UTF-16 units
+    assert [utf16_units(part) for part in split_text(emoji)] == [4096, 1904]
+    assert split_text("aaaa bbbb cccc dddd", limit=10) == ["aaaa bbbb", "cccc dddd"]
+    assert split_text("x" * 25, limit=10) == ["x" * 10, "x" * 10, "x" * 5]  # no space to cut at: cut anyway
+    long_labels = keyboard([("1", "Wages or benefits not paid"), ("2", "Working hours")])
+    assert [len(row) for row in long_labels.inline_keyboard] == [1, 1]
+    assert keyboard([("x" * 65, "too long for callback_data")]).to_dict() == {"remove_keyboard": True}
+
+
+def test_rate_comes_from_the_settings(telegram_services):
+    services = telegram_services(rate={"messages_per_second": 30, "per_address_interval_seconds": 1})
+    assert services.adapters["telegram"].rate.messages_per_second == 30
+    assert services.adapters["telegram"].rate.per_address_interval_seconds == 1
+
+
+# ---------------------------------------------------------------- secrets and start-up
+
+
+def test_secret_values_and_a_weak_webhook_secret(telegram_services, monkeypatch):
+    assert telegram_services().adapters["telegram"].secret_values() == (TOKEN, WEBHOOK_SECRET)
+    monkeypatch.setenv("TELEGRAM_WEBHOOK_SECRET", "short")
+    with pytest.raises(ConfigError, match=r"^config error: channels.telegram.webhook_secret: must be 16 to 256"):
+        telegram_services()
+
+
+def deployment_with_telegram(tmp_path: Path, fake_url: str, **telegram) -> Path:
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config["channels"]["telegram"] = {"enabled": True, "base_url": fake_url + "/bot", "base_file_url": fake_url + "/file/bot", **telegram}
+    config["server"]["public_url"] = "https://hotline.example.org/"
+    config["server"]["forward_interval_seconds"] = 0.2
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    return tmp_path
+
+
+def grievance(deployment: Path, *args: str, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
+    result = subprocess.run(
+        [sys.executable, "-c", "from bot.cli import main; main()", "--config", str(deployment / "config.yaml"), *args],
+        capture_output=True, text=True, cwd=deployment, timeout=120, env={**clean, **(env or {})},
+    )
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+@pytest.mark.parametrize(
+    ("env", "mode", "error"),
+    [
+        ({}, "webhook", "config error: channels.telegram.bot_token: environment variable TELEGRAM_BOT_TOKEN is not set"),
+        ({}, "polling", "config error: channels.telegram.bot_token: environment variable TELEGRAM_BOT_TOKEN is not set"),
+        ({"TELEGRAM_BOT_TOKEN": TOKEN}, "webhook",
+         "config error: channels.telegram.webhook_secret: environment variable TELEGRAM_WEBHOOK_SECRET is not set"),
+        ({"TELEGRAM_BOT_TOKEN": TOKEN}, "polling", None),
+    ],
+)
+def test_an_enabled_channel_without_its_secret_stops_start_up_with_one_line(tmp_path, fake, env, mode, error):
+    deployment = deployment_with_telegram(tmp_path, fake.url, mode=mode)
+    grievance(deployment, "init")
+    result = grievance(deployment, "forward", env=env, check=False)
+    if error is None:
+        assert result.returncode == 0, result.stderr
+    else:
+        assert result.returncode == 2 and result.stderr.strip().splitlines() == [error]
+
+
+def test_set_webhook_and_delete_webhook(tmp_path, fake):
+    deployment = deployment_with_telegram(tmp_path, fake.url)
+    env = {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET}
+    out = grievance(deployment, "telegram", "set-webhook", env=env).stdout
+    assert "webhook set: https://hotline.example.org/webhooks/telegram" in out and WEBHOOK_SECRET not in out
+    assert fake.called("setWebhook") == [{
+        "url": "https://hotline.example.org/webhooks/telegram", "secret_token": WEBHOOK_SECRET,
+        "allowed_updates": ["message", "callback_query"], "drop_pending_updates": False,
+    }]
+    assert "webhook deleted" in grievance(deployment, "telegram", "delete-webhook", env={"TELEGRAM_BOT_TOKEN": TOKEN}).stdout
+    assert fake.called("deleteWebhook") == [{"drop_pending_updates": False}]
+    fake.fail_next("setWebhook", 400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
+    refused = grievance(deployment, "telegram", "set-webhook", env=env, check=False)
+    assert refused.returncode == 1 and "BadRequest" in refused.stderr and TOKEN not in refused.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_serve_with_telegram_polling_answers_a_worker_and_stops_cleanly(tmp_path, fake):
+    deployment = deployment_with_telegram(tmp_path, fake.url, mode="webhook")
+    env = {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET}
+    grievance(deployment, "init")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
+    server = subprocess.Popen(
+        [sys.executable, "-c", "from bot.cli import main; main()", "--config", str(deployment / "config.yaml"),
+         "serve", "--port", str(_free_port()), "--workers", "1", "--telegram-polling"],
+        cwd=deployment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**clean, **env},
+    )
+    try:
+        fake.wait_for(lambda: fake.called("getUpdates"), timeout=60, what="the poller to start")
+        chat = Chat(fake)
+        fake.push_updates(chat.text("hi"))
+        fake.wait_for(lambda: chat.replies(), timeout=30, what="the reply through the poller")
+        assert "1 English" in chat.replies()[0]
+    finally:
+        server.terminate()
+        _, errors = server.communicate(timeout=60)
+    assert server.returncode == 0, errors
+    leftovers = subprocess.run(["pgrep", "-f", f"{deployment}/config.yaml telegram poll"], capture_output=True, text=True)
+    assert leftovers.stdout == ""
+    assert TOKEN.split(":")[1] not in errors
+
+
+# ---------------------------------------------------------------- nothing leaks
+
+
+def test_token_chat_id_and_texts_are_in_no_log_line_and_not_on_disk(services, client, fake):
+    noisy = ("httpx", "httpcore", "telegram", "telegram.ext", "telegram.Bot", "PIL")
+    levels = {name: logging.getLogger(name).level for name in noisy}
+    log_file = services.settings.path(services.settings.logging.file)
+    setup_logging("DEBUG", log_file)
+    for name in noisy:  # even if something turned the HTTP, bot and image libraries up, nothing may pass
+        logging.getLogger(name).setLevel(logging.DEBUG)
+    try:
+        photo = jpeg_with_exif()
+        log_file.write_text("")  # only what the adapter's path logs
+        fake.files["big"] = ("photos/file_2.jpg", photo)
+        chat = Chat(fake, client)
+        reach_description(chat)
+        chat.exchange(photo_update(chat.next_update_id(), CHAT, fake.next_id(CHAT), [("big", 64, 48, 3000)], caption=ENGLISH_SECRETS[0]))
+        for text in ENGLISH_INTAKE[4:9]:
+            chat.say(text)
+        fake.fail_next("sendMessage", 403, f"Forbidden: bot was blocked by the user {CHAT}")
+        chat.deliver(chat.text("since September"))
+        services.dispatcher.close()
+        chat.deliver(chat.text("DELETE"))
+        fake.wait_for(lambda: fake.called("deleteMessages"))
+        services.dispatcher.close()
+        needles = [TOKEN, TOKEN.split(":")[1], WEBHOOK_SECRET, str(CHAT), *ENGLISH_SECRETS]
+        lines = log_file.read_text()
+        assert "PhoneMaker" not in lines and "Model-XYZ" not in lines  # the photo's EXIF, as an image library logs it
+        assert "message handled" in lines and "send failed" in lines
+        assert [needle for needle in needles if needle in lines] == []
+        assert needles_in_tree(services.settings.data_dir, needles) == []
+        services.close()
+        assert needles_in_tree(services.settings.data_dir, needles) == []
+    finally:
+        reset_logging()
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
