@@ -5,7 +5,21 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 CONFIG ?= config.yaml
 
-.PHONY: run test install chat keys clean
+# The Rasa backend (nlu.backend: rasa) lives in its own Python 3.10 environment:
+# Rasa 3.6 does not run on 3.11. `make test` builds and trains it, because the suite
+# queries a real Rasa server.
+RASA_PYTHON ?= $(shell for p in python3.10 $$HOME/.pyenv/versions/3.10*/bin/python3.10; do \
+	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 10)' 2>/dev/null && { command -v "$$p"; break; }; done)
+RASA_VENV := .rasa-venv
+RASA := $(CURDIR)/$(RASA_VENV)/bin/rasa
+RASA_STAMP := $(RASA_VENV)/.installed-stamp
+RASA_PROJECT := var/rasa
+RASA_MODEL := $(RASA_PROJECT)/models/nlu.tar.gz
+RASA_PORT ?= 5005
+# Rasa would otherwise try to send usage data to its makers.
+export RASA_TELEMETRY_ENABLED := false
+
+.PHONY: run test install chat keys clean rasa-venv rasa-train rasa-run
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,8 +45,34 @@ run: keys
 chat: keys
 	$(BIN)/grievance --config $(CONFIG) chat --sender local-worker-1
 
-test: install
+test: install rasa-train
 	$(BIN)/python -m pytest
 
+$(RASA_STAMP): nlu/rasa/requirements.txt nlu/rasa/constraints.txt
+	@test -n "$(RASA_PYTHON)" || { echo "The Rasa backend needs Python 3.10 (python3.10 not found)."; exit 1; }
+	rm -rf $(RASA_VENV)
+	$(RASA_PYTHON) -m venv $(RASA_VENV)
+	$(RASA_VENV)/bin/pip install --quiet --upgrade "pip<24.1"
+	$(RASA_VENV)/bin/pip install --quiet -r nlu/rasa/requirements.txt -c nlu/rasa/constraints.txt
+	touch $(RASA_STAMP)
+
+# The project is exported from the same training messages as the built-in model.
+$(RASA_MODEL): $(RASA_STAMP) nlu/rasa/config.yml nlu/data/categories.yaml $(wildcard nlu/data/training/*.yaml)
+	$(BIN)/python -m nlu.rasa_export $(RASA_PROJECT)
+	cd $(RASA_PROJECT) && $(RASA) train nlu --config config.yml --nlu data/nlu.yml --out models --fixed-model-name nlu
+
+# Several `make test` runs may share one checkout: under a lock, the second waits and then
+# finds the environment and the model up to date, instead of deleting them mid-install.
+RASA_LOCKED := mkdir -p var && flock var/rasa.lock $(MAKE) --no-print-directory
+
+rasa-venv:
+	@$(RASA_LOCKED) $(RASA_STAMP)
+
+rasa-train: install
+	@$(RASA_LOCKED) $(RASA_MODEL)
+
+rasa-run: rasa-train
+	cd $(RASA_PROJECT) && $(RASA) run --enable-api -m models/nlu.tar.gz -i 127.0.0.1 -p $(RASA_PORT)
+
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache $(RASA_VENV) $(RASA_PROJECT)

@@ -427,7 +427,9 @@ def telegram_delete_webhook(ctx: click.Context) -> None:
 # ---------------------------------------------------------------- Telegram (end)
 
 
+from nlu.cli import nlu as nlu_group  # noqa: E402
 
+cli.add_command(nlu_group)
 
 
 def main() -> None:

@@ -158,8 +158,14 @@ class Queue(_Frozen):
 
 
 class Nlu(_Frozen):
-    backend: Literal["builtin"] = "builtin"
+    """Category suggestion: the built-in n-gram model, or a Rasa server (`nlu/rasa/`)
+    with the built-in model answering whenever Rasa is slow or down."""
+
+    backend: Literal["builtin", "rasa"] = "builtin"
     suggestion_min_confidence: Annotated[float, Field(ge=0, le=1)] = 0.34
+    rasa_url: str = "http://127.0.0.1:5005"
+    # A worker never waits longer than this on Rasa before the built-in model answers.
+    rasa_timeout_seconds: Annotated[float, Field(gt=0, le=10)] = 0.5
 
 
 class Logging(_Frozen):

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from nlu import Understander, builtin_understander
+from nlu import Understander
+from nlu.backends import make_understander
 
 from .config import Settings
 from .i18n import Catalogs
@@ -66,7 +67,7 @@ def build_services(settings: Settings, *, run_migrations: bool = True) -> Servic
     if run_migrations:
         migrate(db)
     sessions = session_factory(db)
-    understander = builtin_understander()
+    understander = make_understander(settings.nlu)
     intake = Intake(settings, secrets, sessions, catalogs, understander)
     services = Services(settings, secrets, db, sessions, catalogs, understander, intake, make_sink(settings, sessions))
     try:

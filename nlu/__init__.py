@@ -4,11 +4,15 @@
   punctuation) and make matching keys (case and Latin accents ignored).
 - `keywords`: whole-message commands (HELP, STOP, STATUS 1234, /help) and short answers
   (yes/no, done, skip, confirm, change, numbers, menu choices), from `data/keywords.yaml`.
-- `understanding`: the category of a report in the case taxonomy and whether it signals
-  danger now, behind the `Understander` interface; the built-in keyword parser uses
-  `data/categories.yaml` until a trained model replaces it.
+- `language`: which language a message is in (`detect_language`), by script, lingua and
+  a small model of the shipped messages.
+- `understanding` / `statistical`: the category of a report in the case taxonomy, whether
+  it signals danger now, and its entities (`entities`), behind the `Understander`
+  interface. The built-in understander is a character n-gram model trained at first use
+  from `data/training/`; `rasa_backend` asks a Rasa server; `backends.make_understander`
+  picks one from the configuration.
 
-Only PyYAML and the standard library are used; data files are read once per process.
+Data files are read once per process; `data/eval/` is only read to measure the models.
 """
 
 from nlu.categories import TAXONOMY
@@ -23,6 +27,7 @@ from nlu.keywords import (
     parse_yes_no,
     phrases,
 )
+from nlu.language import detect_language
 from nlu.normalize import fold, normalize
 from nlu.understanding import KeywordUnderstander, Understander, Understanding, builtin_understander
 from nlu.vocabulary import KINDS
@@ -36,6 +41,7 @@ __all__ = [
     "Understander",
     "Understanding",
     "builtin_understander",
+    "detect_language",
     "fold",
     "is_unknown_command",
     "match_word",

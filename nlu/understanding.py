@@ -1,7 +1,8 @@
 """What a worker's report is about: its category, how sure we are, and whether it is urgent.
 
-`Understander` is the interface the conversation codes against, so the built-in keyword
-parser here can later be swapped for a statistical model without touching `bot/`.
+`Understander` is the interface the conversation codes against. The default built-in is
+the n-gram model of `nlu.statistical`; the keyword parser here is kept as a transparent
+fallback and for comparison; `nlu.rasa_backend` calls a Rasa server.
 """
 
 from dataclasses import dataclass
@@ -18,13 +19,24 @@ _CONFIDENCE_DAMPING = 6
 @dataclass(frozen=True)
 class Understanding:
     """The reading of one message. `category` is a taxonomy code or None when nothing
-    matched; `confidence` is in 0..1; `entities` is reserved for later parsers."""
+    matched; `confidence` is in 0..1; `entities` are `nlu.entities.Entity` values
+    (people, time, workplace, place) in the order they appear."""
 
     language: str | None
     category: str | None
     confidence: float
     urgent: bool
     entities: tuple = ()
+
+    def as_dict(self) -> dict:
+        """The JSON form printed by `grievance nlu parse`."""
+        return {
+            "language": self.language,
+            "category": self.category,
+            "confidence": self.confidence,
+            "urgent": self.urgent,
+            "entities": [entity.as_dict() for entity in self.entities],
+        }
 
 
 class Understander(Protocol):
@@ -56,9 +68,13 @@ class KeywordUnderstander:
         return Understanding(language, category, confidence, is_urgent(message))
 
 
-def builtin_understander() -> KeywordUnderstander:
-    """The default understander, used until a trained model is configured."""
-    return KeywordUnderstander()
+def builtin_understander() -> Understander:
+    """The default understander: the n-gram model of `nlu.statistical`, trained now (once
+    per process) so that the first worker's message does not wait for it."""
+    # Imported here because nlu.statistical builds on this module's Understanding.
+    from nlu.statistical import NgramUnderstander, category_model
+
+    return NgramUnderstander(category_model())
 
 
 def _best(scores: dict[str, int]) -> tuple[str | None, float]:

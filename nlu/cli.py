@@ -1,0 +1,124 @@
+"""`grievance nlu`: read messages with an understander, measure it, time it.
+
+    grievance nlu parse "they did not pay us"         # one JSON object per message
+    printf 'msg one\\nmsg two\\n' | grievance nlu parse   # one message per stdin line
+    grievance nlu eval --backend builtin --backend rasa
+    grievance nlu bench --backend builtin
+
+These commands print what a worker wrote back to the terminal of whoever typed it; they
+log nothing. The Rasa backend needs a running server (`make rasa-run`).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+
+import click
+
+from nlu.backends import BACKENDS
+from nlu.evaluation import Report, category_report, detection_report, time_calls
+from nlu.rasa_backend import RasaUnavailable, RasaUnderstander
+from nlu.statistical import SUPPORTED_LANGUAGES
+from nlu.training_data import examples
+from nlu.understanding import Understander, Understanding, builtin_understander
+
+DEFAULT_RASA_URL = "http://127.0.0.1:5005"
+# Generous for a command line run by hand; the bot's own timeout is in config.yaml.
+CLI_RASA_TIMEOUT_SECONDS = 10.0
+
+_backend_option = click.option(
+    "--backend", type=click.Choice(BACKENDS), default="builtin", show_default=True, help="Which understander reads the messages."
+)
+_rasa_url_option = click.option(
+    "--rasa-url", default=DEFAULT_RASA_URL, show_default=True, help="The Rasa server (`rasa run --enable-api`)."
+)
+
+
+def _understander(backend: str, rasa_url: str) -> Understander:
+    if backend == "rasa":
+        return _StrictRasa(rasa_url)
+    return builtin_understander()
+
+
+class _StrictRasa(RasaUnderstander):
+    """Rasa without the silent fallback: a measurement of Rasa must fail, not quietly
+    measure the built-in model, when the server is down."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url, CLI_RASA_TIMEOUT_SECONDS, fallback=builtin_understander())
+
+    def understand(self, text: str, language: str | None = None) -> Understanding:
+        try:
+            return self.understand_with_rasa(text, language)
+        except RasaUnavailable as failure:
+            raise click.ClickException(
+                f"Rasa did not answer at {self.parse_url} ({failure.reason}); start it with `make rasa-run`"
+            ) from None
+
+
+@click.group("nlu")
+def nlu() -> None:
+    """Language detection and category suggestion: try, measure and time them."""
+
+
+@nlu.command()
+@click.argument("text", required=False)
+@_backend_option
+@_rasa_url_option
+def parse(text: str | None, backend: str, rasa_url: str) -> None:
+    """Read TEXT (or each line of stdin) and print one JSON object per message."""
+    understander = _understander(backend, rasa_url)
+    for message in [text] if text is not None else _stdin_lines():
+        click.echo(json.dumps(understander.understand(message).as_dict(), ensure_ascii=False))
+
+
+def _stdin_lines() -> Iterator[str]:
+    for line in sys.stdin:
+        if line.strip():
+            yield line.rstrip("\n")
+
+
+@nlu.command("eval")
+@click.option(
+    "--backend", "backends", type=click.Choice(BACKENDS), multiple=True, default=("builtin",), show_default=True,
+    help="Understander to measure; repeat to compare several.",
+)  # fmt: skip
+@_rasa_url_option
+def evaluate(backends: tuple[str, ...], rasa_url: str) -> None:
+    """Accuracy per language on the evaluation split (never trained on), per backend,
+    and language-detection accuracy on native-script messages."""
+    held_out = examples("eval")
+    click.echo(f"Category accuracy on {len(held_out)} evaluation messages (nlu/data/eval/)")
+    for backend in backends:
+        _print_report(f"category, {backend}", category_report(_understander(backend, rasa_url), held_out))
+    _print_report("language detection (native script, all 13 candidates)", detection_report(SUPPORTED_LANGUAGES))
+
+
+def _print_report(title: str, report: Report) -> None:
+    click.echo(f"\n{title}")
+    for row, score in report.rows.items():
+        click.echo(f"  {row:<8} {score.accuracy:6.1%}  ({score.right}/{score.total})")
+    click.echo(f"  {'macro':<8} {report.macro_accuracy:6.1%}  (mean over {len(report.by_language)} languages)")
+
+
+@nlu.command()
+@_backend_option
+@_rasa_url_option
+@click.option("--rounds", type=click.IntRange(1, 100), default=5, show_default=True, help="Passes over the messages.")
+def bench(backend: str, rasa_url: str, rounds: int) -> None:
+    """Time one parse per message over the evaluation messages: as the conversation
+    calls it (language known), and as `nlu parse` does (language detected)."""
+    understander = _understander(backend, rasa_url)
+    held_out = examples("eval")
+    language_of = {example.text: example.language for example in held_out}
+    texts = list(language_of)
+    known = time_calls(lambda text: understander.understand(text, language_of[text]), texts, rounds)
+    detected = time_calls(understander.understand, texts, rounds)
+    click.echo(f"{backend}: {len(texts)} messages x {rounds} rounds")
+    for label, timing in (("language known", known), ("language detected", detected)):
+        click.echo(
+            f"  {label:<18} mean {timing.mean_ms:.3f} ms  median {timing.median_ms:.3f} ms  "
+            f"p95 {timing.p95_ms:.3f} ms  ({timing.calls} calls)"
+        )
