@@ -103,6 +103,9 @@ class Question(_Frozen):
     optional: bool = False
     marks_urgent: bool = False  # a YES here marks the case urgent and sends the emergency contacts
     grants_contact: bool = False  # a YES here lets the operator contact the worker (sealed in the case)
+    # What the NLU may have found in the description for this question; the worker is then
+    # asked to confirm it ("We understood: Gazipur. Is that right?") instead of typing it again.
+    entity: Literal["people", "time", "workplace", "place"] | None = None
 
     @model_validator(mode="after")
     def _flags_need_yes_no(self) -> Question:
@@ -113,12 +116,12 @@ class Question(_Frozen):
 
 DEFAULT_QUESTIONS = (
     Question(id="category", kind="category"),
-    Question(id="workplace"),
-    Question(id="location"),
+    Question(id="workplace", entity="workplace"),
+    Question(id="location", entity="place"),
     Question(id="brand", optional=True),
-    Question(id="when"),
+    Question(id="when", entity="time"),
     Question(id="ongoing", kind="yes_no"),
-    Question(id="people_affected", kind="number"),
+    Question(id="people_affected", kind="number", entity="people"),
     Question(id="urgent", kind="yes_no", marks_urgent=True),
     Question(id="contact_consent", kind="yes_no", grants_contact=True),
 )

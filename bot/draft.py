@@ -39,6 +39,8 @@ class Draft:
     return_to: str | None = None  # step to go back to after the language menu
     editing: bool = False  # changing one answer from the summary
     message_refs: list[str] = field(default_factory=list)  # provider ids of this chat's messages, for DELETE
+    offers: dict[str, Any] = field(default_factory=dict)  # question id -> value found in the description, to confirm
+    menu_first: str | None = None  # the language detected in the first message, listed first in the menu
 
     @property
     def description_text(self) -> str:

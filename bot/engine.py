@@ -21,6 +21,7 @@ from typing import Protocol
 from nlu import (
     Command,
     Understander,
+    detect_language,
     fold,
     is_unknown_command,
     match_word,
@@ -145,8 +146,14 @@ class Engine:
             return Turn([self._status_reply(lang, command.argument, desk)], None, events=["status"])
         if command and command.command in (Command.CANCEL, Command.DELETE):
             return Turn([self.t(lang, "deleted")], None, erase_messages=True, events=["delete"])
-        draft = Draft()
-        return Turn([self.t(lang, "welcome", name=self.settings.deployment.name), self.language_menu()], draft, events=["new"])
+        draft = Draft(menu_first=self._detect(text))
+        return Turn([self.t(lang, "welcome", name=self.settings.deployment.name), self.language_menu(draft)], draft, events=["new"])
+
+    def _detect(self, text: str) -> str | None:
+        # A greeting of a few Latin letters ("hello", "hola") says too little to guess from.
+        if not text or (text.isascii() and len(text) < 12):
+            return None
+        return detect_language(text, self.settings.deployment.languages)
 
     def _command(self, draft: Draft, command: Command, argument: str | None, desk: CaseDesk) -> Turn:
         lang = draft.language
@@ -160,7 +167,7 @@ class Engine:
             if draft.step != STEP_LANGUAGE:
                 draft.return_to = draft.step
                 draft.step = STEP_LANGUAGE
-            return Turn([self.language_menu()], draft, events=["language"])
+            return Turn([self.language_menu(draft)], draft, events=["language"])
         if command is Command.STATUS:
             return Turn([self._status_reply(lang, argument, desk), self.prompt(draft)], draft, events=["status"])
         # BACK
@@ -214,7 +221,7 @@ class Engine:
         choice = parse_menu_choice(text, len(languages))
         chosen = languages[choice - 1] if choice else self._language_by_name(text)
         if chosen is None:
-            return Turn([self.t(draft.language, "error.choose_number", max=len(languages)), self.language_menu()], draft)
+            return Turn([self.t(draft.language, "error.choose_number", max=len(languages)), self.language_menu(draft)], draft)
         draft.language = chosen
         if draft.return_to:
             draft.step, draft.return_to = draft.return_to, None
@@ -275,7 +282,19 @@ class Engine:
         draft.suggestion = understanding.category if enough and understanding.category in self.settings.flow.categories else None
         draft.suggestion_confidence = understanding.confidence
         draft.urgent_signal = understanding.urgent
+        draft.offers = self._offers(understanding.entities)
         return None
+
+    def _offers(self, entities) -> dict[str, object]:
+        """What the description already says for the configured questions, to be confirmed."""
+        offers: dict[str, object] = {}
+        for question in self.questions:
+            found = [entity.value for entity in entities if entity.type == question.entity]
+            if not found:
+                continue
+            # A count is the first number named; a name, the fullest one ("Sunrise Garments Ltd").
+            offers[question.id] = found[0] if question.entity == "people" else max(found, key=lambda v: len(str(v)))
+        return offers
 
     def _after_description(self, draft: Draft, thanks: bool = False) -> Turn:
         # The next question is asked at once; until it is answered, more text is added to the
@@ -311,6 +330,15 @@ class Engine:
 
     def _answer_question(self, draft: Draft, question: Question, text: str) -> Turn:
         lang = draft.language
+        offer = None if draft.editing else draft.offers.get(question.id)
+        if offer is not None:
+            agreed = self._yes_no(draft, text)
+            if agreed is False:  # not right: ask the plain question
+                del draft.offers[question.id]
+                return Turn([self.prompt(draft)], draft)
+            if agreed is True:
+                return self._store_answer(draft, question, offer)
+            # Anything else is the worker typing the answer themselves.
         skipped = match_word(text, "skip", lang)
         if skipped and not question.optional:
             return Turn([self.t(lang, "error.required"), self.prompt(draft)], draft)
@@ -321,6 +349,11 @@ class Engine:
                 if more:
                     return more
             return Turn([self.t(lang, error, max=len(self.settings.flow.categories)), self.prompt(draft)], draft)
+        return self._store_answer(draft, question, value)
+
+    def _store_answer(self, draft: Draft, question: Question, value: object) -> Turn:
+        lang = draft.language
+        draft.offers.pop(question.id, None)
         draft.description_open = False
         draft.answers[question.id] = value
         replies, urgent_now = [], False
@@ -440,16 +473,23 @@ class Engine:
         kinds = ("help", "back", "cancel", "delete", "language", "status", "skip", "done")
         return {kind: self._word(kind, language) for kind in kinds}
 
-    def language_menu(self) -> str:
-        languages = self.settings.deployment.languages
-        lines = [f"{i} {self.catalogs.text(lang, 'language.name')}" for i, lang in enumerate(languages, 1)]
+    def _language_options(self, draft: Draft | None) -> list[tuple[str, str]]:
+        """(number, endonym) in menu order. Numbers never change; the language detected in the
+        first message is listed first, so the worker sees their own script at the top."""
+        options = [(str(i), lang) for i, lang in enumerate(self.settings.deployment.languages, 1)]
+        if draft is not None and draft.menu_first:
+            options.sort(key=lambda option: option[1] != draft.menu_first)
+        return [(number, self.catalogs.text(lang, "language.name")) for number, lang in options]
+
+    def language_menu(self, draft: Draft | None = None) -> str:
+        lines = [f"{number} {name}" for number, name in self._language_options(draft)]
         return self.t(self.settings.deployment.default_language, "language.menu") + "\n" + "\n".join(lines)
 
     def prompt(self, draft: Draft) -> str:
         """The question the worker is asked at their current step."""
         lang, step = draft.language, draft.step
         if step == STEP_LANGUAGE:
-            return self.language_menu()
+            return self.language_menu(draft)
         if step == STEP_CONSENT:
             return self.t(lang, "ask.consent") + "\n" + self.t(lang, "hint.yes_no")
         if step == STEP_DESCRIPTION:
@@ -466,6 +506,8 @@ class Engine:
         if question is None:
             return self.t(lang, "ask.description")
         text = self.t(lang, f"ask.{question.id}")
+        if question.id in draft.offers and not draft.editing:
+            return text + "\n" + self.t(lang, "ask.confirm_entity", value=draft.offers[question.id]) + "\n" + self.t(lang, "hint.yes_no")
         if question.kind == "category":
             menu = [f"{i} {self.t(lang, f'category.{c}')}" for i, c in enumerate(self.settings.flow.categories, 1)]
             text += "\n" + "\n".join(menu) + self._more_hint(draft)
@@ -480,7 +522,7 @@ class Engine:
         lang, step = draft.language, draft.step
         yes_no = (("1", self.t(lang, "value.yes")), ("2", self.t(lang, "value.no")))
         if step == STEP_LANGUAGE:
-            return tuple((str(i), self.catalogs.text(code, "language.name")) for i, code in enumerate(self.settings.deployment.languages, 1))
+            return tuple(self._language_options(draft))
         if step in (STEP_CONSENT, STEP_SUGGEST):
             return yes_no
         if step == STEP_SUMMARY:
@@ -490,6 +532,8 @@ class Engine:
         question = self._by_id.get(question_id_of(step) or "")
         if question is None:
             return ()
+        if question.id in draft.offers and not draft.editing:
+            return yes_no
         if question.kind == "category":
             return tuple((str(i), self.t(lang, f"category.{c}")) for i, c in enumerate(self.settings.flow.categories, 1))
         if question.kind == "yes_no":

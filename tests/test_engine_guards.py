@@ -57,3 +57,51 @@ def test_done_before_any_description_asks_for_words(send, services):
     to_description(send)
     replies = send(SENDER, "done")
     assert replies == [services.catalogs.text("en", "error.need_words"), services.catalogs.text("en", "ask.description")]
+
+
+def _to_workplace(send, description):
+    to_description(send)
+    send(SENDER, description)
+    return send(SENDER, "1")  # yes, the suggested category
+
+
+def test_what_the_description_names_is_offered_and_yes_takes_it(send, services):
+    t = lambda key, **v: services.catalogs.text("en", key, **v)  # noqa: E731
+    asked = _to_workplace(send, "Sunrise Garments Ltd has not paid 40 workers for two months")
+    assert asked[-1] == "\n".join([t("ask.workplace"), t("ask.confirm_entity", value="Sunrise Garments Ltd"), t("hint.yes_no")])
+    assert send(SENDER, "yes")[-1] == t("ask.location")  # nothing found for the place: the plain question
+    for text in ("Gazipur", "skip", "May"):
+        replies = send(SENDER, text)
+    assert replies[-1].startswith(t("ask.ongoing"))
+    people = send(SENDER, "yes")[-1]
+    assert t("ask.confirm_entity", value=40) in people
+    replies = send(SENDER, "2")  # not right
+    assert replies == [t("ask.people_affected")]
+    for text in ("35", "no", "no"):
+        replies = send(SENDER, text)
+    summary = replies[-1]
+    assert f"{t('label.workplace')}: Sunrise Garments Ltd" in summary and f"{t('label.people_affected')}: 35" in summary
+
+
+def test_typing_an_answer_over_an_offer_takes_the_typed_answer(send, services):
+    _to_workplace(send, "Sunrise Garments Ltd has not paid us for two months")
+    replies = send(SENDER, "Moonlight Textiles")
+    assert replies[-1].startswith(services.catalogs.text("en", "ask.location"))
+    for text in ("Gazipur", "skip", "May", "yes", "12", "no", "no"):
+        replies = send(SENDER, text)
+    assert "Moonlight Textiles" in replies[-1] and "Sunrise" not in replies[-1].split("\n", 2)[2]
+
+
+@pytest.mark.parametrize(
+    ("first_message", "first_line"),
+    [("মালিক দুই মাস বেতন দেয়নি", "2 বাংলা"), ("Chủ không trả lương cho chúng tôi", "3 Tiếng Việt"),
+     ("El patrón no nos paga desde hace dos meses", "4 Español"), ("hello", "1 English")],
+)
+def test_the_detected_language_is_listed_first_with_its_usual_number(send, services, first_message, first_line):
+    menu = send(SENDER, first_message)[1].split("\n")
+    assert menu[1] == first_line
+    assert sorted(menu[1:]) == ["1 English", "2 বাংলা", "3 Tiếng Việt", "4 Español"]
+    number = first_line.split()[0]
+    assert send(SENDER, number)[0] == services.catalogs.text(
+        {"1": "en", "2": "bn", "3": "vi", "4": "es"}[number], "privacy"
+    )
