@@ -49,6 +49,7 @@ def _sample_values(language: str) -> dict[str, str]:
         "contacts": "Emergency services: 999\nDuty officer: 0100 200 300",
         "summary": "",
         "message": "",
+        "value": "Rahman Garments Ltd",  # a name the description gave, offered to confirm
     }
 
 
