@@ -14,6 +14,8 @@ import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from fake_http import QuietJsonHandler
+
 VERSION = "v21.0"
 
 
@@ -56,17 +58,7 @@ def graph_error(status: int, code: int | None) -> tuple[int, dict]:
 
 
 def _handler(fake: FakeGraph) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args) -> None:  # the test output stays clean; nothing to learn from it
-            return None
-
-        def _reply(self, status: int, payload: dict | bytes, content_type: str = "application/json") -> None:
-            data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+    class Handler(QuietJsonHandler):
 
         def _record(self, body: dict | None) -> Recorded:
             entry = Recorded(self.command, self.path, dict(self.headers.items()), body)

@@ -21,6 +21,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from fake_http import QuietJsonHandler
 from urllib.parse import parse_qsl, unquote
 
 BOT_USER = {"id": 4242000001, "is_bot": True, "first_name": "Hotline", "username": "hotline_test_bot",
@@ -148,19 +150,8 @@ class FakeTelegram:
 
 
 def _handler(fake: FakeTelegram) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietJsonHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as httpx expects of an API server
-
-        def log_message(self, *args) -> None:  # quiet: the request line holds the token
-            return None
-
-        def _reply(self, status: int, payload: dict | bytes, content_type: str = "application/json") -> None:
-            data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
 
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)

@@ -15,6 +15,8 @@ import threading
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from fake_http import QuietJsonHandler
 from urllib.parse import parse_qs, urlsplit
 
 
@@ -130,10 +132,7 @@ class FakeTwilio:
 
 
 def _handler(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args) -> None:  # quiet
-            return None
-
+    class Handler(QuietJsonHandler):
         def _record(self, form: dict[str, str] | None = None) -> Recorded:
             parts = urlsplit(self.path)
             recorded = Recorded(self.command, parts.path, parts.query, self.headers.get("Authorization"), form or {})
