@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from bot.draft import Draft
@@ -42,7 +42,18 @@ class ConversationStore:
         self.secrets = secrets
         self.idle_expiry = idle_expiry
 
+    def _lock(self, lookup: str) -> None:
+        """On PostgreSQL, serialize transactions on one worker's conversation, even before its row exists.
+
+        `FOR UPDATE` alone locks nothing when the row is not there yet, so two
+        first messages would both insert; a transaction-level advisory lock on
+        the lookup covers that case and is released at commit or rollback.
+        """
+        if self.session.get_bind().dialect.name == "postgresql":
+            self.session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(lookup, 0))))
+
     def load(self, lookup: str, now: datetime) -> LoadedConversation:
+        self._lock(lookup)
         row = self.session.execute(select(Conversation).where(Conversation.lookup == lookup).with_for_update()).scalar_one_or_none()
         if row is None:
             return LoadedConversation(None, expired=False)
@@ -66,6 +77,7 @@ class ConversationStore:
 
     def add_message_ref(self, lookup: str, ref: str) -> None:
         """Remember a message the bot sent in this chat, so DELETE can remove it too."""
+        self._lock(lookup)
         row = self.session.execute(select(Conversation).where(Conversation.lookup == lookup).with_for_update()).scalar_one_or_none()
         if row is None:
             return

@@ -3,8 +3,9 @@
 SQLite is the embedded default. Each write transaction starts with
 `BEGIN IMMEDIATE`, so two processes handling the same worker's messages are
 serialized instead of overwriting each other's draft; `secure_delete` zeroes
-erased rows in the file. On PostgreSQL the conversation row is locked with
-`SELECT ... FOR UPDATE` (see `storage.conversations`).
+erased rows in the file. On PostgreSQL the worker's conversation is locked
+for the transaction (see `storage.conversations`); sessions run in UTC and the
+pool checks connections before use, for several stateless bot processes.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ def utcnow() -> datetime:
 
 
 def as_utc(value: datetime) -> datetime:
-    """SQLite returns naive datetimes; treat them as the UTC they were stored as."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    """An aware UTC datetime: SQLite returns naive ones (stored as UTC), PostgreSQL aware ones."""
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -43,8 +44,19 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 def make_engine(url: str) -> Engine:
     """An engine for the database URL; SQLite files get their folder (mode 0700) and pragmas."""
     parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        return create_engine(
+            url,
+            future=True,
+            pool_size=5,  # per process; gunicorn workers and the forwarder each have their own pool
+            max_overflow=5,
+            pool_timeout=30,
+            pool_pre_ping=True,  # a restarted server or a dropped connection is noticed before use
+            pool_recycle=1800,
+            connect_args={"options": "-c timezone=UTC", "connect_timeout": 10},
+        )
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, future=True)
+        raise ValueError(f"unsupported database: {parsed.get_backend_name()} (use sqlite or postgresql+psycopg)")
     if parsed.database and parsed.database != ":memory:":
         folder = Path(parsed.database).parent
         folder.mkdir(parents=True, exist_ok=True)

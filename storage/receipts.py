@@ -21,5 +21,6 @@ from .models import InboundReceipt
 def first_receipt(session: Session, key: str, now: datetime) -> bool:
     """Record the receipt; True the first time this key is seen, False for a repeat."""
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    result = session.execute(insert(InboundReceipt).values(key=key, received_at=now).on_conflict_do_nothing(index_elements=["key"]))
-    return result.rowcount == 1
+    statement = insert(InboundReceipt).values(key=key, received_at=now).on_conflict_do_nothing(index_elements=["key"])
+    # RETURNING, not rowcount: an ORM-enabled insert does not report rowcount on psycopg.
+    return session.execute(statement.returning(InboundReceipt.key)).scalar_one_or_none() is not None

@@ -33,6 +33,7 @@ from channels.telegram import TelegramAdapter, api_for, message_ids
 from channels.telegram_format import keyboard, split_text, utf16_units
 from channels.telegram_polling import Poller
 from fake_telegram import FakeTelegramServer, photo_update, press_update, text_update, voice_update
+from databases import example_config
 from leak_scan import needles_in_tree
 from storage import crypto
 from storage.keys import init_keys, load_operator_identity
@@ -479,8 +480,8 @@ def test_secret_values_and_a_weak_webhook_secret(telegram_services, monkeypatch)
         telegram_services()
 
 
-def deployment_with_telegram(tmp_path: Path, fake_url: str, **telegram) -> Path:
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
+def deployment_with_telegram(tmp_path: Path, fake_url: str, database_url: str | None, **telegram) -> Path:
+    config = example_config(database_url)
     config["channels"]["telegram"] = {"enabled": True, "base_url": fake_url + "/bot", "base_file_url": fake_url + "/file/bot", **telegram}
     config["server"]["public_url"] = "https://hotline.example.org/"
     config["server"]["forward_interval_seconds"] = 0.2
@@ -509,8 +510,8 @@ def grievance(deployment: Path, *args: str, env: dict | None = None, check: bool
         ({"TELEGRAM_BOT_TOKEN": TOKEN}, "polling", None),
     ],
 )
-def test_an_enabled_channel_without_its_secret_stops_start_up_with_one_line(tmp_path, fake, env, mode, error):
-    deployment = deployment_with_telegram(tmp_path, fake.url, mode=mode)
+def test_an_enabled_channel_without_its_secret_stops_start_up_with_one_line(tmp_path, fake, env, mode, error, database_url):
+    deployment = deployment_with_telegram(tmp_path, fake.url, database_url, mode=mode)
     grievance(deployment, "init")
     result = grievance(deployment, "forward", env=env, check=False)
     if error is None:
@@ -519,8 +520,8 @@ def test_an_enabled_channel_without_its_secret_stops_start_up_with_one_line(tmp_
         assert result.returncode == 2 and result.stderr.strip().splitlines() == [error]
 
 
-def test_set_webhook_and_delete_webhook(tmp_path, fake):
-    deployment = deployment_with_telegram(tmp_path, fake.url)
+def test_set_webhook_and_delete_webhook(tmp_path, fake, database_url):
+    deployment = deployment_with_telegram(tmp_path, fake.url, database_url)
     env = {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET}
     out = grievance(deployment, "telegram", "set-webhook", env=env).stdout
     assert "webhook set: https://hotline.example.org/webhooks/telegram" in out and WEBHOOK_SECRET not in out
@@ -541,8 +542,8 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def test_serve_with_telegram_polling_answers_a_worker_and_stops_cleanly(tmp_path, fake):
-    deployment = deployment_with_telegram(tmp_path, fake.url, mode="webhook")
+def test_serve_with_telegram_polling_answers_a_worker_and_stops_cleanly(tmp_path, fake, database_url):
+    deployment = deployment_with_telegram(tmp_path, fake.url, database_url, mode="webhook")
     env = {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET}
     grievance(deployment, "init")
     clean = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}

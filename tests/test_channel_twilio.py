@@ -33,6 +33,7 @@ from bot.services import Services, build_services
 from channels.sms_segments import count_segments
 from channels.twilio_delivery import MAX_DELIVERY_ATTEMPTS
 from fake_twilio import FakeTwilio
+from databases import ON_POSTGRES, example_config, needles_in_database
 from leak_scan import needles_in_tree
 from storage.keys import init_keys, load_operator_identity
 from storage.models import Case, Conversation, DraftMedia, InboundReceipt, OutboundMessage
@@ -626,7 +627,10 @@ def test_no_number_token_or_sentence_in_any_log_line_or_under_the_data_folder(ho
             assert needle not in logged, needle
             assert needle not in raw, needle
         data_dir = settings.data_dir
-        assert any(path.name.endswith("-wal") for path in data_dir.iterdir())
+        if ON_POSTGRES:
+            assert needles_in_database(settings.database_url, needles) == []
+        else:
+            assert any(path.name.endswith("-wal") for path in data_dir.iterdir())
         assert needles_in_tree(data_dir, needles) == []
         hotline.services.close()
         assert needles_in_tree(data_dir, needles) == []
@@ -644,8 +648,8 @@ MISSING_SECRETS = [
 ]
 
 
-def test_an_enabled_twilio_without_its_secrets_stops_start_up_with_one_line(tmp_path):
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
+def test_an_enabled_twilio_without_its_secrets_stops_start_up_with_one_line(tmp_path, database_url):
+    config = example_config(database_url)
     config.setdefault("channels", {})["twilio"] = {"enabled": True, "sms_from": HOTLINE_SMS}
     config.setdefault("server", {})["public_url"] = PUBLIC_URL
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))

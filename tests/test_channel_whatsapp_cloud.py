@@ -37,6 +37,7 @@ from channels.base import SendError
 from channels.registry import adapter_class
 from channels.whatsapp_cloud import WhatsAppCloudAdapter
 from fake_graph import FakeGraphServer
+from databases import ON_POSTGRES, example_config, needles_in_database
 from leak_scan import needles_in_tree
 from storage import crypto
 from storage.keys import load_operator_identity
@@ -435,7 +436,10 @@ def test_a_photo_with_exif_is_fetched_with_the_token_stripped_and_sealed_with_th
     with Image.open(io.BytesIO(kept)) as picture:
         assert picture.size == (40, 30) and not picture.getexif()
     wa_services.close()
-    assert b"Model-XYZ-12345" not in (wa_services.settings.data_dir / "grievance.db").read_bytes()
+    if ON_POSTGRES:
+        assert needles_in_database(wa_services.settings.database_url, [b"Model-XYZ-12345"]) == []
+    else:
+        assert b"Model-XYZ-12345" not in (wa_services.settings.data_dir / "grievance.db").read_bytes()
 
 
 def test_a_photo_alone_is_kept_and_the_question_asked_again(client, wa_services, graph):
@@ -700,8 +704,8 @@ def _grievance(deployment: Path, *args: str, env: dict) -> subprocess.CompletedP
         ({}, None, "config error: channels.whatsapp_cloud.phone_number_id: required when the channel is enabled"),
     ],
 )
-def test_the_cli_refuses_to_start_an_incomplete_channel_with_one_line(tmp_path, section, missing, line):
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
+def test_the_cli_refuses_to_start_an_incomplete_channel_with_one_line(tmp_path, section, missing, line, database_url):
+    config = example_config(database_url)
     config.setdefault("channels", {})["whatsapp_cloud"] = {"enabled": True, **section}
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     env = {k: v for k, v in os.environ.items() if not k.startswith("WHATSAPP_")}

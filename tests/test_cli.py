@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from databases import example_config
 from leak_scan import needles_in_tree
 from worker_scripts import BENGALI_INTAKE, BENGALI_SECRETS, ENGLISH_INTAKE, ENGLISH_SECRETS
 
@@ -21,9 +22,12 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
-def deployment(tmp_path: Path) -> Path:
-    """A copy of the example config.yaml in an empty folder, as on a fresh clone."""
-    (tmp_path / "config.yaml").write_text((REPO / "config.yaml").read_text())
+def deployment(tmp_path: Path, database_url: str | None) -> Path:
+    """A copy of the example config.yaml in an empty folder, as on a fresh clone (pointed at the test's database)."""
+    if database_url:
+        (tmp_path / "config.yaml").write_text(yaml.safe_dump(example_config(database_url)))
+    else:
+        (tmp_path / "config.yaml").write_text((REPO / "config.yaml").read_text())
     return tmp_path
 
 

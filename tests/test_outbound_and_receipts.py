@@ -17,6 +17,7 @@ from storage.keys import load_operator_identity
 from storage.models import Conversation, InboundReceipt, OutboundMessage
 from storage.outbound import OutboundQueue, exact_now
 from storage.outbox import forward_outbox
+from databases import ON_POSTGRES, needles_in_database
 from worker_scripts import ENGLISH_INTAKE
 
 
@@ -161,8 +162,10 @@ def test_media_waits_encrypted_and_is_sealed_with_the_case(services):
     (attachment,) = record["attachments"]
     assert base64.b64decode(attachment["data_base64"]) == photo.data
     assert attachment["content_type"] == "image/jpeg" and attachment["size"] == len(photo.data)
-    db_file = services.settings.data_dir / "grievance.db"
-    assert b"fake jpeg bytes" not in db_file.read_bytes()
+    if ON_POSTGRES:
+        assert needles_in_database(services.settings.database_url, [b"fake jpeg bytes"]) == []
+    else:
+        assert b"fake jpeg bytes" not in (services.settings.data_dir / "grievance.db").read_bytes()
 
 
 def test_media_of_an_erased_conversation_is_erased(services):

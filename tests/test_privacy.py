@@ -12,6 +12,7 @@ import pytest
 
 from bot.logs import PrivacyFilter, reset_logging, scrub, setup_logging
 from bot.messages import InboundMessage, Reply
+from databases import ON_POSTGRES, needles_in_database
 from leak_scan import needles_in_tree
 from worker_scripts import BENGALI_INTAKE, BENGALI_SECRETS, ENGLISH_INTAKE, ENGLISH_SECRETS
 
@@ -34,7 +35,10 @@ def test_no_address_or_sentence_anywhere_under_the_data_folder(services, setting
         _converse(services, "telegram", SENDERS[2][1], ENGLISH_INTAKE[:6], confirm=False)  # left unfinished
         needles = [address for _, address in SENDERS] + ["8801711000000", "8801822000000"] + ENGLISH_SECRETS + BENGALI_SECRETS
         data_dir = settings.data_dir
-        assert any(p.name.endswith("-wal") for p in data_dir.iterdir()), "expected the WAL journal to be scanned too"
+        if ON_POSTGRES:
+            assert needles_in_database(settings.database_url, needles) == []
+        else:
+            assert any(p.name.endswith("-wal") for p in data_dir.iterdir()), "expected the WAL journal to be scanned too"
         assert needles_in_tree(data_dir, needles) == []
         services.close()
         assert needles_in_tree(data_dir, needles) == []

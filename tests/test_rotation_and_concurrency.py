@@ -79,3 +79,56 @@ def test_one_workers_messages_from_many_threads_lose_nothing(services):
     for n in range(4):
         for part in range(5):
             assert f"detail {n}-{part} about" in record["description"]
+
+
+def test_two_bot_processes_on_one_database_lose_none_of_one_workers_messages(services, settings):
+    """Two deployments' worth of engines (as two bot processes) take one worker's messages at once.
+
+    The race starts at the very first message, before the conversation row
+    exists, which row locks alone do not cover on PostgreSQL.
+    """
+    other = build_services(settings)  # its own engine and pool, like a second process
+    sender = "+8801711000099"
+    errors = []
+    barrier = threading.Barrier(2)
+
+    def worker(process, number):
+        try:
+            barrier.wait(timeout=10)
+            _send(process, "hello", sender=sender)  # both start a conversation at the same instant
+            for text in ENGLISH_INTAKE[1:4] if number == 0 else []:
+                _send(process, text, sender=sender)
+        except Exception as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=worker, args=(process, n)) for n, process in enumerate((services, other))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+
+    def details(process, number):
+        try:
+            for part in range(5):
+                _send(process, f"detail {number}-{part} about the unpaid wages", sender=sender)
+        except Exception as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=details, args=(process, n)) for n, process in enumerate((services, other, services, other))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    other.close()
+    with services.sessions.begin() as session:
+        assert len(session.execute(select(Conversation.lookup)).scalars().all()) == 1
+    for text in ["1", "Sunrise", "Gazipur", "skip", "May", "yes", "3", "no", "no", "1"]:
+        _send(services, text, sender=sender)
+    forward_outbox(services.sessions, services.sink, max_attempts=3)
+    identity = load_operator_identity(services.settings.path(services.settings.operator.identity_file))
+    record = json.loads(crypto.open_case([identity], services.sink.peek()[0].sealed))
+    for n in range(4):
+        for part in range(5):
+            assert f"detail {n}-{part} about" in record["description"]

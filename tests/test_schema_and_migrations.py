@@ -10,12 +10,13 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 from bot.case_record import case_schema, validate_case_record
+from databases import sqlite_only
 from storage.db import alembic_config, make_engine, migrate
 from storage.models import Base
 
 
-def test_migrations_build_exactly_the_models(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+def test_migrations_build_exactly_the_models(empty_database_url):
+    engine = make_engine(empty_database_url)
     migrate(engine)
     migrate(engine)  # idempotent
     with engine.connect() as connection:
@@ -27,6 +28,7 @@ def test_migrations_build_exactly_the_models(tmp_path):
     engine.dispose()
 
 
+@sqlite_only
 def test_sqlite_runs_in_wal_mode_with_secure_delete(tmp_path):
     engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
     with engine.connect() as connection:

@@ -1,0 +1,48 @@
+"""Which database the test deployments use: SQLite (default) or, with GRIEVANCE_TEST_DB=postgresql, PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+TEST_DB = os.environ.get("GRIEVANCE_TEST_DB", "sqlite")
+if TEST_DB not in ("sqlite", "postgresql"):
+    raise pytest.UsageError(f"GRIEVANCE_TEST_DB must be sqlite or postgresql, not {TEST_DB!r}")
+ON_POSTGRES = TEST_DB == "postgresql"
+PG_HOST, PG_PORT = "127.0.0.1", 5432
+PG_ADMIN_URL = f"postgresql+psycopg://postgres@{PG_HOST}:{PG_PORT}/test"
+PG_TEMPLATE = "grievance_template"
+
+# For tests that need a real SQLite file (scans of the data folder, WAL checks).
+sqlite_only = pytest.mark.skipif(ON_POSTGRES, reason="reads the SQLite database file itself; on PostgreSQL there is no such file")
+
+
+def example_config(database_url: str | None) -> dict:
+    """The example config.yaml as a mapping, pointed at the test's database."""
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    if database_url:
+        config.setdefault("paths", {})["database_url"] = database_url
+    return config
+
+
+def needles_in_database(database_url: str, needles: list[str | bytes]) -> list[tuple[str, str]]:
+    """Every (needle, form) found in a full pg_dump of a PostgreSQL database.
+
+    The PostgreSQL counterpart of scanning the SQLite file: bytea columns are
+    dumped as hex, so each needle is looked for as text and as hex.
+    """
+    import subprocess
+
+    dump = subprocess.run(["pg_dump", "--no-owner", database_url.replace("+psycopg", "", 1)],
+                          capture_output=True, check=True).stdout
+    hits = []
+    for needle in needles:
+        raw = needle if isinstance(needle, bytes) else needle.encode()
+        for form, encoded in (("text", raw), ("hex", raw.hex().encode())):
+            if encoded in dump:
+                hits.append((repr(needle), form))
+    return hits
