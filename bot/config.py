@@ -197,46 +197,47 @@ class RateLimit(_Frozen):
     per_address_interval_seconds: Annotated[float, Field(ge=0, le=3600)] = 0.0
 
 
-class TwilioSettings(_Frozen):
-    """SMS and WhatsApp through Twilio, on one webhook (`POST /webhooks/twilio`)."""
+class ProviderSettings(_Frozen):
+    """What every provider channel has: a switch and a size limit for photos and voice notes."""
 
     enabled: bool = False
+    media_max_bytes: Annotated[int, Field(ge=0, le=20_000_000)] = 5_000_000  # 0 turns media off
+
+
+class TwilioSettings(ProviderSettings):
+    """SMS and WhatsApp through Twilio, on one webhook (`POST /webhooks/twilio`)."""
+
     account_sid: SecretSource = SecretSource(env="TWILIO_ACCOUNT_SID")
     auth_token: SecretSource = SecretSource(env="TWILIO_AUTH_TOKEN")
     sms_from: str | None = None  # the hotline's SMS number, E.164 ("+15550100000")
     whatsapp_from: str | None = None  # the hotline's WhatsApp sender ("whatsapp:+15550100000")
-    whatsapp_template_sid: str | None = None  # ContentSid of the approved "reply to see an update" template
+    whatsapp_template_sid: str | None = None  # ContentSid of the approved "send STATUS and your code" template
     api_base_url: str = "https://api.twilio.com"
     max_segments_per_message: Annotated[int, Field(ge=1, le=10)] = 3
-    media_max_bytes: Annotated[int, Field(ge=0, le=20_000_000)] = 5_000_000
     rate: RateLimit = RateLimit(messages_per_second=1.0)
 
 
-class WhatsAppCloudSettings(_Frozen):
+class WhatsAppCloudSettings(ProviderSettings):
     """WhatsApp through Meta's Cloud API (`GET|POST /webhooks/whatsapp`)."""
 
-    enabled: bool = False
     app_secret: SecretSource = SecretSource(env="WHATSAPP_APP_SECRET")
     verify_token: SecretSource = SecretSource(env="WHATSAPP_VERIFY_TOKEN")
     access_token: SecretSource = SecretSource(env="WHATSAPP_ACCESS_TOKEN")
     phone_number_id: str | None = None
     graph_base_url: str = "https://graph.facebook.com/v21.0"
-    template_name: str = "case_update"  # approved template: "You have an update. Reply to see it."
+    template_name: str = "case_update"  # approved template: "There is an update. Send STATUS and your code."
     template_language: str = "en"
-    media_max_bytes: Annotated[int, Field(ge=0, le=20_000_000)] = 5_000_000
     rate: RateLimit = RateLimit(messages_per_second=20.0)
 
 
-class TelegramSettings(_Frozen):
+class TelegramSettings(ProviderSettings):
     """Telegram through python-telegram-bot, by webhook (`POST /webhooks/telegram`) or polling."""
 
-    enabled: bool = False
     bot_token: SecretSource = SecretSource(env="TELEGRAM_BOT_TOKEN")
     webhook_secret: SecretSource = SecretSource(env="TELEGRAM_WEBHOOK_SECRET")
     mode: Literal["webhook", "polling"] = "webhook"
     base_url: str = "https://api.telegram.org/bot"
     base_file_url: str = "https://api.telegram.org/file/bot"
-    media_max_bytes: Annotated[int, Field(ge=0, le=20_000_000)] = 5_000_000
     rate: RateLimit = RateLimit(messages_per_second=25.0, per_address_interval_seconds=1.0)
 
 

@@ -15,17 +15,12 @@ import random
 import unicodedata
 
 import pytest
-from sqlalchemy import func, select
 
-from bot.case_record import validate_case_record
 from bot.messages import InboundMessage
 from bot.services import build_services
 from nlu import phrases
-from storage import crypto
-from storage.embedded_queue import EmbeddedQueue
 from storage.keys import init_keys
-from storage.models import Conversation
-from storage.outbox import forward_outbox
+from engine_support import conversations, prompt_part, shown_word, the_case
 from worker_scripts import ANSWERS, NEUTRAL
 
 LANGUAGES = ("en", "bn", "vi", "es")
@@ -51,15 +46,6 @@ def script(services, lang: str, *, suggestion: bool = True) -> list[tuple[str, s
               ("when", answers["when"]), ("ongoing", "1"), ("people_affected", "about 40"), ("urgent", "2"),
               ("contact_consent", "2"), ("summary", "1")]  # fmt: skip
     return steps
-
-
-def prompt_part(services, lang: str, step: str) -> str:
-    t = services.catalogs.text
-    if step == "suggest":
-        return t(lang, "ask.suggestion", category=t(lang, "category.wages"))
-    if step == "summary":
-        return t(lang, "summary", summary="\x00").split("\x00")[0]
-    return t(lang, f"ask.{step}")
 
 
 class Chat:
@@ -116,30 +102,12 @@ class Chat:
         }  # fmt: skip
 
 
-def the_case(services) -> dict:
-    forward_outbox(services.sessions, services.sink, max_attempts=3)
-    identity = services.settings.path(services.settings.operator.identity_file).read_text(encoding="utf-8").splitlines()[0]
-    cases = [json.loads(crypto.open_case([identity], item.sealed)) for item in EmbeddedQueue(services.sessions).peek()]
-    assert len(cases) == 1, f"expected one case, found {len(cases)}"
-    validate_case_record(cases[0])
-    return cases[0]
-
-
 def assert_nothing_lost(chat: Chat, case: dict) -> None:
     expected = chat.expected_case()
     assert case["description"] == expected["description"]
     assert case["category"] == expected["category"]
     assert case["answers"] == expected["answers"]
     assert case["language"] == chat.lang
-
-
-def conversations(services) -> int:
-    with services.sessions.begin() as session:
-        return session.execute(select(func.count()).select_from(Conversation)).scalar_one()
-
-
-def shown_word(kind: str, lang: str) -> str:
-    return phrases(kind, lang)[0].upper()
 
 
 # ---------------------------------------------------------------- the table

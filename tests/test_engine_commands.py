@@ -9,22 +9,18 @@ Expected wording is rendered from the catalogs.
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
-from bot.case_record import validate_case_record
 from bot.casecode import format_code, new_case_code
 from bot.messages import InboundMessage
 from nlu import phrases
-from storage import crypto
 from storage.db import utcnow
-from storage.embedded_queue import EmbeddedQueue
 from storage.cases import CaseStore
-from storage.models import Case, Conversation
-from storage.outbox import forward_outbox
+from storage.models import Case
+from engine_support import conversations, prompt_part, sealed_cases, shown_word
 from worker_scripts import ANSWERS
 
 LANGUAGES = ("en", "bn", "vi", "es")
@@ -40,11 +36,6 @@ ENGLISH_WORD = {"help": "help", "back": "back", "cancel": "stop", "delete": "del
 def word(kind: str, lang: str, source: str = "native") -> str:
     """The keyword of `kind`: the canonical one of `lang` in keywords.yaml, or the English one."""
     return phrases(kind, lang)[0] if source == "native" else ENGLISH_WORD.get(kind, phrases(kind, "en")[0])
-
-
-def shown_word(kind: str, lang: str) -> str:
-    """How the bot names a keyword in its hints ("send HELP")."""
-    return phrases(kind, lang)[0].upper()
 
 
 def render(services, lang: str, key: str, **values: object) -> str:
@@ -67,16 +58,6 @@ def script(services, lang: str) -> list[tuple[str, str]]:
         ("brand", answers["brand"]), ("when", answers["when"]), ("ongoing", "1"), ("people_affected", "12"),
         ("urgent", "2"), ("contact_consent", "2"), ("summary", "1"),
     ]  # fmt: skip
-
-
-def prompt_part(services, lang: str, step: str) -> str:
-    """A catalog text the question at `step` contains, in `lang`."""
-    t = services.catalogs.text
-    if step == "suggest":
-        return t(lang, "ask.suggestion", category=t(lang, "category.wages"))
-    if step == "summary":
-        return t(lang, "summary", summary="\x00").split("\x00")[0]
-    return t(lang, f"ask.{step}")
 
 
 class Chat:
@@ -132,20 +113,6 @@ class Chat:
             replies = self.say(self.steps[self.position][1])
             self.position += 1
         return replies
-
-
-def conversations(services) -> int:
-    with services.sessions.begin() as session:
-        return session.execute(select(func.count()).select_from(Conversation)).scalar_one()
-
-
-def sealed_cases(services) -> list[dict]:
-    forward_outbox(services.sessions, services.sink, max_attempts=3)
-    identity = services.settings.path(services.settings.operator.identity_file).read_text(encoding="utf-8").splitlines()[0]
-    cases = [json.loads(crypto.open_case([identity], item.sealed)) for item in EmbeddedQueue(services.sessions).peek()]
-    for case in cases:
-        validate_case_record(case)
-    return cases
 
 
 def confirmed_code(services, send, sender: str = "+8801711999999") -> str:

@@ -15,9 +15,8 @@ import re
 from datetime import date, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
-from bot.case_record import validate_case_record
 from bot.casecode import format_code, is_valid_code
 from bot.messages import InboundMessage
 from bot.services import build_services
@@ -28,6 +27,7 @@ from storage.embedded_queue import EmbeddedQueue
 from storage.models import Conversation
 from storage.outbox import forward_outbox
 from storage.retention import purge_expired
+from engine_support import conversations, prompt_part, sealed_cases, the_case
 from worker_scripts import ANSWERS, NEUTRAL, MORE
 
 LANGUAGES = ("en", "bn", "vi", "es")
@@ -55,18 +55,6 @@ def script(services, lang: str, *, suggestion: bool = True, **overrides: str) ->
     steps += [("ongoing", "1"), ("people_affected", answers["people_affected"]), ("urgent", "2"), ("contact_consent", "2")]
     steps.append(("summary", "1"))
     return steps
-
-
-def prompt_part(services, lang: str, step: str) -> str:
-    """A catalog text the bot's question at `step` must contain, in `lang`."""
-    t = services.catalogs.text
-    if step == "language":
-        return t(services.settings.deployment.default_language, "language.menu")
-    if step == "suggest":
-        return t(lang, "ask.suggestion", category=t(lang, "category.wages"))
-    if step == "summary":
-        return t(lang, "summary", summary="\x00").split("\x00")[0]
-    return t(lang, f"ask.{step}")
 
 
 class Chat:
@@ -121,25 +109,6 @@ class Chat:
         while self.position < len(self.steps):
             replies = self.answer()
         return replies
-
-
-def sealed_cases(services) -> list[dict]:
-    """Forward the outbox, then open every queued case with the operator's private key."""
-    forward_outbox(services.sessions, services.sink, max_attempts=3)
-    identity = services.settings.path(services.settings.operator.identity_file).read_text(encoding="utf-8").splitlines()[0]
-    return [json.loads(crypto.open_case([identity], item.sealed)) for item in EmbeddedQueue(services.sessions).peek()]
-
-
-def the_case(services) -> dict:
-    cases = sealed_cases(services)
-    assert len(cases) == 1, f"expected one case, found {len(cases)}"
-    validate_case_record(cases[0])
-    return cases[0]
-
-
-def conversations(services) -> int:
-    with services.sessions.begin() as session:
-        return session.execute(select(func.count()).select_from(Conversation)).scalar_one()
 
 
 def code_in(replies: list[str]) -> str:
