@@ -1,6 +1,6 @@
 """The operator's local case store, on the operator's own machine, encrypted at rest.
 
-`grievance cases pull --key FILE` opens each sealed case from the queue with
+`grievance cases pull --key FILE` (storage/pull.py) opens each sealed case from the queue with
 the operator's private key and keeps it here, re-encrypted under a key derived
 from that same private key: a copied store file is useless without it. Only
 the fields an operator filters on (category, urgency, status, date) are kept
@@ -17,10 +17,8 @@ from pathlib import Path
 from sqlalchemy import Boolean, Column, LargeBinary, MetaData, String, Table, create_engine, event, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from bot.case_record import validate_case_record
 
 from . import crypto
-from .embedded_queue import EmbeddedQueue
 
 STORE_FORMAT = 1
 
@@ -48,13 +46,6 @@ class CaseSummary:
     category: str
     urgent: bool
     status: str
-
-
-@dataclass(frozen=True)
-class PullResult:
-    pulled: int
-    already_had: int
-    not_for_this_key: int
 
 
 def _pragmas(dbapi_connection, _record) -> None:
@@ -129,27 +120,3 @@ class OperatorStore:
         except crypto.DecryptionError:
             raise OperatorStoreError("this store was written with another operator key") from None
         return {**record, "status": status}
-
-
-def pull_cases(queue: EmbeddedQueue, store: OperatorStore, identity: str, batch: int = 100) -> PullResult:
-    """Move every case the key can open from the queue into the store; acknowledge each once kept."""
-    pulled = already = foreign = 0
-    skipped: set[str] = set()
-    while True:
-        items = [item for item in queue.peek(batch + len(skipped)) if item.case_id not in skipped]
-        if not items:
-            return PullResult(pulled, already, foreign)
-        for item in items:
-            try:
-                record = json.loads(crypto.open_case([identity], item.sealed))
-            except crypto.DecryptionError:
-                # Sealed to another operator: leave it in the queue for them.
-                foreign += 1
-                skipped.add(item.case_id)
-                continue
-            validate_case_record(record)
-            if store.add(record):
-                pulled += 1
-            else:
-                already += 1
-            queue.ack(item.case_id)
