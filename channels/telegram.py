@@ -112,7 +112,7 @@ class TelegramAdapter:
             return jsonify(error="Forbidden"), 403
         try:
             data = json.loads(request.get_data())
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: JSON nested thousands deep
             return jsonify(error="Bad Request"), 400
         status = self.handle_update(data)
         if status == HANDLED:

@@ -66,8 +66,31 @@ def parse_update(data: object, bot: Bot, max_bytes: int) -> Incoming:
         raise MalformedUpdate("no update_id")
     try:
         update = Update.de_json(data, bot)
+        return _well_typed(_read(update, max_bytes))
+    except MalformedUpdate:
+        raise
     except Exception:  # the library's message could quote the payload: drop it
         raise MalformedUpdate("unreadable update") from None
+
+
+def _well_typed(incoming: Incoming) -> Incoming:
+    """The library builds objects from JSON without checking types: a text that is a list, a chat
+    id that is a string... Refuse such an update here rather than fail somewhere deeper."""
+    if incoming.ignored is not None:
+        return incoming
+    checks = (
+        isinstance(incoming.chat_id, int) and not isinstance(incoming.chat_id, bool),
+        incoming.message_id is None or (isinstance(incoming.message_id, int) and not isinstance(incoming.message_id, bool)),
+        isinstance(incoming.text, str),
+        incoming.callback_id is None or isinstance(incoming.callback_id, str),
+        all(isinstance(ref.file_id, str) and (ref.size is None or isinstance(ref.size, int)) for ref in incoming.media),
+    )
+    if not all(checks):
+        raise MalformedUpdate("wrongly typed field")
+    return incoming
+
+
+def _read(update: Update, max_bytes: int) -> Incoming:
     if update.message is not None:
         return _from_message(update.update_id, update.message, max_bytes)
     query = update.callback_query
