@@ -385,3 +385,40 @@ def test_queue_status_shows_dead_case_ids_with_the_error_kind_and_retry_puts_the
     assert status[2] == f"dead  {case_id}  unreachable"
     assert run(config_path, "queue", "retry").output.strip() == "1 dead-lettered cases will be retried"
     assert run(config_path, "queue", "status").output.splitlines()[0].startswith("outbox: 1 pending, 0 dead-lettered")
+
+
+def test_the_readme_verification_example_accepts_our_signature_and_refuses_a_forgery():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    queues = readme.split("## Queues", 1)[1].split("\n## ", 1)[0]
+    example = queues.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict = {}
+    exec(compile(example, "README.md", "exec"), namespace)  # noqa: S102 - our own documentation
+    verify = namespace["verify_webhook_signature"]
+    timestamp = int(time.time())
+    signature = crypto.sign_webhook(WEBHOOK_SECRET, timestamp, BODY)
+    assert verify(WEBHOOK_SECRET.encode(), str(timestamp), BODY, signature) is True
+    assert verify(WEBHOOK_SECRET.encode(), str(timestamp), BODY + b" ", signature) is False
+    assert verify(WEBHOOK_SECRET.encode(), str(timestamp - 3600), BODY, crypto.sign_webhook(WEBHOOK_SECRET, timestamp - 3600, BODY)) is False
+
+
+def test_redis_a_failed_add_leaves_no_dedup_key_so_the_retry_delivers(stream_name):
+    producer = redis_queue(stream_name, "server")
+    producer._client.set(stream_name, "not a stream")  # XADD on it fails inside the script
+    with pytest.raises(SinkError) as caught:
+        producer.deliver("case-1", b"sealed", False)
+    assert (caught.value.retryable, caught.value.kind) == (True, "redis_error")
+    assert producer._client.exists(producer.dedup_key("case-1")) == 0
+    producer._client.delete(stream_name)
+    producer.deliver("case-1", b"sealed", False)
+    assert producer.depth() == (1, 0)
+    producer.close()
+
+
+def test_redis_entries_with_the_same_id_in_both_streams_are_both_handed_out(stream_name):
+    queue = redis_queue(stream_name, "laptop-a")
+    for stream, case_id, urgent in ((f"{stream_name}:urgent", "case-u", b"1"), (stream_name, "case-n", b"0")):
+        queue._client.xadd(stream, {"case_id": case_id, "sealed": b"s", "urgent": urgent}, id="5-0")
+    assert [item.case_id for item in queue.fetch(10)] == ["case-u", "case-n"]
+    queue.close()

@@ -23,9 +23,16 @@ from ..outbox import SinkError
 from .source import QueuedItem, SourceError
 
 # KEYS[1]: stream, KEYS[2]: dedup key. ARGV: case id, sealed bytes, urgent ("1"/"0"), dedup TTL (s).
+# Redis does not roll a script back: if XADD fails, the dedup key is removed again, or every retry
+# would be answered "already there" and the case lost.
 _ADD_ONCE = """
 if redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[4]) then
-  return redis.call('XADD', KEYS[1], '*', 'case_id', ARGV[1], 'sealed', ARGV[2], 'urgent', ARGV[3])
+  local added = redis.pcall('XADD', KEYS[1], '*', 'case_id', ARGV[1], 'sealed', ARGV[2], 'urgent', ARGV[3])
+  if type(added) == 'table' and added.err then
+    redis.call('DEL', KEYS[2])
+    return added
+  end
+  return added
 end
 return false
 """
@@ -70,7 +77,9 @@ class RedisStreamsQueue:
         self._claim_idle_ms = int(claim_idle_seconds * 1000)
         self._add_once = self._client.register_script(_ADD_ONCE)
         self._groups_ready = False
-        self._handed_out: set[bytes] = set()  # entry ids fetched in this session (acked or released)
+        # (stream, entry id) fetched in this session, acked or released. The stream is part of the
+        # key: ids are time-based, and both streams can hold an entry with the same id.
+        self._handed_out: set[tuple[str, bytes]] = set()
 
     def dedup_key(self, case_id: str) -> str:
         return f"{self.stream}:seen:{case_id}"
@@ -102,9 +111,9 @@ class RedisStreamsQueue:
     def _items(self, stream: str, entries) -> list[QueuedItem]:
         items = []
         for entry_id, fields in entries or ():
-            if entry_id in self._handed_out or not fields:
+            if (stream, entry_id) in self._handed_out or not fields:
                 continue  # released earlier in this session, or deleted while pending
-            self._handed_out.add(entry_id)
+            self._handed_out.add((stream, entry_id))
             try:
                 case_id = fields[b"case_id"].decode()
                 items.append(QueuedItem(case_id, fields[b"sealed"], fields.get(b"urgent") == b"1", (stream, entry_id)))
