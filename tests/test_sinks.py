@@ -422,3 +422,39 @@ def test_redis_entries_with_the_same_id_in_both_streams_are_both_handed_out(stre
         queue._client.xadd(stream, {"case_id": case_id, "sealed": b"s", "urgent": urgent}, id="5-0")
     assert [item.case_id for item in queue.fetch(10)] == ["case-u", "case-n"]
     queue.close()
+
+
+@pytest.mark.parametrize("kind", ["redis", "rabbitmq"])
+def test_cases_sealed_to_another_operator_stay_in_the_broker_for_them(kind, send, services, settings_with, tmp_path):
+    ensure_redis() if kind == "redis" else ensure_rabbitmq()
+    name = f"test-{uuid.uuid4().hex[:12]}"
+    talk(send, "+8801711000000")
+    producer = settings_with(queue={"kind": kind, kind: {"stream" if kind == "redis" else "queue": name}})
+    sink = make_sink(producer, services.sessions)
+    try:
+        assert forward_outbox(services.sessions, sink, max_attempts=3).delivered == 1
+        from storage.pull import pull_cases
+        from storage.sinks import make_source
+
+        def consumer(who: str):
+            extra = {"consumer": who, "claim_idle_seconds": 0.3} if kind == "redis" else {}
+            return make_source(settings_with(queue={"kind": kind, kind: {"stream" if kind == "redis" else "queue": name, **extra}}), None)
+
+        other_identity, _ = crypto.new_operator_keypair()
+        other_store = OperatorStore(tmp_path / "other.db", other_identity)
+        source = consumer("other-operator")
+        result = pull_cases(source, other_store, other_identity)
+        source.close()
+        other_store.close()
+        assert (result.pulled, result.not_for_this_key) == (0, 1)
+        time.sleep(0.4)  # Redis: the other operator's consumer holds it until it has been idle this long
+        identity = load_operator_identity(services.settings.path(services.settings.operator.identity_file))
+        store = OperatorStore(tmp_path / "mine.db", identity)
+        source = consumer("this-operator")
+        assert pull_cases(source, store, identity).pulled == 1
+        source.close()
+        store.close()
+        assert sink.depth() == (0, 0)
+    finally:
+        sink.close()
+        _redis_cleanup(name) if kind == "redis" else _rabbitmq_cleanup(name)
