@@ -111,8 +111,11 @@ class RedisStreamsQueue:
     def _items(self, stream: str, entries) -> list[QueuedItem]:
         items = []
         for entry_id, fields in entries or ():
-            if (stream, entry_id) in self._handed_out or not fields:
-                continue  # released earlier in this session, or deleted while pending
+            if not fields:
+                self._client.xack(stream, self.group, entry_id)  # deleted while pending: nothing to hand out
+                continue
+            if (stream, entry_id) in self._handed_out:
+                continue  # released earlier in this session
             self._handed_out.add((stream, entry_id))
             try:
                 case_id = fields[b"case_id"].decode()
@@ -139,7 +142,7 @@ class RedisStreamsQueue:
                 stream, self.group, self.consumer, self._claim_idle_ms, start_id=start, count=limit
             )
             items += self._items(stream, entries)
-            if next_start in (b"0-0", "0-0") or not entries:
+            if next_start in (b"0-0", "0-0"):  # the whole pending list was scanned
                 break
             start = next_start
         # 3. New entries.
