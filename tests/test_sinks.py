@@ -458,3 +458,39 @@ def test_cases_sealed_to_another_operator_stay_in_the_broker_for_them(kind, send
     finally:
         sink.close()
         _redis_cleanup(name) if kind == "redis" else _rabbitmq_cleanup(name)
+
+
+def test_no_secret_reaches_an_error_a_log_line_or_the_outbox(send, services, settings_with, captured_logs, monkeypatch, tmp_path, receiver):
+    ensure_redis()
+    talk(send, "+8801711000000")
+    monkeypatch.setenv("TEST_REDIS_PASSWORD", "hunter2-redis-password")
+    monkeypatch.setenv("TEST_WEBHOOK_SECRET", WEBHOOK_SECRET)
+    name = f"test-{uuid.uuid4().hex[:12]}"
+    redis_sink = make_sink(settings_with(queue={"kind": "redis", "redis": {
+        "stream": name, "password": {"env": "TEST_REDIS_PASSWORD"}}}), services.sessions)  # the test Redis has no password
+    receiver.answer_with = 503
+    webhook = make_sink(settings_with(queue={"kind": "webhook", "webhook": {
+        "url": f"https://127.0.0.1:{receiver.port}/cases", "secret": {"env": "TEST_WEBHOOK_SECRET"},
+        "ca_file": str(receiver.cert_file)}}), services.sessions)
+    from sqlalchemy import update
+
+    from storage.models import OutboxEntry
+    from storage.outbox import dead_letters, outbox_counts
+
+    seen = []
+    for sink, kind in ((redis_sink, "auth"), (webhook, "http_503")):
+        with services.sessions.begin() as session:
+            session.execute(update(OutboxEntry).values(next_attempt_at=OutboxEntry.created_at))
+        assert forward_outbox(services.sessions, sink, max_attempts=5).failed == 1
+        with pytest.raises(SinkError) as caught:
+            sink.deliver("case-x", b"sealed", False)
+        assert caught.value.kind == kind and caught.value.retryable
+        with services.sessions.begin() as session:
+            assert session.query(OutboxEntry.last_error).scalar() == kind
+        seen.append(str(caught.value))
+        sink.close()
+    assert outbox_counts(services.sessions) == {"pending": 1} and dead_letters(services.sessions) == []
+    everything = " ".join(seen + [captured_logs.text])
+    for secret in ("hunter2-redis-password", WEBHOOK_SECRET):
+        assert secret not in everything
+    _redis_cleanup(name)
