@@ -494,3 +494,14 @@ def test_no_secret_reaches_an_error_a_log_line_or_the_outbox(send, services, set
     for secret in ("hunter2-redis-password", WEBHOOK_SECRET):
         assert secret not in everything
     _redis_cleanup(name)
+
+
+def test_queue_status_with_a_webhook_sink_says_where_cases_go(services, deployment_dir, database_url, monkeypatch):
+    monkeypatch.setenv("TEST_WEBHOOK_SECRET", WEBHOOK_SECRET)
+    config_path = write_config(deployment_dir, database_url, {
+        "kind": "webhook", "webhook": {"url": "https://cases.example.org/in", "secret": {"env": "TEST_WEBHOOK_SECRET"}}})
+    lines = run(config_path, "queue", "status").output.splitlines()
+    assert lines == [
+        "outbox: 0 pending, 0 dead-lettered, 0 delivered (not yet purged)",
+        "queue (webhook): cases go to the operator's own system (no queue to count here)",
+    ]
