@@ -28,6 +28,7 @@ from storage.crypto import verify_webhook_signature
 
 REDIS_PORT = 6379
 RABBITMQ_PORT = 5672
+WEBHOOK_SECRET = "a-test-webhook-secret-of-forty-characters!"
 
 
 def _listening(port: int) -> bool:
@@ -63,6 +64,24 @@ def ensure_rabbitmq() -> None:
         return
     subprocess.run(["rabbitmq-server", "-detached"], check=True)
     _wait_for(RABBITMQ_PORT, 90, "RabbitMQ")
+
+
+def redis_cleanup(stream: str) -> None:
+    import redis
+
+    client = redis.Redis(host="127.0.0.1", port=REDIS_PORT)
+    client.delete(stream, f"{stream}:urgent", *client.scan_iter(f"{stream}:seen:*"))
+    client.close()
+
+
+def rabbitmq_cleanup(queue: str) -> None:
+    import pika
+
+    connection = pika.BlockingConnection(pika.ConnectionParameters("127.0.0.1", RABBITMQ_PORT))
+    channel = connection.channel()
+    for name in (queue, f"{queue}.urgent"):
+        channel.queue_delete(name)
+    connection.close()
 
 
 class ToggleProxy:

@@ -17,7 +17,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
-import redis
 from sqlalchemy import select, update
 
 from bot.messages import InboundMessage
@@ -29,10 +28,12 @@ from storage.pull import pull_cases
 from storage.sinks import make_sink, make_source
 from storage.sinks.source import QueuedItem
 
-from sink_servers import REDIS_PORT, RABBITMQ_PORT, ToggleProxy, WebhookReceiver, ensure_rabbitmq, ensure_redis
+from sink_servers import (
+    REDIS_PORT, RABBITMQ_PORT, WEBHOOK_SECRET, ToggleProxy, WebhookReceiver, ensure_rabbitmq, ensure_redis,
+    rabbitmq_cleanup, redis_cleanup,
+)
 from worker_scripts import ENGLISH_INTAKE
 
-WEBHOOK_SECRET = "a-test-webhook-secret-of-forty-characters!"
 ALL_KINDS = ["embedded", "redis", "rabbitmq", "webhook"]
 NETWORKED_KINDS = ["redis", "rabbitmq", "webhook"]
 
@@ -113,22 +114,6 @@ def _pulling_consumer(settings, sessions, identity, store):
     return consume
 
 
-def _redis_cleanup(stream: str) -> None:
-    client = redis.Redis(host="127.0.0.1", port=REDIS_PORT)
-    client.delete(stream, f"{stream}:urgent", *client.scan_iter(f"{stream}:seen:*"))
-    client.close()
-
-
-def _rabbitmq_cleanup(queue: str) -> None:
-    import pika
-
-    connection = pika.BlockingConnection(pika.ConnectionParameters("127.0.0.1", RABBITMQ_PORT))
-    channel = connection.channel()
-    for name in (queue, f"{queue}.urgent"):
-        channel.queue_delete(name)
-    connection.close()
-
-
 def build_harness(kind: str, services, settings_with, tmp_path) -> Harness:
     """Producer settings through a proxy (so the test can take it down); the consumer straight to the server."""
     identity = load_operator_identity(services.settings.path(services.settings.operator.identity_file))
@@ -144,14 +129,14 @@ def build_harness(kind: str, services, settings_with, tmp_path) -> Harness:
         producer = settings_with(queue={"kind": "redis", "redis": {**redis_settings, "url": f"redis://127.0.0.1:{proxy.port}/0"}})
         consumer = settings_with(queue={"kind": "redis", "redis": {**redis_settings, "consumer": "operator-1"}})
         harness = Harness(kind, True, make_sink(producer, services.sessions), _pulling_consumer(consumer, None, identity, store), None, proxy)
-        harness.cleanups.append(lambda: _redis_cleanup(name))
+        harness.cleanups.append(lambda: redis_cleanup(name))
     elif kind == "rabbitmq":
         ensure_rabbitmq()
         proxy = ToggleProxy(RABBITMQ_PORT)
         producer = settings_with(queue={"kind": "rabbitmq", "rabbitmq": {"url": f"amqp://127.0.0.1:{proxy.port}/%2F", "queue": name, "timeout_seconds": 2}})
         consumer = settings_with(queue={"kind": "rabbitmq", "rabbitmq": {"queue": name}})
         harness = Harness(kind, False, make_sink(producer, services.sessions), _pulling_consumer(consumer, None, identity, store), None, proxy)
-        harness.cleanups.append(lambda: _rabbitmq_cleanup(name))
+        harness.cleanups.append(lambda: rabbitmq_cleanup(name))
     else:
         receiver = WebhookReceiver(tmp_path / "receiver", WEBHOOK_SECRET)
         proxy = ToggleProxy(receiver.port)

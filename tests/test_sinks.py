@@ -23,8 +23,7 @@ from storage.sinks.redis_streams import RedisStreamsQueue
 from storage.sinks.webhook import WebhookSink
 
 from conftest import make_config
-from sink_servers import REDIS_PORT, WebhookReceiver, ensure_rabbitmq, ensure_redis
-from test_sink_contract import WEBHOOK_SECRET, _rabbitmq_cleanup, _redis_cleanup
+from sink_servers import REDIS_PORT, WEBHOOK_SECRET, WebhookReceiver, ensure_rabbitmq, ensure_redis, rabbitmq_cleanup, redis_cleanup
 from worker_scripts import ENGLISH_INTAKE
 
 
@@ -33,7 +32,7 @@ def stream_name():
     ensure_redis()
     name = f"test-{uuid.uuid4().hex[:12]}"
     yield name
-    _redis_cleanup(name)
+    redis_cleanup(name)
 
 
 @pytest.fixture
@@ -41,7 +40,7 @@ def queue_name():
     ensure_rabbitmq()
     name = f"test-{uuid.uuid4().hex[:12]}"
     yield name
-    _rabbitmq_cleanup(name)
+    rabbitmq_cleanup(name)
 
 
 def redis_queue(stream: str, consumer: str, claim_idle_seconds: float = 300) -> RedisStreamsQueue:
@@ -281,7 +280,7 @@ def test_a_rabbitmq_user_needs_a_password_from_a_secret_source(settings_with, se
     sink.deliver("case-1", b"sealed", False)  # authenticated with the password from the environment
     assert sink.depth() == (1, 0)
     sink.close()
-    _rabbitmq_cleanup(name)
+    rabbitmq_cleanup(name)
 
 
 def test_the_example_config_yaml_is_valid():
@@ -333,7 +332,7 @@ def test_a_worker_report_travels_through_the_broker_into_the_operator_store(kind
         store.close()
         assert record["answers"]["workplace"] == "Sunrise Garments Ltd" and record["category"] == "wages"
     finally:
-        _redis_cleanup(name) if kind == "redis" else _rabbitmq_cleanup(name)
+        redis_cleanup(name) if kind == "redis" else rabbitmq_cleanup(name)
 
 
 def test_a_worker_report_reaches_the_operators_own_system_by_webhook(send, services, settings_with, receiver):
@@ -457,7 +456,7 @@ def test_cases_sealed_to_another_operator_stay_in_the_broker_for_them(kind, send
         assert sink.depth() == (0, 0)
     finally:
         sink.close()
-        _redis_cleanup(name) if kind == "redis" else _rabbitmq_cleanup(name)
+        redis_cleanup(name) if kind == "redis" else rabbitmq_cleanup(name)
 
 
 def test_no_secret_reaches_an_error_a_log_line_or_the_outbox(send, services, settings_with, captured_logs, monkeypatch, tmp_path, receiver):
@@ -493,7 +492,7 @@ def test_no_secret_reaches_an_error_a_log_line_or_the_outbox(send, services, set
     everything = " ".join(seen + [captured_logs.text])
     for secret in ("hunter2-redis-password", WEBHOOK_SECRET):
         assert secret not in everything
-    _redis_cleanup(name)
+    redis_cleanup(name)
 
 
 def test_queue_status_with_a_webhook_sink_says_where_cases_go(services, deployment_dir, database_url, monkeypatch):
