@@ -1,7 +1,8 @@
 """Real brokers for the sink tests, and the two things that stand in front of them.
 
 * `ensure_redis` / `ensure_rabbitmq`: the shared servers on 127.0.0.1, started
-  as the briefing says when they are not running (never stopped: others use them).
+  as the briefing says when they are not running (never stopped: others use them);
+  `redis_cleanup` / `rabbitmq_cleanup` remove a test's own streams, keys and queues.
 * `ToggleProxy`: a TCP proxy on a free loopback port in front of a real server;
   `down()` drops every connection and refuses new ones, `up()` lets them through
   again. This is how a test takes a sink "down" without stopping a shared server.
