@@ -37,17 +37,31 @@ def _operator_store(ctx: click.Context, key_file: str | None):
 @_key_option
 @click.pass_context
 def cases_pull(ctx: click.Context, key_file: str | None) -> None:
-    """Open waiting cases with the key and keep them in the local operator store."""
+    """Open waiting cases with the key and keep them in the local operator store (from `queue.kind`)."""
     from storage.db import make_engine, session_factory
-    from storage.embedded_queue import EmbeddedQueue
     from storage.pull import pull_cases
+    from storage.sinks import PULLABLE_KINDS, SourceError, make_source
 
+    settings = _settings(ctx)
+    if settings.queue.kind not in PULLABLE_KINDS:
+        click.echo(
+            f"queue.kind is {settings.queue.kind}: the server posts each case straight to the operator's own "
+            "case system, so there is nothing to pull here"
+        )
+        return
     identity, store = _operator_store(ctx, key_file)
-    engine = make_engine(_settings(ctx).database_url)
+    engine = make_engine(settings.database_url) if settings.queue.kind == "embedded" else None
+    source = None
     try:
-        result = pull_cases(EmbeddedQueue(session_factory(engine)), store, identity)
+        source = make_source(settings, session_factory(engine) if engine is not None else None)
+        result = pull_cases(source, store, identity)
+    except SourceError as error:
+        raise click.ClickException(f"cannot pull from the {settings.queue.kind} queue: {error} ({error.kind})") from None
     finally:
-        engine.dispose()
+        if source is not None:
+            source.close()
+        if engine is not None:
+            engine.dispose()
         store.close()
     click.echo(f"pulled {result.pulled} new cases ({result.already_had} already here, {result.not_for_this_key} for another key)")
 

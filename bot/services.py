@@ -20,7 +20,6 @@ from storage.conversations import ConversationStore
 from storage.outbound import OutboundQueue
 from storage import crypto
 from storage.db import make_engine, migrate, session_factory
-from storage.embedded_queue import EmbeddedQueue
 from storage.keys import load_server_secrets
 from storage.outbox import CaseSink
 
@@ -45,6 +44,9 @@ class Services:
             self.dispatcher.close()
         for adapter in self.adapters.values():
             adapter.close()
+        close_sink = getattr(self.sink, "close", None)
+        if close_sink is not None:
+            close_sink()
         self.db.dispose()
 
     def record_message_ref(self, address: ReplyAddress, ref: str) -> None:
@@ -55,8 +57,10 @@ class Services:
 
 
 def make_sink(settings: Settings, sessions: sessionmaker[Session]) -> CaseSink:
-    """The configured case sink (only the embedded queue so far)."""
-    return EmbeddedQueue(sessions)
+    """The case sink `queue.kind` names (storage/sinks/): embedded, redis, rabbitmq or webhook."""
+    from storage.sinks import make_sink as build_sink
+
+    return build_sink(settings, sessions)
 
 
 def build_services(settings: Settings, *, run_migrations: bool = True) -> Services:
@@ -69,11 +73,16 @@ def build_services(settings: Settings, *, run_migrations: bool = True) -> Servic
     sessions = session_factory(db)
     understander = make_understander(settings.nlu)
     intake = Intake(settings, secrets, sessions, catalogs, understander)
-    services = Services(settings, secrets, db, sessions, catalogs, understander, intake, make_sink(settings, sessions))
+    try:
+        sink = make_sink(settings, sessions)
+    except Exception:
+        db.dispose()
+        raise
+    services = Services(settings, secrets, db, sessions, catalogs, understander, intake, sink)
     try:
         services.adapters = build_adapters(services)
     except Exception:
-        db.dispose()
+        services.close()
         raise
     services.dispatcher = Dispatcher(
         OutboundQueue(sessions, secrets), services.adapters, record_ref=services.record_message_ref

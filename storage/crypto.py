@@ -320,3 +320,41 @@ def decode_key(text: str, what: str) -> bytes:
         return base64.b64decode(text.strip(), validate=True)
     except ValueError:
         raise KeyMaterialError(f"{what} is not valid base64") from None
+
+
+# ================================================================ webhook signatures (case sink)
+# The webhook sink signs each delivery so the operator's receiver can tell it came from this
+# server and was not replayed later: HMAC-SHA256 with a shared secret over "timestamp.body",
+# sent as `X-Grievance-Timestamp: <unix seconds>` and `X-Grievance-Signature: v1=<hex>`.
+# `verify_webhook_signature` is the receiver's half; it is kept free of this project's types
+# so a receiver can copy it as it is.
+
+WEBHOOK_SIGNATURE_VERSION = "v1"
+
+
+def _secret_bytes(secret: str | bytes) -> bytes:
+    return secret.encode() if isinstance(secret, str) else secret
+
+
+def sign_webhook(secret: str | bytes, timestamp: int, body: bytes) -> str:
+    """The signature header value for a webhook body sent at `timestamp` (unix seconds)."""
+    digest = hmac.new(_secret_bytes(secret), str(int(timestamp)).encode() + b"." + body, hashlib.sha256).hexdigest()
+    return f"{WEBHOOK_SIGNATURE_VERSION}={digest}"
+
+
+def verify_webhook_signature(
+    secret: str | bytes, timestamp: str | int, body: bytes, signature: str, max_skew: int = 300, now: float | None = None
+) -> bool:
+    """True only if `signature` signs `timestamp.body` with `secret` and the timestamp is within
+    `max_skew` seconds of now (an old, replayed delivery is refused). Compares in constant time."""
+    import time
+
+    text = str(timestamp).strip()
+    if not text.isascii() or not text.isdigit():
+        return False
+    sent_at = int(text)
+    current = time.time() if now is None else now
+    if abs(current - sent_at) > max_skew:
+        return False
+    expected = sign_webhook(secret, sent_at, body)
+    return hmac.compare_digest(expected.encode(), str(signature).strip().encode("utf-8", "replace"))

@@ -1,64 +1,6 @@
-"""The embedded queue: a table in the same database, the default case sink.
+"""Kept so `from storage.embedded_queue import EmbeddedQueue` still works: the queue lives in storage/sinks/embedded.py."""
 
-Delivery is idempotent on the case id (an insert that ignores a duplicate), so
-the forwarder may deliver the same case twice after a crash and the operator
-still sees it once. Urgent cases are read first.
-"""
+from .sinks.embedded import EmbeddedQueue
+from .sinks.source import QueuedItem
 
-from __future__ import annotations
-
-from dataclasses import dataclass
-
-from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session, sessionmaker
-
-from .models import QueuedCase
-
-
-@dataclass(frozen=True)
-class QueuedItem:
-    """A sealed case waiting in a queue."""
-
-    case_id: str
-    sealed: bytes
-    urgent: bool
-
-
-class EmbeddedQueue:
-    """Case sink and consumer over the `queue_cases` table."""
-
-    kind = "embedded"
-
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
-        self.sessions = sessions
-
-    def deliver(self, case_id: str, sealed: bytes, urgent: bool) -> None:
-        with self.sessions.begin() as session:
-            dialect = session.get_bind().dialect.name
-            insert = pg_insert if dialect == "postgresql" else sqlite_insert
-            statement = insert(QueuedCase).values(case_id=case_id, sealed=sealed, urgent=urgent)
-            session.execute(statement.on_conflict_do_nothing(index_elements=["case_id"]))
-
-    def peek(self, limit: int = 100) -> list[QueuedItem]:
-        """Waiting cases, urgent first, then oldest first; they stay until acknowledged."""
-        with self.sessions.begin() as session:
-            rows = session.execute(
-                select(QueuedCase).order_by(QueuedCase.urgent.desc(), QueuedCase.seq).limit(limit)
-            ).scalars()
-            return [QueuedItem(row.case_id, row.sealed, row.urgent) for row in rows]
-
-    def ack(self, case_id: str) -> None:
-        """The consumer has the case safely: remove it from the queue."""
-        with self.sessions.begin() as session:
-            row = session.execute(select(QueuedCase).where(QueuedCase.case_id == case_id)).scalar_one_or_none()
-            if row is not None:
-                session.delete(row)
-
-    def depth(self) -> tuple[int, int]:
-        """(waiting cases, of which urgent)."""
-        with self.sessions.begin() as session:
-            total = session.execute(select(func.count()).select_from(QueuedCase)).scalar_one()
-            urgent = session.execute(select(func.count()).select_from(QueuedCase).where(QueuedCase.urgent)).scalar_one()
-            return total, urgent
+__all__ = ["EmbeddedQueue", "QueuedItem"]

@@ -27,15 +27,21 @@ MAX_BACKOFF_SECONDS = 3600
 
 
 class SinkError(Exception):
-    """Delivery failed; `retryable` says whether trying again can help."""
+    """Delivery failed; `retryable` says whether trying again can help.
 
-    def __init__(self, message: str, retryable: bool = True) -> None:
+    `kind` is a short code (`unreachable`, `timeout`, `http_503`, `nacked`...) kept as the
+    entry's last error and shown by `grievance queue status`; neither it nor the message may
+    carry case content or a secret, so sinks never pass a library's error text through.
+    """
+
+    def __init__(self, message: str, retryable: bool = True, kind: str = "failed") -> None:
         super().__init__(message)
         self.retryable = retryable
+        self.kind = kind
 
 
 class CaseSink(Protocol):
-    """Where sealed cases are delivered (embedded queue; later Redis, RabbitMQ, a webhook)."""
+    """Where sealed cases are delivered: storage/sinks/ (embedded table, Redis, RabbitMQ, webhook)."""
 
     kind: str
 
@@ -79,12 +85,15 @@ def forward_outbox(sessions: sessionmaker[Session], sink: CaseSink, *, max_attem
                         attempts=attempts,
                         state="dead" if give_up else "pending",
                         next_attempt_at=now + _backoff(attempts),
-                        last_error=type(error).__name__ + (": " + str(error))[:150],
+                        last_error=error.kind[:200],
                     )
                 )
             dead += give_up
             failed += not give_up
-            log.warning("case delivery failed", extra={"sink": sink.kind, "attempts": attempts, "dead": give_up})
+            log.warning(
+                "case delivery failed",
+                extra={"sink": sink.kind, "reason": error.kind, "attempts": attempts, "dead": give_up},
+            )
             continue
         with sessions.begin() as session:
             # The sealed copy is dropped at once: the sink has it, and less kept is less to lose.
@@ -104,6 +113,18 @@ def outbox_counts(sessions: sessionmaker[Session]) -> dict[str, int]:
     with sessions.begin() as session:
         rows = session.execute(select(OutboxEntry.state, func.count()).group_by(OutboxEntry.state)).all()
     return {state: count for state, count in rows}
+
+
+def dead_letters(sessions: sessionmaker[Session], limit: int = 100) -> list[tuple[str, str]]:
+    """(case id, last error kind) of dead-lettered cases, oldest first."""
+    with sessions.begin() as session:
+        rows = session.execute(
+            select(OutboxEntry.case_id, OutboxEntry.last_error)
+            .where(OutboxEntry.state == "dead")
+            .order_by(OutboxEntry.created_at)
+            .limit(limit)
+        ).all()
+    return [(case_id, last_error or "unknown") for case_id, last_error in rows]
 
 
 def retry_dead(sessions: sessionmaker[Session]) -> int:

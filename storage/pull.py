@@ -2,7 +2,9 @@
 
 Each sealed case is opened with the operator's private key, validated against
 the published case schema, kept in the store, and only then acknowledged, so a
-crash mid-pull leaves the case in the queue (pulling twice is harmless).
+crash mid-pull leaves the case in the queue (pulling twice is harmless: the
+store keeps a case id once). The queue is any `CaseSource` (storage/sinks/):
+the embedded table, Redis Streams or RabbitMQ.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ from dataclasses import dataclass
 from bot.case_record import validate_case_record
 
 from . import crypto
-from .embedded_queue import EmbeddedQueue
 from .operator_store import OperatorStore
+from .sinks.source import CaseSource
 
 
 @dataclass(frozen=True)
@@ -24,12 +26,11 @@ class PullResult:
     not_for_this_key: int
 
 
-def pull_cases(queue: EmbeddedQueue, store: OperatorStore, identity: str, batch: int = 100) -> PullResult:
+def pull_cases(queue: CaseSource, store: OperatorStore, identity: str, batch: int = 100) -> PullResult:
     """Move every case the key can open from the queue into the store; acknowledge each once kept."""
     pulled = already = foreign = 0
-    skipped: set[str] = set()
     while True:
-        items = [item for item in queue.peek(batch + len(skipped)) if item.case_id not in skipped]
+        items = queue.fetch(batch)
         if not items:
             return PullResult(pulled, already, foreign)
         for item in items:
@@ -38,11 +39,11 @@ def pull_cases(queue: EmbeddedQueue, store: OperatorStore, identity: str, batch:
             except crypto.DecryptionError:
                 # Sealed to another operator: leave it in the queue for them.
                 foreign += 1
-                skipped.add(item.case_id)
+                queue.release(item)
                 continue
             validate_case_record(record)
             if store.add(record):
                 pulled += 1
             else:
                 already += 1
-            queue.ack(item.case_id)
+            queue.ack(item)
