@@ -61,6 +61,8 @@ operator_cases = Table(
     Column("status", String(20), nullable=False),
     Column("record", LargeBinary, nullable=False),
 )
+# Exports page through cases in this order; a format-1 file gets the index on opening.
+cases_by_received = Index("ix_operator_cases_received", operator_cases.c.received_at, operator_cases.c.case_id)
 status_changes = Table(
     "status_changes",
     _metadata,
@@ -169,6 +171,7 @@ class OperatorStore:
         # create_all adds only the tables a file lacks: a format-1 store keeps its cases as they are.
         _metadata.create_all(self.engine)
         with self.engine.begin() as connection:
+            cases_by_received.create(connection, checkfirst=True)
             found = connection.execute(select(store_meta.c.value).where(store_meta.c.name == "format")).scalar()
             if found is None:
                 connection.execute(insert(store_meta).values(name="format", value=str(STORE_FORMAT)))

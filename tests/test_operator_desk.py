@@ -233,6 +233,8 @@ def test_a_store_of_the_previous_version_is_upgraded_without_losing_cases(tmp_pa
     reopened.close()
     tables = {row[0] for row in sqlite3.connect(path).execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert tables == {"operator_cases", "status_changes", "store_meta"}
+    indexes = {row[0] for row in sqlite3.connect(path).execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    assert "ix_operator_cases_received" in indexes  # exports page through cases by it
 
 
 def test_a_store_from_a_newer_version_is_refused(tmp_path):
