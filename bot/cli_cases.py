@@ -10,6 +10,7 @@ and due dates, `status` to move a case on (storage/lifecycle.py has the rules),
 from __future__ import annotations
 
 import json
+import sys
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -190,7 +191,8 @@ def cases_show(ctx: click.Context, key_file: str | None, case_id: str, as_of) ->
 @_key_option
 @click.argument("case_id")
 @click.argument("new_status", type=click.Choice(STATUSES))
-@click.option("--reason", required=True, help="Why (required; kept encrypted, it may hold notes).")
+@click.option("--reason", required=True,
+              help="Why (required; kept encrypted). '-' reads it from standard input, out of the shell's history.")
 @click.option("--at", "at", type=click.DateTime(["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]), default=None,
               help="When it happened, UTC (default: now).")
 @click.option("--force", is_flag=True, help="Allow a move the lifecycle refuses (e.g. reopening a closed case).")
@@ -199,6 +201,8 @@ def cases_status(ctx: click.Context, key_file: str | None, case_id: str, new_sta
     """Move a case to NEW_STATUS: received, acknowledged, in_review, in_dialogue, resolved, closed."""
     from storage.operator_store import OperatorStoreError
 
+    if reason == "-":
+        reason = sys.stdin.read()
     when = at.replace(tzinfo=timezone.utc) if at else datetime.now(timezone.utc)
     _, store = desk_store(ctx, key_file)
     try:

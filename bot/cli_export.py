@@ -82,7 +82,7 @@ def decrypt(file: str, key_file: str, output: str | None) -> None:
 
     identity = load_operator_identity(Path(key_file))
     try:
-        decrypt_export(Path(file), identity, Path(output).resolve() if output else None, click.get_binary_stream("stdout"))
+        decrypt_export(Path(file), identity, Path(output).resolve() if output else None, sys.stdout.buffer)
     except DecryptionError as error:
         raise DeskError(str(error)) from None
     except BrokenPipeError:  # piped into `head`: the reader has what it wanted; say nothing more

@@ -176,7 +176,7 @@ def test_grievance_decrypt_roundtrip_and_wrong_key(desk, tmp_path):
     expected = age_decrypt(key, out).stdout
 
     to_stdout = run_main(None, "decrypt", str(out), "--key", str(key))
-    assert to_stdout.returncode == 0 and to_stdout.stdout.encode() == expected
+    assert to_stdout.returncode == 0 and to_stdout.stdout.encode() == expected and to_stdout.stderr == ""
     opened = tmp_path / "opened.jsonl"
     to_file = run_main(None, "decrypt", str(out), "--key", str(key), "-o", str(opened))
     assert to_file.returncode == 0, to_file.stderr

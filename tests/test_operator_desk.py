@@ -8,7 +8,9 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from bot.cli import cli
 from bot.config import ConfigError, settings_from_mapping
 from storage import crypto
 from storage.lifecycle import STATUSES, ServiceLevels, TransitionError, allowed_moves, check_transition, due_dates, overdue
@@ -301,6 +303,13 @@ def test_cli_status_list_overdue_and_show(desk):
     moved = run_cli(config, "cases", "status", ids["early"][:8], "acknowledged", "--reason", SECRET_REASON, "--at", "2026-01-03T08:15")
     assert moved.exit_code == 0, moved.output
     assert moved.output.strip() == f"{ids['early']}: received -> acknowledged at 2026-01-03T08:15:00Z"
+
+    from_stdin = CliRunner().invoke(cli, ["--config", str(config), "cases", "status", ids["late"], "in_review", "--reason", "-"],
+                                    input=SECRET_REASON + "\n", obj={})
+    assert from_stdin.exit_code == 0, from_stdin.output
+    store = OperatorStore(config.parent / "operator" / "cases.db", identity_in(config))
+    assert store.history(ids["late"])[0].reason == SECRET_REASON
+    store.close()
 
     assert _listed(run_cli(config, "cases", "list", "--status", "acknowledged")) == [ids["early"]]
     assert _listed(run_cli(config, "cases", "list", "--category", "hours", "--category", "safety")) == [ids["urgent"], ids["late"]]
