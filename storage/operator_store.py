@@ -38,6 +38,7 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    inspect,
     or_,
     select,
     tuple_,
@@ -168,15 +169,18 @@ class OperatorStore:
         self._upgrade()
 
     def _upgrade(self) -> None:
-        # create_all adds only the tables a file lacks: a format-1 store keeps its cases as they are.
-        _metadata.create_all(self.engine)
         with self.engine.begin() as connection:
+            # Refuse a newer format before touching anything in the file.
+            if inspect(connection).has_table("store_meta"):
+                found = connection.execute(select(store_meta.c.value).where(store_meta.c.name == "format")).scalar()
+                if found is not None and (not found.isdigit() or int(found) > STORE_FORMAT):
+                    raise OperatorStoreError("the operator store was written by a newer version of grievance: upgrade it first")
+            # create_all adds only the tables a file lacks: a format-1 store keeps its cases as they are.
+            _metadata.create_all(connection)
             cases_by_received.create(connection, checkfirst=True)
             found = connection.execute(select(store_meta.c.value).where(store_meta.c.name == "format")).scalar()
             if found is None:
                 connection.execute(insert(store_meta).values(name="format", value=str(STORE_FORMAT)))
-            elif not found.isdigit() or int(found) > STORE_FORMAT:
-                raise OperatorStoreError("the operator store was written by a newer version of grievance: upgrade it first")
             elif int(found) < STORE_FORMAT:
                 connection.execute(update(store_meta).where(store_meta.c.name == "format").values(value=str(STORE_FORMAT)))
 
