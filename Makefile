@@ -19,7 +19,7 @@ RASA_PORT ?= 5005
 # Rasa would otherwise try to send usage data to its makers.
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: run test install chat keys clean rasa-venv rasa-train rasa-run
+.PHONY: run test install chat keys clean rasa-venv rasa-train rasa-run age-cli
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,8 +48,12 @@ chat: keys
 # The suite runs on SQLite. `GRIEVANCE_TEST_DB=postgresql .venv/bin/python -m pytest` runs it on
 # PostgreSQL (127.0.0.1:5432; the tests start the cluster when needed), each test on its own
 # fresh database: not yet part of `make test`, because it is not green yet (issue 5).
-test: install rasa-train
+test: install age-cli rasa-train
 	$(BIN)/python -m pytest
+
+# The export tests decrypt with the standard `age` CLI, as a partner would (Debian package `age`).
+age-cli:
+	@command -v age >/dev/null || { apt-get update -qq && apt-get install -y -qq age; }
 
 $(RASA_STAMP): nlu/rasa/requirements.txt nlu/rasa/constraints.txt
 	@test -n "$(RASA_PYTHON)" || { echo "The Rasa backend needs Python 3.10 (python3.10 not found)."; exit 1; }

@@ -373,6 +373,10 @@ from .cli_cases import cases as cases_group  # noqa: E402
 
 cli.add_command(nlu_group)
 cli.add_command(cases_group)
+from .cli_export import decrypt, export  # noqa: E402
+
+cli.add_command(export)
+cli.add_command(decrypt)
 
 
 def main() -> None:

@@ -1,17 +1,31 @@
 """`grievance cases ...`: the operator's side, on the operator's own machine, with the private key.
 
 The private key never goes on the intake server: these commands open sealed
-cases and keep them in the local operator store (storage/operator_store.py).
+cases and keep them in the local operator store (storage/operator_store.py),
+and work the operator's desk: `list` with filters, `show` with the status history
+and due dates, `status` to move a case on (storage/lifecycle.py has the rules),
+`overdue` for what missed its service level.
 """
 
 from __future__ import annotations
 
 import json
+import sys
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import click
 
+from storage.lifecycle import STATUSES, ServiceLevels, overdue
+
 from .cli import _settings
+from .config import TAXONOMY, Settings
+
+
+class DeskError(click.ClickException):
+    """A refused request on the operator's side: one line on stderr, exit status 2."""
+
+    exit_code = 2
 
 
 @click.group()
@@ -66,35 +80,153 @@ def cases_pull(ctx: click.Context, key_file: str | None) -> None:
     click.echo(f"pulled {result.pulled} new cases ({result.already_had} already here, {result.not_for_this_key} for another key)")
 
 
+def service_levels(settings: Settings) -> ServiceLevels:
+    """The desk's service levels: acknowledgement as promised to the worker, feedback from the operator section."""
+    return ServiceLevels(
+        acknowledge_within_days=settings.deployment.acknowledge_within_days,
+        feedback_within_days=settings.operator.service_levels.feedback_within_days,
+    )
+
+
+def desk_store(ctx: click.Context, key_file: str | None):
+    """The operator store with the deployment's service levels."""
+    from storage.keys import load_operator_identity
+    from storage.operator_store import OperatorStore
+
+    settings = _settings(ctx)
+    identity = load_operator_identity(Path(key_file) if key_file else settings.path(settings.operator.identity_file))
+    return identity, OperatorStore(settings.path(settings.operator.store), identity, service_levels(settings))
+
+
+def today_utc() -> date:
+    return datetime.now(timezone.utc).date()
+
+
+def _day(_ctx, _param, value: datetime | None) -> date | None:
+    return value.date() if value else None
+
+
+def filter_options(function):
+    """The case filters shared by `cases list` and `export`."""
+    for option in reversed(
+        [
+            click.option("--status", "statuses", multiple=True, type=click.Choice(STATUSES), help="Only cases in this status (repeatable)."),
+            click.option("--category", "categories", multiple=True, type=click.Choice(TAXONOMY), help="Only this taxonomy code (repeatable)."),
+            click.option("--urgent", is_flag=True, help="Only urgent cases."),
+            click.option("--since", type=click.DateTime(["%Y-%m-%d"]), callback=_day, help="Received on or after this day (UTC, YYYY-MM-DD)."),
+            click.option("--until", type=click.DateTime(["%Y-%m-%d"]), callback=_day, help="Received on or before this day (UTC, YYYY-MM-DD)."),
+        ]
+    ):
+        function = option(function)
+    return function
+
+
+def make_filter(statuses, categories, urgent, since, until, overdue_on: date | None = None):
+    from storage.operator_store import CaseFilter
+
+    if since and until and since > until:
+        raise click.BadParameter("--since is after --until", param_hint="--since")
+    return CaseFilter(tuple(statuses), tuple(categories), urgent, since, until, overdue_on)
+
+
+def _line(store, row, today: date) -> str:
+    due = store.due(row.received_at)
+    late = overdue(row.status, due, today)
+    text = f"{row.case_id}  {row.received_at}  {'URGENT ' if row.urgent else ''}{row.category}  {row.status}"
+    if late:
+        text += "  OVERDUE " + ", ".join(f"{kind} (due {due.acknowledge_by if kind == 'acknowledgement' else due.feedback_by})" for kind in late)
+    return text
+
+
+def _as_of_option(function):
+    return click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), callback=_day, default=None,
+                        help="Judge due dates as on this day (default: today, UTC).")(function)
+
+
 @cases.command("list")
 @_key_option
-@click.option("--urgent", is_flag=True, help="Only urgent cases.")
-@click.option("--category", default=None, help="Only this taxonomy code.")
+@filter_options
+@click.option("--overdue", "only_overdue", is_flag=True, help="Only cases past a due date.")
+@_as_of_option
 @click.pass_context
-def cases_list(ctx: click.Context, key_file: str | None, urgent: bool, category: str | None) -> None:
-    """Cases in the local store, urgent first."""
-    _, store = _operator_store(ctx, key_file)
+def cases_list(ctx: click.Context, key_file: str | None, statuses, categories, urgent, since, until, only_overdue: bool, as_of) -> None:
+    """Cases in the local store, urgent first, newest first."""
+    today = as_of or today_utc()
+    filters = make_filter(statuses, categories, urgent, since, until, today if only_overdue else None)
+    _, store = desk_store(ctx, key_file)
     try:
-        rows = store.summaries(urgent_only=urgent, category=category)
+        rows = store.summaries(filters=filters)
+        lines = [_line(store, row, today) for row in rows]
     finally:
         store.close()
-    if not rows:
-        click.echo("no cases")
-    for row in rows:
-        click.echo(f"{row.case_id}  {row.received_at}  {'URGENT ' if row.urgent else ''}{row.category}  {row.status}")
+    click.echo("\n".join(lines) if lines else "no cases")
+
+
+@cases.command("overdue")
+@_key_option
+@_as_of_option
+@click.pass_context
+def cases_overdue(ctx: click.Context, key_file: str | None, as_of) -> None:
+    """Cases past their acknowledgement or feedback date (same as `list --overdue`)."""
+    ctx.invoke(cases_list, key_file=key_file, statuses=(), categories=(), urgent=False, since=None, until=None, only_overdue=True, as_of=as_of)
 
 
 @cases.command("show")
 @_key_option
 @click.argument("case_id")
+@_as_of_option
 @click.pass_context
-def cases_show(ctx: click.Context, key_file: str | None, case_id: str) -> None:
-    """One case with every field (CASE_ID may be a unique prefix)."""
-    _, store = _operator_store(ctx, key_file)
+def cases_show(ctx: click.Context, key_file: str | None, case_id: str, as_of) -> None:
+    """One case with every field, its due dates and status history (CASE_ID may be a unique prefix)."""
+    _, store = desk_store(ctx, key_file)
     try:
         record = store.get(case_id)
+        if record is None:
+            raise DeskError(f"no single case matches '{case_id}'")
+        history = store.history(record["case_id"])
+        due = store.due(record["received_at"])
     finally:
         store.close()
-    if record is None:
-        raise click.ClickException(f"no single case matches '{case_id}'")
+    record["due"] = {
+        "acknowledge_by": due.acknowledge_by.isoformat(),
+        "feedback_by": due.feedback_by.isoformat(),
+        "overdue": list(overdue(record["status"], due, as_of or today_utc())),
+    }
+    record["status_history"] = [
+        {"at": record["received_at"], "status": "received", "from": None, "reason": None, "forced": False}
+    ] + [
+        {"at": change.at, "status": change.to_status, "from": change.from_status, "reason": change.reason, "forced": change.forced}
+        for change in history
+    ]
     click.echo(json.dumps(record, ensure_ascii=False, indent=2))
+
+
+@cases.command("status")
+@_key_option
+@click.argument("case_id")
+@click.argument("new_status", type=click.Choice(STATUSES))
+@click.option("--reason", required=True,
+              help="Why (required; kept encrypted). '-' reads it from standard input, out of the shell's history.")
+@click.option("--at", "at", type=click.DateTime(["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]), default=None,
+              help="When it happened, UTC (default: now).")
+@click.option("--force", is_flag=True, help="Allow a move the lifecycle refuses (e.g. reopening a closed case).")
+@click.pass_context
+def cases_status(ctx: click.Context, key_file: str | None, case_id: str, new_status: str, reason: str, at, force: bool) -> None:
+    """Move a case to NEW_STATUS: received, acknowledged, in_review, in_dialogue, resolved, closed."""
+    from storage.operator_store import OperatorStoreError
+
+    if reason == "-":
+        reason = sys.stdin.read()
+    when = at.replace(tzinfo=timezone.utc) if at else datetime.now(timezone.utc)
+    _, store = desk_store(ctx, key_file)
+    try:
+        full_id = store.resolve(case_id)
+        if full_id is None:
+            raise DeskError(f"no single case matches '{case_id}'")
+        try:
+            change = store.set_status(full_id, new_status, reason, when, force=force)
+        except OperatorStoreError as error:
+            raise DeskError(str(error)) from None
+    finally:
+        store.close()
+    click.echo(f"{change.case_id}: {change.from_status} -> {change.to_status} at {change.at}{' (forced)' if change.forced else ''}")

@@ -80,11 +80,29 @@ class Secrets(_Frozen):
     data_keys: SecretSource = SecretSource(file="var/keys/data-keys.json")
 
 
+class ServiceLevels(_Frozen):
+    """The operator's desk: days for feedback, counted from the day a case was received.
+
+    The days to acknowledge are `deployment.acknowledge_within_days`, the delay promised
+    to the worker and written in each case (`acknowledge_by`): one number, in one place.
+    """
+
+    feedback_within_days: Annotated[int, Field(ge=1, le=3650)] = 90
+
+    @model_validator(mode="before")
+    @classmethod
+    def _acknowledge_lives_in_deployment(cls, data):
+        if isinstance(data, dict) and "acknowledge_within_days" in data:
+            raise ValueError("acknowledge_within_days is set once, in deployment.acknowledge_within_days (it is promised to the worker)")
+        return data
+
+
 class Operator(_Frozen):
     recipients: tuple[str, ...] = ()  # age public keys (not secret)
     recipients_file: str | None = "var/keys/operator-recipients.txt"
     identity_file: str = "var/operator/operator-identity.txt"  # operator machine only
     store: str = "var/operator/cases.db"
+    service_levels: ServiceLevels = ServiceLevels()
 
 
 class Session(_Frozen):

@@ -358,3 +358,58 @@ def verify_webhook_signature(
         return False
     expected = sign_webhook(secret, sent_at, body)
     return hmac.compare_digest(expected.encode(), str(signature).strip().encode("utf-8", "replace"))
+
+
+# ================================================================ operator's desk and exports
+# Status-change reasons in the operator store, and encrypted batch exports (age, streaming).
+
+
+def encrypt_status_reason(store_key: bytes, change_id: str, reason: str) -> bytes:
+    """Encrypt the reason of a status change (it may hold notes about the case), bound to its change."""
+    return encrypt_store_record(store_key, "status-reason/" + change_id, reason.encode("utf-8"))
+
+
+def decrypt_status_reason(store_key: bytes, change_id: str, blob: bytes) -> str:
+    """Open a reason encrypted by `encrypt_status_reason`."""
+    return decrypt_store_record(store_key, "status-reason/" + change_id, blob).decode("utf-8")
+
+
+def export_recipients(recipients: list[str]) -> list[pyrage.x25519.Recipient]:
+    """Parse the age public keys (`age1...`) an export is encrypted to; public, so the error may name one."""
+    parsed = []
+    for recipient in recipients:
+        try:
+            parsed.append(pyrage.x25519.Recipient.from_str(recipient.strip()))
+        except Exception:  # pyrage raises its own error types; present one of ours
+            raise KeyMaterialError(f"'{recipient.strip()[:80]}' is not an age X25519 public key (age1...)") from None
+    if not parsed:
+        raise KeyMaterialError("no recipient to encrypt the export to")
+    return parsed
+
+
+def encrypt_export_stream(reader, writer, recipients: list[str]) -> None:
+    """Encrypt everything `reader` yields into `writer` in the age format, chunk by chunk.
+
+    pyrage's `encrypt_io` pulls from the reader in small blocks and writes age STREAM
+    chunks as they fill, so memory stays constant whatever the size; `age -d` opens it.
+    """
+    parsed = export_recipients(recipients)
+    try:
+        pyrage.encrypt_io(reader, writer, parsed)
+    except pyrage.EncryptError:
+        raise CryptoError("the export could not be encrypted") from None
+
+
+def decrypt_export_stream(reader, writer, identities: list[str]) -> None:
+    """Decrypt an age file from `reader` into `writer`, chunk by chunk (a partner can use `age -d` instead).
+
+    Each age chunk is authenticated before it is written, but a truncated or damaged file is
+    noticed only where the damage is: the caller keeps the output out of sight until this returns.
+    """
+    parsed = [_parse_identity(identity) for identity in identities]
+    try:
+        pyrage.decrypt_io(reader, writer, parsed)
+    except pyrage.DecryptError:
+        raise DecryptionError("the file does not open with this key (or is not an age file)") from None
+    except OSError:
+        raise DecryptionError("the file is damaged or cut short") from None

@@ -5,22 +5,51 @@ the operator's private key and keeps it here, re-encrypted under a key derived
 from that same private key: a copied store file is useless without it. Only
 the fields an operator filters on (category, urgency, status, date) are kept
 readable beside the ciphertext; none of them identifies a worker.
+
+Each status change (storage/lifecycle.py says which are allowed) is kept as history:
+when, from, to, whether forced, all readable; the reason, which may hold notes about
+the case, encrypted like the records.
+
+Store formats: 1 had the cases only; 2 adds the status history and a format marker.
+Opening a format-1 file adds the missing tables and keeps every case.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from sqlalchemy import Boolean, Column, LargeBinary, MetaData, String, Table, create_engine, event, insert, select
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    and_,
+    create_engine,
+    event,
+    func,
+    insert,
+    inspect,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
-
 from . import crypto
+from .lifecycle import OPEN_STATUSES, ServiceLevels, TransitionError, check_transition, due_dates, received_before
 
-STORE_FORMAT = 1
+STORE_FORMAT = 2
 
 _metadata = MetaData()
 operator_cases = Table(
@@ -33,10 +62,39 @@ operator_cases = Table(
     Column("status", String(20), nullable=False),
     Column("record", LargeBinary, nullable=False),
 )
+# Exports page through cases in this order; a format-1 file gets the index on opening.
+cases_by_received = Index("ix_operator_cases_received", operator_cases.c.received_at, operator_cases.c.case_id)
+status_changes = Table(
+    "status_changes",
+    _metadata,
+    Column("change_id", String(32), primary_key=True),
+    Column("case_id", String(36), nullable=False),
+    Column("seq", Integer, nullable=False),  # 1, 2, ... per case: the order of changes made in one minute
+    Column("changed_at", String(20), nullable=False),
+    Column("from_status", String(20), nullable=False),
+    Column("to_status", String(20), nullable=False),
+    Column("forced", Boolean, nullable=False),
+    Column("reason", LargeBinary, nullable=False),  # encrypted: crypto.encrypt_status_reason
+    Index("ix_status_changes_case", "case_id", "seq", unique=True),
+)
+store_meta = Table(
+    "store_meta",
+    _metadata,
+    Column("name", String(40), primary_key=True),
+    Column("value", String(200), nullable=False),
+)
 
 
 class OperatorStoreError(Exception):
     """The store cannot be opened or does not belong to this key."""
+
+
+class UnknownCaseError(OperatorStoreError):
+    """No case (or more than one) matches the id given."""
+
+
+class StatusChangeError(OperatorStoreError):
+    """A status change was refused; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +104,47 @@ class CaseSummary:
     category: str
     urgent: bool
     status: str
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """One move of a case on the desk; `reason` is the operator's own words (kept encrypted)."""
+
+    change_id: str
+    case_id: str
+    at: str  # UTC, to the minute: YYYY-MM-DDTHH:MM:00Z
+    from_status: str
+    to_status: str
+    reason: str
+    forced: bool
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    """Which cases a listing or an export covers; dates are UTC days of `received_at`, both inclusive."""
+
+    status: tuple[str, ...] = ()
+    category: tuple[str, ...] = ()
+    urgent_only: bool = False
+    since: date | None = None
+    until: date | None = None
+    overdue_on: date | None = None  # only cases overdue on that day
+
+
+@dataclass(frozen=True)
+class StoredCase:
+    """A case as read for an export: the record and where it stands."""
+
+    record: dict
+    status: str
+    status_changed_at: str
+
+
+def format_time(at: datetime) -> str:
+    """A change time as kept: UTC, to the minute (as coarse as the desk needs)."""
+    if at.tzinfo is None:
+        raise ValueError("status change times must be timezone-aware")
+    return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:00Z")
 
 
 def _pragmas(dbapi_connection, _record) -> None:
@@ -58,15 +157,36 @@ def _pragmas(dbapi_connection, _record) -> None:
 class OperatorStore:
     """Cases the operator has pulled, opened only with the operator's key."""
 
-    def __init__(self, path: Path, identity: str) -> None:
+    def __init__(self, path: Path, identity: str, levels: ServiceLevels | None = None) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         os.chmod(path.parent, 0o700)
         if not path.exists():
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
         self.engine = create_engine(f"sqlite:///{path}", future=True)
         event.listen(self.engine, "connect", _pragmas)
-        _metadata.create_all(self.engine)
         self.key = crypto.operator_store_key(identity)
+        self.levels = levels or ServiceLevels()
+        self._upgrade()
+
+    def _upgrade(self) -> None:
+        with self.engine.begin() as connection:
+            # Refuse a newer format before touching anything in the file.
+            if inspect(connection).has_table("store_meta"):
+                found = connection.execute(select(store_meta.c.value).where(store_meta.c.name == "format")).scalar()
+                if found is not None and (not found.isdigit() or int(found) > STORE_FORMAT):
+                    raise OperatorStoreError("the operator store was written by a newer version of grievance: upgrade it first")
+            # create_all adds only the tables a file lacks: a format-1 store keeps its cases as they are.
+            _metadata.create_all(connection)
+            cases_by_received.create(connection, checkfirst=True)
+            found = connection.execute(select(store_meta.c.value).where(store_meta.c.name == "format")).scalar()
+            if found is None:
+                connection.execute(insert(store_meta).values(name="format", value=str(STORE_FORMAT)))
+            elif int(found) < STORE_FORMAT:
+                connection.execute(update(store_meta).where(store_meta.c.name == "format").values(value=str(STORE_FORMAT)))
+
+    def format(self) -> int:
+        with self.engine.connect() as connection:
+            return int(connection.execute(select(store_meta.c.value).where(store_meta.c.name == "format")).scalar_one())
 
     def close(self) -> None:
         self.engine.dispose()
@@ -89,34 +209,161 @@ class OperatorStore:
             return False
         return True
 
-    def summaries(self, *, urgent_only: bool = False, category: str | None = None, status: str | None = None) -> list[CaseSummary]:
+    # ------------------------------------------------------------ finding cases
+
+    def _where(self, query, filters: CaseFilter):
+        c = operator_cases.c
+        if filters.urgent_only:
+            query = query.where(c.urgent.is_(True))
+        if filters.category:
+            query = query.where(c.category.in_(filters.category))
+        if filters.status:
+            query = query.where(c.status.in_(filters.status))
+        if filters.since:
+            query = query.where(c.received_at >= received_before(filters.since))
+        if filters.until:
+            query = query.where(c.received_at < received_before(filters.until + timedelta(days=1)))
+        if filters.overdue_on:
+            # Overdue on day D: the due date (received day + N) is before D, i.e. received before D - N.
+            day = filters.overdue_on
+            late_ack = and_(c.status == "received", c.received_at < received_before(day - timedelta(days=self.levels.acknowledge_within_days)))
+            late_feedback = and_(c.status.in_(OPEN_STATUSES), c.received_at < received_before(day - timedelta(days=self.levels.feedback_within_days)))
+            query = query.where(or_(late_ack, late_feedback))
+        return query
+
+    def summaries(
+        self, *, urgent_only: bool = False, category: str | None = None, status: str | None = None, filters: CaseFilter | None = None
+    ) -> list[CaseSummary]:
         """Cases, urgent first, newest first within each."""
+        filters = filters or CaseFilter(
+            status=(status,) if status else (), category=(category,) if category else (), urgent_only=urgent_only
+        )
         query = select(*(operator_cases.c[name] for name in CaseSummary.__dataclass_fields__))
-        if urgent_only:
-            query = query.where(operator_cases.c.urgent.is_(True))
-        if category:
-            query = query.where(operator_cases.c.category == category)
-        if status:
-            query = query.where(operator_cases.c.status == status)
-        query = query.order_by(operator_cases.c.urgent.desc(), operator_cases.c.received_at.desc())
+        query = self._where(query, filters).order_by(operator_cases.c.urgent.desc(), operator_cases.c.received_at.desc())
         with self.engine.connect() as connection:
             return [CaseSummary(*row) for row in connection.execute(query)]
 
-    def get(self, case_id: str) -> dict | None:
-        """The full case record; `case_id` may be a unique prefix of at least 6 characters."""
+    def count(self, filters: CaseFilter) -> int:
+        with self.engine.connect() as connection:
+            return connection.execute(self._where(select(func.count()).select_from(operator_cases), filters)).scalar_one()
+
+    def resolve(self, case_id: str) -> str | None:
+        """The full id of the one case `case_id` names (itself, or a unique prefix of at least 6 characters)."""
         if len(case_id) < 6:
             return None
         with self.engine.connect() as connection:
             rows = connection.execute(
-                select(operator_cases.c.case_id, operator_cases.c.record, operator_cases.c.status).where(
-                    operator_cases.c.case_id.startswith(case_id, autoescape=True)
-                )
+                select(operator_cases.c.case_id).where(operator_cases.c.case_id.startswith(case_id, autoescape=True)).limit(2)
             ).all()
-        if len(rows) != 1:
-            return None
-        full_id, blob, status = rows[0]
+        return rows[0][0] if len(rows) == 1 else None
+
+    def _open(self, case_id: str, blob: bytes) -> dict:
         try:
-            record = json.loads(crypto.decrypt_store_record(self.key, full_id, blob))
+            return json.loads(crypto.decrypt_store_record(self.key, case_id, blob))
         except crypto.DecryptionError:
             raise OperatorStoreError("this store was written with another operator key") from None
-        return {**record, "status": status}
+
+    def get(self, case_id: str) -> dict | None:
+        """The full case record; `case_id` may be a unique prefix of at least 6 characters."""
+        full_id = self.resolve(case_id)
+        if full_id is None:
+            return None
+        with self.engine.connect() as connection:
+            blob, status = connection.execute(
+                select(operator_cases.c.record, operator_cases.c.status).where(operator_cases.c.case_id == full_id)
+            ).one()
+        return {**self._open(full_id, blob), "status": status}
+
+    def iter_cases(self, filters: CaseFilter, batch: int = 500) -> Iterator[StoredCase]:
+        """Cases oldest first, read in batches of `batch` rows (keyset pages), so memory stays flat."""
+        c = operator_cases.c
+        last_change = (
+            select(func.max(status_changes.c.changed_at)).where(status_changes.c.case_id == c.case_id).scalar_subquery()
+        )
+        after: tuple[str, str] | None = None
+        while True:
+            query = self._where(select(c.case_id, c.received_at, c.status, c.record, last_change), filters)
+            if after is not None:
+                query = query.where(tuple_(c.received_at, c.case_id) > after)
+            query = query.order_by(c.received_at, c.case_id).limit(batch)
+            with self.engine.connect() as connection:
+                rows = connection.execute(query).all()
+            for case_id, received_at, status, blob, changed_at in rows:
+                yield StoredCase(self._open(case_id, blob), status, changed_at or received_at)
+            if len(rows) < batch:
+                return
+            after = (rows[-1][1], rows[-1][0])
+
+    # ------------------------------------------------------------ the lifecycle
+
+    def set_status(self, case_id: str, status: str, reason: str, at: datetime, *, force: bool = False) -> StatusChange:
+        """Move a case (its full id) to `status`, with the operator's reason, at `at`; return the change.
+
+        Refused with `StatusChangeError` when the lifecycle does not allow the move, the reason
+        is empty, or `at` is before the case's last change. The check and the update are one
+        conditional update, so two desks changing one case at once cannot both win.
+        """
+        reason = reason.strip()
+        if not reason:
+            raise StatusChangeError("a status change needs a reason")
+        when = format_time(at)
+        with self.engine.begin() as connection:
+            row = connection.execute(
+                select(operator_cases.c.status, operator_cases.c.received_at).where(operator_cases.c.case_id == case_id)
+            ).one_or_none()
+            if row is None:
+                raise UnknownCaseError("no such case")
+            current, received_at = row
+            try:
+                check_transition(current, status, force=force)
+            except TransitionError as error:
+                raise StatusChangeError(str(error)) from None
+            seq, latest = connection.execute(
+                select(func.count(), func.max(status_changes.c.changed_at)).where(status_changes.c.case_id == case_id)
+            ).one()
+            latest = latest or received_at
+            if when < latest:
+                raise StatusChangeError(f"the change time {when} is before the case's last change ({latest})")
+            moved = connection.execute(
+                update(operator_cases)
+                .where(operator_cases.c.case_id == case_id, operator_cases.c.status == current)
+                .values(status=status)
+            ).rowcount
+            if moved != 1:
+                raise StatusChangeError("the case changed meanwhile; look at it again")
+            change = StatusChange(uuid.uuid4().hex, case_id, when, current, status, reason, force)
+            connection.execute(
+                insert(status_changes).values(
+                    change_id=change.change_id,
+                    case_id=case_id,
+                    seq=seq + 1,
+                    changed_at=when,
+                    from_status=current,
+                    to_status=status,
+                    forced=force,
+                    reason=crypto.encrypt_status_reason(self.key, change.change_id, reason),
+                )
+            )
+        return change
+
+    def history(self, case_id: str) -> list[StatusChange]:
+        """The status changes of a case (its full id), oldest first, reasons opened."""
+        c = status_changes.c
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(c.change_id, c.case_id, c.changed_at, c.from_status, c.to_status, c.reason, c.forced)
+                .where(c.case_id == case_id)
+                .order_by(c.seq)
+            ).all()
+        changes = []
+        for change_id, full_id, at, old, new, blob, forced in rows:
+            try:
+                reason = crypto.decrypt_status_reason(self.key, change_id, blob)
+            except crypto.DecryptionError:
+                raise OperatorStoreError("this store was written with another operator key") from None
+            changes.append(StatusChange(change_id, full_id, at, old, new, reason, bool(forced)))
+        return changes
+
+    def due(self, received_at: str):
+        """The due dates of a case received at `received_at`, under this store's service levels."""
+        return due_dates(received_at, self.levels)
