@@ -1,0 +1,186 @@
+"""A load generator of simulated workers texting the hotline over Twilio's signed SMS webhook.
+
+Every request is built and signed (Twilio's own `RequestValidator`) before the
+clock starts, so the generator spends its CPU on sockets, not on HMAC. Each
+simulated worker owns one keep-alive HTTP/1.1 connection and sends its whole
+intake conversation in order, the next message only after the answer to the
+previous one, as a phone would. Latency is measured per request, from the
+first byte written to the last byte of the answer read.
+
+Used by `bench/http_bench.py` (throughput, latency) and by the crash tests
+(every message that got a 2xx must be stored).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+from twilio.request_validator import RequestValidator
+
+# A whole English intake, the same as tests/worker_scripts.py ENGLISH_INTAKE, confirmed with "1".
+INTAKE = [
+    "hi", "1", "yes", "The supervisor has not paid our wages for two months",
+    "He also shouts at the women on the line", "1", "Sunrise Garments Ltd", "Gazipur", "skip",
+    "since September", "yes", "about 40", "2", "no", "1",
+]
+ACCOUNT_SID = "AC" + "b3c4d5e6f708192a3b4c5d6e7f809102"
+AUTH_TOKEN = "bench-auth-token-0123456789abcdef"
+HOTLINE_SMS = "+15550100000"
+PUBLIC_URL = "https://hotline.example.org"
+PATH = "/webhooks/twilio"
+
+
+def worker_number(index: int) -> str:
+    return f"+88017{index:08d}"
+
+
+def sms_form(sender: str, body: str) -> dict[str, str]:
+    """The form Twilio posts for an inbound SMS."""
+    sid = "SM" + secrets.token_hex(16)
+    return {
+        "ToCountry": "US", "SmsMessageSid": sid, "NumMedia": "0", "SmsSid": sid, "SmsStatus": "received",
+        "Body": body, "FromCountry": "BD", "To": HOTLINE_SMS, "NumSegments": "1", "MessageSid": sid,
+        "AccountSid": ACCOUNT_SID, "From": sender, "ApiVersion": "2010-04-01",
+    }
+
+
+def signed_request(host: str, port: int, form: dict[str, str], auth_token: str = AUTH_TOKEN) -> bytes:
+    """The raw HTTP/1.1 request bytes of one signed webhook delivery."""
+    signature = RequestValidator(auth_token).compute_signature(PUBLIC_URL + PATH, form)
+    body = urlencode(form).encode()
+    head = (
+        f"POST {PATH} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        f"X-Twilio-Signature: {signature}\r\nContent-Length: {len(body)}\r\nConnection: keep-alive\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+@dataclass
+class Conversation:
+    """One simulated worker: the requests to send, in order, and what happened to each."""
+
+    sender: str
+    requests: list[bytes]
+    statuses: list[int] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)
+    sent_at: list[float] = field(default_factory=list)
+
+
+def build_conversations(host: str, port: int, count: int, first: int = 0, script: list[str] = INTAKE) -> list[Conversation]:
+    conversations = []
+    for index in range(first, first + count):
+        sender = worker_number(index)
+        conversations.append(Conversation(sender, [signed_request(host, port, sms_form(sender, text)) for text in script]))
+    return conversations
+
+
+async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    status = int(lines[0].split()[1])
+    length = 0
+    chunked = False
+    for line in lines[1:]:
+        name, _, value = line.partition(b":")
+        name = name.strip().lower()
+        if name == b"content-length":
+            length = int(value)
+        elif name == b"transfer-encoding" and b"chunked" in value.lower():
+            chunked = True
+    if chunked:
+        body = b""
+        while True:
+            size = int((await reader.readuntil(b"\r\n")).strip(), 16)
+            chunk = await reader.readexactly(size + 2)
+            if size == 0:
+                break
+            body += chunk[:-2]
+        return status, body
+    return status, await reader.readexactly(length)
+
+
+async def _converse(host: str, port: int, conversation: Conversation, pace: asyncio.Semaphore | None,
+                    gaps: float, stop_at: float | None) -> None:
+    reader = writer = None
+    try:
+        for request in conversation.requests:
+            if stop_at is not None and time.perf_counter() >= stop_at:
+                return
+            if pace is not None:
+                await pace.acquire()
+            for attempt in range(3):
+                try:
+                    if writer is None:
+                        reader, writer = await asyncio.open_connection(host, port)
+                    started = time.perf_counter()
+                    writer.write(request)
+                    await writer.drain()
+                    status, _ = await _read_response(reader)
+                    conversation.latencies.append(time.perf_counter() - started)
+                    conversation.sent_at.append(started)
+                    conversation.statuses.append(status)
+                    break
+                except (ConnectionError, asyncio.IncompleteReadError, OSError):
+                    # The server closed a kept-alive connection (or died): reconnect; a phone
+                    # provider would retry the same delivery too.
+                    if writer is not None:
+                        writer.close()
+                    reader = writer = None
+                    if attempt == 2:
+                        conversation.statuses.append(0)
+                        return
+            if gaps:
+                await asyncio.sleep(gaps)
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+async def _pacer(pace: asyncio.Semaphore, rate: float, stop: asyncio.Event) -> None:
+    """Release `rate` sends per second (open-loop load at a fixed rate)."""
+    interval = 1.0 / rate
+    next_at = time.perf_counter()
+    while not stop.is_set():
+        now = time.perf_counter()
+        if now >= next_at:
+            pace.release()
+            next_at += interval
+        else:
+            await asyncio.sleep(min(next_at - now, 0.005))
+
+
+async def drive(host: str, port: int, conversations: list[Conversation], *, concurrency: int,
+                rate: float | None = None, duration: float | None = None) -> float:
+    """Run the conversations, `concurrency` workers at a time; returns the wall time in seconds.
+
+    With `rate`, sends are paced to that many per second in total (to measure latency at a
+    given load); otherwise every worker sends as fast as the answers come back.
+    """
+    pace = asyncio.Semaphore(0) if rate else None
+    stop = asyncio.Event()
+    pacer = asyncio.create_task(_pacer(pace, rate, stop)) if pace is not None else None
+    stop_at = time.perf_counter() + duration if duration else None
+    queue = list(reversed(conversations))
+
+    async def lane() -> None:
+        while queue:
+            await _converse(host, port, queue.pop(), pace, 0.0, stop_at)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(lane() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - started
+    stop.set()
+    if pacer is not None:
+        await pacer
+    return elapsed
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
