@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Column, LargeBinary, MetaData, String, Table, create_engine, event, insert, select
+from sqlalchemy import Column, LargeBinary, MetaData, String, Table, create_engine, event, insert, literal_column, select
 from sqlalchemy.exc import IntegrityError
 
 from . import crypto
@@ -91,7 +91,8 @@ class OperatorDialogue:
             rows = connection.execute(
                 select(dialogue_entries.c.id, dialogue_entries.c.direction, dialogue_entries.c.at, dialogue_entries.c.body)
                 .where(dialogue_entries.c.case_id == case_id)
-                .order_by(dialogue_entries.c.at, dialogue_entries.c.id)
+                # Times are to the minute; within one, the order they were kept in (SQLite's rowid).
+                .order_by(dialogue_entries.c.at, literal_column("rowid"))
             ).all()
         entries = []
         for entry_id, direction, at, body in rows:
