@@ -332,3 +332,26 @@ def test_logs_of_the_api_hold_no_text_token_or_address(services, api, captured_l
     assert OPERATOR_TEXT not in logged and token not in logged and "+8801711000127" not in logged
     assert any(record.getMessage() == "operator api: request refused (no valid token)" for record in captured_logs.records)
     assert logging.getLogger("bot.operator_api")
+
+
+def test_api_token_commands_create_once_list_and_revoke(services, settings, api):
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+
+    def grievance(*args: str) -> str:
+        result = CliRunner().invoke(cli, list(args), obj={"settings": settings}, catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    created = grievance("api-token", "create", "ngo-desk", "--expires-days", "90")
+    token = created.strip().splitlines()[-1]
+    assert crypto.api_token_id(token) is not None
+    assert api.get("/v1/replies", headers=bearer(token)).status_code == 200
+    listed = grievance("api-token", "list")
+    assert "ngo-desk" in listed and "active" in listed and token not in listed
+    assert "revoked" in grievance("api-token", "revoke", "ngo-desk")
+    assert api.get("/v1/replies", headers=bearer(token)).status_code == 401
+    assert "revoked" in grievance("api-token", "list")
+    again = CliRunner().invoke(cli, ["api-token", "revoke", "nobody"], obj={"settings": settings})
+    assert again.exit_code == 1 and "no token named 'nobody'" in again.output
