@@ -6,7 +6,6 @@ adapters to fake providers on 127.0.0.1 (tests/fake_telegram.py, tests/fake_twil
 
 from __future__ import annotations
 
-import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -331,7 +330,6 @@ def test_logs_of_the_api_hold_no_text_token_or_address(services, api, captured_l
     logged = ours(captured_logs)
     assert OPERATOR_TEXT not in logged and token not in logged and "+8801711000127" not in logged
     assert any(record.getMessage() == "operator api: request refused (no valid token)" for record in captured_logs.records)
-    assert logging.getLogger("bot.operator_api")
 
 
 def test_api_token_commands_create_once_list_and_revoke(services, settings, api):
