@@ -353,3 +353,22 @@ def test_api_token_commands_create_once_list_and_revoke(services, settings, api)
     assert "revoked" in grievance("api-token", "list")
     again = CliRunner().invoke(cli, ["api-token", "revoke", "nobody"], obj={"settings": settings})
     assert again.exit_code == 1 and "no token named 'nobody'" in again.output
+
+
+def test_news_reaches_the_worker_in_the_language_of_the_case(telegram_services):
+    from bot.messages import InboundMessage
+    from worker_scripts import BENGALI_INTAKE
+
+    services, fake = telegram_services
+    for text in [*BENGALI_INTAKE, "১"]:
+        services.intake.receive(InboundMessage(channel="telegram", sender=str(CHAT), text=text, adapter="telegram"), queue_replies=True)
+    services.dispatcher.run_once()
+    with services.sessions.begin() as session:
+        case_id = session.execute(select(Case.case_id)).scalar_one()
+    api = create_operator_app(services).test_client()
+    token = new_token(services)
+    before = len(fake.sent(CHAT))
+    assert api.post(f"/v1/cases/{case_id}/status", json={"status": "acknowledged"}, headers=bearer(token)).get_json()["worker_notified"]
+    fake.wait_for(lambda: len(fake.sent(CHAT)) > before, what="the status notice")
+    t = services.catalogs.text
+    assert fake.sent(CHAT)[-1]["text"] == t("bn", "dialogue.status_changed", status=services.intake.engine.word("status", "bn"))
