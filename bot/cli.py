@@ -1,8 +1,9 @@
 """The `grievance` command line: set-up, local chat, the server, and the operator's tools.
 
 Server side: `init`, `chat`, `serve`, `forward`, `purge`, `queue status|retry`,
-`keys rotate`. Operator side (with the private key, on the operator's machine):
-`cases pull|list|show` (bot/cli_cases.py). A configuration problem ends any command with one line
+`keys rotate`, `api-token`, `operator-api`, `stats` (bot/cli_dialogue.py). Operator side (with the
+private key, on the operator's machine): `cases pull|list|show` (bot/cli_cases.py), `reply`,
+`cases replies|thread` (bot/cli_dialogue.py). A configuration problem ends any command with one line
 on stderr and exit status 2.
 """
 
@@ -128,10 +129,16 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int, 
         [sys.executable, "-c", "from bot.cli import main; main()", "--config", ctx.obj["config_path"], "forward", "--loop"]
     )
     poller = _start_telegram_poller(ctx) if poll_telegram else None  # Telegram
+    operator_api = (  # the operator API: its own gunicorn, on its own address (bot/cli_dialogue.py)
+        subprocess.Popen([sys.executable, "-c", "from bot.cli import main; main()", "--config", ctx.obj["config_path"], "operator-api"])
+        if settings.operator_api.enabled
+        else None
+    )
     click.echo(f"serving on http://{host or settings.server.host}:{port or settings.server.port} (Ctrl-C to stop)")
     try:
         run_gunicorn(ctx.obj["config_path"], host or settings.server.host, port or settings.server.port, workers)
     finally:
+        _stop_telegram_poller(operator_api)  # the same polite stop: SIGTERM, then kill after 15 s
         _stop_telegram_poller(poller)  # Telegram
         maintenance.send_signal(signal.SIGTERM)
         maintenance.wait(timeout=10)
@@ -370,13 +377,14 @@ def telegram_delete_webhook(ctx: click.Context) -> None:
 from nlu.cli import nlu as nlu_group  # noqa: E402
 
 from .cli_cases import cases as cases_group  # noqa: E402
-
-cli.add_command(nlu_group)
-cli.add_command(cases_group)
+from .cli_dialogue import api_token as api_token_group  # noqa: E402
+from .cli_dialogue import operator_api as operator_api_command  # noqa: E402
+from .cli_dialogue import reply as reply_command  # noqa: E402
+from .cli_dialogue import stats as stats_command  # noqa: E402
 from .cli_export import decrypt, export  # noqa: E402
 
-cli.add_command(export)
-cli.add_command(decrypt)
+for command in (nlu_group, cases_group, export, decrypt, reply_command, api_token_group, operator_api_command, stats_command):
+    cli.add_command(command)
 
 
 def main() -> None:

@@ -346,6 +346,35 @@ class Channels(_Frozen):
     telegram: TelegramSettings = TelegramSettings()
 
 
+class OperatorApi(_Frozen):
+    """The operator API (bot/operator_api.py): a separate app, on its own address, never on the public one."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"  # reach it through a VPN or an SSH tunnel, not the public proxy
+    port: Annotated[int, Field(ge=1, le=65535)] = 8081
+    workers: Annotated[int, Field(ge=1, le=16)] = 1
+    max_message_chars: Annotated[int, Field(ge=10, le=5000)] = 1000
+    notify_status_changes: bool = True  # tell the worker (on their channel, while the address is held)
+
+
+class StatusThrottle(_Frozen):
+    """Limits on STATUS look-ups that find no case: per sender (keyed pseudonym) and overall."""
+
+    per_sender_failures: Annotated[int, Field(ge=1, le=1000)] = 5
+    per_sender_window_minutes: Annotated[int, Field(ge=1, le=7 * 24 * 60)] = 60
+    global_failures: Annotated[int, Field(ge=1, le=1_000_000)] = 30
+    global_window_seconds: Annotated[int, Field(ge=1, le=3600)] = 60
+    keep_counts_days: Annotated[int, Field(ge=1, le=365)] = 30  # global counters, for `grievance stats`
+
+
+class OperatorClient(_Frozen):
+    """The operator's machine: where the operator API is and where its token comes from."""
+
+    url: Annotated[str, Field(pattern=r"^https?://[^/\s]+(/[^\s]*)?$")] = "http://127.0.0.1:8081"
+    token: SecretSource = SecretSource(env="GRIEVANCE_OPERATOR_API_TOKEN")
+    timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 10.0
+
+
 class Settings(_Frozen):
     """The whole validated configuration. `base_dir` anchors relative paths."""
 
@@ -362,6 +391,9 @@ class Settings(_Frozen):
     logging: Logging = Logging()
     server: Server = Server()
     channels: Channels = Channels()
+    operator_api: OperatorApi = OperatorApi()
+    status_throttle: StatusThrottle = StatusThrottle()
+    operator_client: OperatorClient = OperatorClient()
 
     @model_validator(mode="after")
     def _public_url_for_twilio(self) -> Settings:

@@ -17,6 +17,7 @@ STEP_DESCRIPTION = "description"
 STEP_SUGGEST = "suggest"
 STEP_SUMMARY = "summary"
 STEP_CHANGE = "change"
+STEP_DIALOGUE = "dialogue"  # after STATUS <code>: the worker's messages are answers into that case
 QUESTION_PREFIX = "q:"
 
 DRAFT_FORMAT = 1
@@ -41,6 +42,7 @@ class Draft:
     message_refs: list[str] = field(default_factory=list)  # provider ids of this chat's messages, for DELETE
     offers: dict[str, Any] = field(default_factory=dict)  # question id -> value found in the description, to confirm
     menu_first: str | None = None  # the language detected in the first message, listed first in the menu
+    dialogue_case: str | None = None  # STEP_DIALOGUE: the case the worker is answering into (a case id, not the code)
 
     @property
     def description_text(self) -> str:

@@ -10,6 +10,12 @@ The steps are: language menu, consent, free-text description (several
 messages allowed), category (the NLU's suggestion first), the configured
 questions, a summary to confirm, change one answer, or cancel. Commands
 (HELP, BACK, STOP/CANCEL, DELETE, LANGUAGE, STATUS <code>) work at every step.
+
+STATUS <code> with no report in progress also opens the dialogue with the
+operator: the case's status and messages are shown in the worker's language,
+and the worker's next messages are answers into that case (sealed to the
+operator at once), each confirmed, until STOP. It works the same on every
+channel and phone: only the code is needed.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ from .draft import (
     STEP_CHANGE,
     STEP_CONSENT,
     STEP_DESCRIPTION,
+    STEP_DIALOGUE,
     STEP_LANGUAGE,
     STEP_SUGGEST,
     STEP_SUMMARY,
@@ -46,7 +53,7 @@ from .draft import (
     question_id_of,
     question_step,
 )
-from .i18n import Catalogs
+from .i18n import SOURCE_LANGUAGE, Catalogs
 
 SUMMARY_PREVIEW_CHARS = 120
 
@@ -57,6 +64,12 @@ class CaseStatus:
 
     status: str
     messages: tuple[str, ...] = ()
+    case_ref: str | None = None  # what `CaseDesk.answer` needs to find the case again
+    language: str | None = None  # the language the case was reported in
+
+
+class StatusThrottled(Exception):
+    """Too many STATUS look-ups found no case (from this sender, or overall): none is done now."""
 
 
 class CaseDesk(Protocol):
@@ -66,7 +79,10 @@ class CaseDesk(Protocol):
         """Seal and queue the case; return its code (digits)."""
 
     def status(self, code: str) -> CaseStatus | None:
-        """The case with this code (digits), or None."""
+        """The case with this code (digits), or None. Raises `StatusThrottled` instead of looking."""
+
+    def answer(self, case_ref: str, text: str) -> bool:
+        """Add the worker's answer to the case (sealed to the operator); False when the case is gone."""
 
 
 @dataclass
@@ -143,7 +159,7 @@ class Engine:
         lang = self.settings.deployment.default_language
         command = parse_command(text, self._command_languages(None)) if text else None
         if command and command.command is Command.STATUS:
-            return Turn([self._status_reply(lang, command.argument, desk)], None, events=["status"])
+            return self._status_dialogue(None, command.argument, desk)
         if command and command.command in (Command.CANCEL, Command.DELETE):
             return Turn([self.t(lang, "deleted")], None, erase_messages=True, events=["delete"])
         draft = Draft(menu_first=self._detect(text))
@@ -160,6 +176,8 @@ class Engine:
         if command is Command.HELP:
             return Turn([self.t(lang, "help", **self._words(lang)), self.prompt(draft)], draft, events=["help"])
         if command is Command.CANCEL:
+            if draft.step == STEP_DIALOGUE:
+                return Turn([self.t(lang, "dialogue.ended", status=self._word("status", lang))], None, events=["dialogue_end"])
             return Turn([self.t(lang, "cancelled")], None, events=["cancel"])
         if command is Command.DELETE:
             return Turn([self.t(lang, "deleted")], None, erase_messages=True, events=["delete"])
@@ -169,6 +187,11 @@ class Engine:
                 draft.step = STEP_LANGUAGE
             return Turn([self.language_menu(draft)], draft, events=["language"])
         if command is Command.STATUS:
+            if self._no_report_yet(draft):
+                turn = self._status_dialogue(lang, argument, desk)
+                if turn.draft is None and draft.step == STEP_DIALOGUE:  # a mistyped code keeps the dialogue open
+                    return Turn([*turn.replies, self.prompt(draft)], draft, events=turn.events)
+                return turn
             return Turn([self._status_reply(lang, argument, desk), self.prompt(draft)], draft, events=["status"])
         # BACK
         if draft.editing:
@@ -182,22 +205,57 @@ class Engine:
         return Turn([self.prompt(draft)], draft, events=["back"])
 
     def _status_reply(self, lang: str | None, argument: str | None, desk: CaseDesk) -> str:
+        return self._look_up(lang, argument, desk)[0]
+
+    def _look_up(self, lang: str | None, argument: str | None, desk: CaseDesk) -> tuple[str, CaseStatus | None]:
+        """The STATUS answer and the case found, if any. In `lang`, the worker's chosen language;
+        with none chosen yet (None), in the case's own language once it is found."""
         if not argument:
-            return self.t(lang, "status.need_code", status=self._word("status", lang))
+            return self.t(lang, "status.need_code", status=self._word("status", lang)), None
         code = casecode.parse_code(argument)
         if code is None:
-            return self.t(lang, "status.bad_code")
-        found = desk.status(code)
+            return self.t(lang, "status.bad_code"), None
+        try:
+            found = desk.status(code)
+        except StatusThrottled:
+            return self.t(lang, "status.throttled"), None
         if found is None:
-            return self.t(lang, "status.not_found")
+            return self.t(lang, "status.not_found"), None
+        if lang is None and found.language in self.settings.deployment.languages:
+            lang = found.language
         lines = [self.t(lang, "status.line", code=casecode.format_code(code), status=self.t(lang, f"case_status.{found.status}"))]
         lines += [self.t(lang, "status.message", message=m) for m in found.messages]
-        return "\n".join(lines)
+        return "\n".join(lines), found
+
+    def _no_report_yet(self, draft: Draft) -> bool:
+        """Nothing of a report would be lost by turning this conversation into a dialogue about a case."""
+        if draft.step == STEP_DIALOGUE:
+            return True
+        return draft.step == STEP_LANGUAGE and not draft.return_to and not draft.description and not draft.answers
+
+    def _status_dialogue(self, lang: str | None, argument: str | None, desk: CaseDesk) -> Turn:
+        """STATUS with no report in progress: the case's news, then the worker may answer into it."""
+        reply, found = self._look_up(lang, argument, desk)
+        if found is None or found.case_ref is None:
+            return Turn([reply], None, events=["status"])
+        language = lang or (found.language if found.language in self.settings.deployment.languages else None)
+        draft = Draft(step=STEP_DIALOGUE, language=language, dialogue_case=found.case_ref)
+        return Turn([reply, self.prompt(draft)], draft, events=["status", "dialogue"])
+
+    def _answer_dialogue(self, draft: Draft, text: str, desk: CaseDesk) -> Turn:
+        lang = draft.language
+        if not any(char.isalnum() for char in text):
+            return Turn([self.t(lang, "error.need_words"), self.prompt(draft)], draft, events=["need_words"])
+        if draft.dialogue_case is None or not desk.answer(draft.dialogue_case, text):
+            return Turn([self.t(lang, "status.not_found")], None, events=["dialogue_gone"])
+        return Turn([self.t(lang, "dialogue.added", cancel=self._word("cancel", lang))], draft, events=["answer_back"])
 
     # ------------------------------------------------------------ answers, step by step
 
     def _answer(self, draft: Draft, text: str, desk: CaseDesk) -> Turn:
         step = draft.step
+        if step == STEP_DIALOGUE:
+            return self._answer_dialogue(draft, text, desk)
         if step == STEP_LANGUAGE:
             return self._answer_language(draft, text)
         if step == STEP_CONSENT:
@@ -469,6 +527,10 @@ class Engine:
     def _word(self, kind: str, language: str | None) -> str:
         return phrases(kind, language or "en")[0].upper()
 
+    def word(self, kind: str, language: str | None) -> str:
+        """How the bot names a keyword to the worker ("send STATUS"), for texts sent from elsewhere."""
+        return self._word(kind, language)
+
     def _words(self, language: str | None) -> dict[str, str]:
         kinds = ("help", "back", "cancel", "delete", "language", "status", "skip", "done")
         return {kind: self._word(kind, language) for kind in kinds}
@@ -490,6 +552,8 @@ class Engine:
         lang, step = draft.language, draft.step
         if step == STEP_LANGUAGE:
             return self.language_menu(draft)
+        if step == STEP_DIALOGUE:
+            return self.t(lang, "dialogue.prompt", cancel=self._word("cancel", lang))
         if step == STEP_CONSENT:
             return self.t(lang, "ask.consent") + "\n" + self.t(lang, "hint.yes_no")
         if step == STEP_DESCRIPTION:

@@ -24,7 +24,7 @@ from nlu import Understander
 from .case_record import build_case_record, grants_contact
 from .config import Settings
 from .draft import Draft
-from .engine import CaseStatus, Engine, Turn
+from .engine import CaseStatus, Engine, StatusThrottled, Turn
 from .i18n import Catalogs
 from .messages import InboundMessage, Reply, ReplyAddress
 from storage import crypto
@@ -33,6 +33,7 @@ from storage.conversations import ConversationStore
 from storage.db import utcnow
 from storage.outbound import enqueue
 from storage.receipts import first_receipt
+from storage.status_throttle import StatusThrottleStore
 
 log = logging.getLogger(__name__)
 
@@ -81,16 +82,37 @@ class _Desk:
             reply_address=self.reply_address,
             now=now,
             reply_retention=timedelta(days=settings.session.reply_address_retention_days),
+            language=draft.language,
         )
         log.info("case confirmed", extra={"urgent": draft.urgent, "channel": self.message.channel})
         return code
 
     def status(self, code: str) -> CaseStatus | None:
-        found = CaseStore(self.session, self.intake.secrets).find_by_code(code)
+        throttle = StatusThrottleStore(self.session, self.intake.settings.status_throttle)
+        pseudonym = crypto.sender_pseudonym(self.intake.secrets, self.message.channel, self.message.sender)
+        if not throttle.allowed(pseudonym):
+            log.warning("status look-up refused: too many failed attempts", extra={"channel": self.message.channel})
+            raise StatusThrottled()
+        cases = CaseStore(self.session, self.intake.secrets)
+        found = cases.find_by_code(code)
         if found is None:
+            throttle.record_failure(pseudonym)
+            log.info("status look-up found no case", extra={"channel": self.message.channel})
             return None
         case, messages = found
-        return CaseStatus(case.status, tuple(messages))
+        cases.refresh_address(case, self.reply_address, utcnow())
+        return CaseStatus(case.status, tuple(messages), case_ref=case.case_id, language=case.language)
+
+    def answer(self, case_ref: str, text: str) -> bool:
+        cases = CaseStore(self.session, self.intake.secrets)
+        case = cases.get(case_ref)
+        if case is None:
+            return False
+        now = utcnow()
+        cases.add_answer(case.case_id, text, now)
+        cases.refresh_address(case, self.reply_address, now)
+        log.info("worker answer sealed for the operator", extra={"channel": self.message.channel})
+        return True
 
 
 class Intake:

@@ -10,16 +10,32 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from bot.casecode import new_case_code
 from bot.messages import ReplyAddress
 
 from . import crypto
-from .models import Case, CaseMessage, OutboxEntry
+from .db import as_utc
+from .models import Case, CaseMessage, OutboxEntry, WorkerAnswer
+
+# The lifecycle an operator moves a case through; the worker reads it on STATUS.
+CASE_STATUSES = ("received", "acknowledged", "in_review", "in_dialogue", "resolved", "closed")
+ANSWER_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class SealedAnswer:
+    """A worker's answer waiting for the operator: its id, its case, and the sealed text."""
+
+    id: str
+    case_id: str
+    sealed: bytes
+    created_at: datetime
 
 
 class CaseStore:
@@ -47,6 +63,7 @@ class CaseStore:
         reply_address: ReplyAddress,
         now: datetime,
         reply_retention: timedelta,
+        language: str | None = None,
     ) -> None:
         """Store a confirmed case: sealed into the outbox in this same transaction."""
         sealed = crypto.seal_case(self.secrets, json.dumps(record, ensure_ascii=False).encode())
@@ -62,6 +79,7 @@ class CaseStore:
                 if keep_address
                 else None,
                 reply_address_expires_at=now + reply_retention if keep_address else None,
+                language=language,
             )
         )
         self.session.add(
@@ -86,3 +104,52 @@ class CaseStore:
         """Leave a message from the operator for the worker (read out on STATUS)."""
         body = crypto.encrypt_case_message(self.secrets, case_id, text.encode())
         self.session.add(CaseMessage(case_id=case_id, body=body, created_at=now))
+
+    # ------------------------------------------------------------ the dialogue with the worker
+
+    def get(self, case_id: str) -> Case | None:
+        return self.session.get(Case, case_id)
+
+    def held_address(self, case: Case, now: datetime) -> ReplyAddress | None:
+        """The worker's reply address while the case still holds it, else None."""
+        if case.reply_address is None or case.reply_address_expires_at is None or as_utc(case.reply_address_expires_at) <= now:
+            return None
+        return ReplyAddress.from_json(crypto.decrypt_reply_address(self.secrets, case.case_id, case.reply_address))
+
+    def refresh_address(self, case: Case, current: ReplyAddress, now: datetime) -> None:
+        """The worker wrote again from the address the case holds: note when, for WhatsApp's 24-hour window.
+
+        An address is never replaced by another one: whoever knows a code could otherwise
+        redirect the operator's messages to their own phone.
+        """
+        held = self.held_address(case, now)
+        if held is None or (held.adapter, held.channel, held.address) != (current.adapter, current.channel, current.address):
+            return
+        refreshed = ReplyAddress(held.adapter, held.channel, held.address, last_inbound_at=now)
+        case.reply_address = crypto.encrypt_reply_address(self.secrets, case.case_id, refreshed.to_json())
+
+    def set_status(self, case: Case, status: str) -> bool:
+        """Move the case to `status`; False when it was there already."""
+        if status not in CASE_STATUSES:
+            raise ValueError("unknown case status")
+        if case.status == status:
+            return False
+        case.status = status
+        return True
+
+    def add_answer(self, case_id: str, text: str, now: datetime) -> str:
+        """Seal a worker's answer to the operator at once and keep it until they fetch it; returns its id."""
+        answer_id = str(uuid.uuid4())
+        payload = {"format": ANSWER_FORMAT, "answer_id": answer_id, "case_id": case_id, "text": text, "received_at": now.isoformat()}
+        sealed = crypto.seal_worker_answer(self.secrets, json.dumps(payload, ensure_ascii=False).encode())
+        self.session.add(WorkerAnswer(id=answer_id, case_id=case_id, sealed=sealed, created_at=now))
+        return answer_id
+
+    def pending_answers(self, limit: int) -> list[SealedAnswer]:
+        """Sealed answers not yet acknowledged by the operator, oldest first."""
+        rows = self.session.execute(select(WorkerAnswer).order_by(WorkerAnswer.created_at, WorkerAnswer.id).limit(limit)).scalars()
+        return [SealedAnswer(row.id, row.case_id, row.sealed, row.created_at) for row in rows]
+
+    def ack_answer(self, answer_id: str) -> bool:
+        """The operator keeps the answer now: nothing of it stays here. False when no such answer waits."""
+        return bool(self.session.execute(delete(WorkerAnswer).where(WorkerAnswer.id == answer_id)).rowcount)

@@ -413,3 +413,60 @@ def decrypt_export_stream(reader, writer, identities: list[str]) -> None:
         raise DecryptionError("the file does not open with this key (or is not an age file)") from None
     except OSError:
         raise DecryptionError("the file is damaged or cut short") from None
+
+# ---------------------------------------------------------------- two-way dialogue (operator API, answers)
+# Appended for the dialogue with the worker (bot/operator_api.py, storage/api_tokens.py):
+# operator API tokens are kept only as a keyed hash, and the worker's answers are sealed to
+# the operator like a case, so the intake server cannot read them back.
+
+ANSWER_SEAL_V1 = b"GANSW1\n"  # prefix, then an age ciphertext: a worker's answer to the operator
+API_TOKEN_PREFIX = "grv"
+_API_TOKEN_SECRET_BYTES = 32
+
+
+def new_api_token() -> tuple[str, str]:
+    """A fresh operator API token: (token id, full token). The id is not secret; it finds the row."""
+    # The stdlib module is imported here under another name: `secrets` is a parameter all over this module.
+    import secrets as stdlib_secrets
+
+    token_id = os.urandom(6).hex()
+    return token_id, f"{API_TOKEN_PREFIX}_{token_id}_{stdlib_secrets.token_urlsafe(_API_TOKEN_SECRET_BYTES)}"
+
+
+def api_token_id(token: str) -> str | None:
+    """The id part of a token as the operator sends it, or None when it has not the token's shape."""
+    parts = token.split("_", 2)
+    if len(parts) != 3 or parts[0] != API_TOKEN_PREFIX or len(parts[1]) != 12 or len(parts[2]) < 43:
+        return None
+    try:
+        int(parts[1], 16)
+    except ValueError:
+        return None
+    return parts[1]
+
+
+def api_token_hash(secrets: ServerSecrets, token: str) -> str:
+    """Keyed hash of an operator API token: what the server stores instead of the token."""
+    return hmac.new(_subkey(secrets, "api-token"), token.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+
+
+def api_token_matches(secrets: ServerSecrets, token: str, stored_hash: str) -> bool:
+    """True when `token` hashes to `stored_hash`, compared in constant time."""
+    return constant_time_equal(api_token_hash(secrets, token), stored_hash)
+
+
+def seal_worker_answer(secrets: ServerSecrets, answer: bytes) -> bytes:
+    """Seal a worker's answer to the operator's public key(s); the server cannot open it again."""
+    recipients = [_parse_recipient(r) for r in secrets.operator_recipients]
+    return ANSWER_SEAL_V1 + pyrage.encrypt(answer, recipients)
+
+
+def open_worker_answer(identities: list[str], sealed: bytes) -> bytes:
+    """Open a worker's answer with the operator's private key(s) (operator side only)."""
+    if not sealed.startswith(ANSWER_SEAL_V1):
+        raise DecryptionError("not a sealed answer of a known version")
+    parsed = [_parse_identity(i) for i in identities]
+    try:
+        return pyrage.decrypt(sealed[len(ANSWER_SEAL_V1) :], parsed)
+    except pyrage.DecryptError:
+        raise DecryptionError("the sealed answer does not open with this operator key") from None

@@ -40,6 +40,8 @@ class Case(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     reply_address: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # encrypted
     reply_address_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, index=True)
+    # The worker's language, so news about the case reaches them in it (on STATUS from any channel too).
+    language: Mapped[str | None] = mapped_column(String(8), nullable=True)
 
 
 class CaseMessage(Base):
@@ -115,3 +117,42 @@ class QueuedCase(Base):
     sealed: Mapped[bytes] = mapped_column(LargeBinary)
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     enqueued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class WorkerAnswer(Base):
+    """A worker's answer into their case, sealed to the operator at once; kept until the operator acknowledges it."""
+
+    __tablename__ = "worker_answers"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.case_id", ondelete="CASCADE"), index=True)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)  # age ciphertext: the server cannot open it
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ApiToken(Base):
+    """A token of the operator API: only its keyed hash is kept, with a name for the people who manage it."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[str] = mapped_column(String(12), primary_key=True)  # the non-secret id inside the token
+    name: Mapped[str] = mapped_column(String(60), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class StatusAttempts(Base):
+    """Counters of STATUS look-ups that found no case, and of look-ups refused while throttled.
+
+    One row per scope and time window. The scope is "global" or a sender's keyed pseudonym
+    (crypto.sender_pseudonym); nothing else about the sender, and never the code they tried.
+    """
+
+    __tablename__ = "status_attempts"
+
+    scope: Mapped[str] = mapped_column(String(40), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True, index=True)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    refused: Mapped[int] = mapped_column(Integer, default=0)

@@ -361,7 +361,12 @@ def test_status_as_first_message_from_anyone_needs_no_conversation(services, sen
     text = typed.format(status=word("status", "bn"), code=code, grouped=format_code(code), dashed=format_code(code).replace(" ", "-"),
                         bengali=to_bengali_digits(format_code(code)))  # fmt: skip
     replies = send("stranger", text, channel="whatsapp")
-    assert replies == [status_line(services, services.settings.deployment.default_language, code)]
+    # The case's news in its own language, then the worker may answer into it (bot/engine.py: dialogue).
+    (case,) = sealed_cases(services)
+    lang = case["language"]
+    assert replies == [status_line(services, lang, code), services.catalogs.text(lang, "dialogue.prompt", cancel=word("cancel", lang).upper())]
+    assert conversations(services) == 1  # the dialogue about the case; STOP ends it
+    send("stranger", word("cancel", lang), channel="whatsapp")
     assert conversations(services) == 0
 
 

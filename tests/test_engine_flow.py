@@ -564,11 +564,13 @@ def test_status_afterwards_reports_received_from_the_same_and_another_sender(ser
         return t(reply_lang, "status.line", code=format_code(code), status=t(reply_lang, "case_status.received"))
 
     same = chat.say(f"{word('status', lang)} {format_code(code)}")
-    # The draft is gone after sending, so the reply may come in the deployment's default language.
-    assert same in ([received_line(lang)], [received_line(services.settings.deployment.default_language)])
+    assert same[0] == received_line(lang)  # the case's own language, kept with the case
+    assert conversations(services) == 1 and chat.say(word("cancel", lang))  # the dialogue opened; STOP ends it
     other = send("someone-else", f"STATUS {code}", channel="telegram")
-    assert other == [received_line(services.settings.deployment.default_language)]
-    assert conversations(services) == 0  # asking for a status starts no conversation
+    # From any phone the case's news comes in the case's language, then the dialogue opens.
+    assert other[0] == received_line(lang)
+    assert conversations(services) == 1 and send("someone-else", "STOP", channel="telegram")
+    assert conversations(services) == 0  # STOP ends the dialogue: nothing of it is kept
 
 
 # ---------------------------------------------------------------- BACK

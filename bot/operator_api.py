@@ -1,0 +1,182 @@
+"""The operator API: a separate Flask app for the grievance operator's tools, deny by default.
+
+It never shares an app, a port or a route with the public webhook app
+(bot/app.py): `grievance serve` runs it on `operator_api.host:port` beside the
+public one, and the reverse proxy in front of the public app never routes to it.
+Every request, to any path, must carry `Authorization: Bearer <token>` of an
+active token (storage/api_tokens.py); anything else gets 401 before routing.
+
+Routes (JSON):
+  POST /v1/cases/<case_id>/messages {text}  a message to the worker: kept (encrypted) for STATUS,
+                                            and sent at once on their channel while the case holds
+                                            their reply address (the adapter picks text or the
+                                            WhatsApp template)
+  POST /v1/cases/<case_id>/status {status}  move the case along its lifecycle
+  GET  /v1/replies?limit=N                  the worker's answers, sealed to the operator
+  POST /v1/replies/<id>/ack                 the operator kept an answer: the server forgets it
+
+Logs name the event and its outcome; never a text, a token or an address.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import uuid
+
+from flask import Flask, g, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from storage.api_tokens import ApiTokens
+from storage.cases import CASE_STATUSES, CaseStore
+from storage.db import as_utc, utcnow
+from storage.outbound import enqueue
+
+from .services import Services
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 32 * 1024
+MAX_REPLIES_PER_PAGE = 100
+
+
+class BadRequest(Exception):
+    """The request's body or parameters are not what the route takes (the message says what)."""
+
+
+def _case_id(value: str) -> str | None:
+    try:
+        return str(uuid.UUID(value)) if len(value) == 36 else None
+    except ValueError:
+        return None
+
+
+def _json_field(name: str) -> object:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise BadRequest("the body must be a JSON object")
+    if name not in body:
+        raise BadRequest(f"'{name}' is required")
+    return body[name]
+
+
+def create_operator_app(services: Services) -> Flask:
+    """The operator API for these services; nothing in it is reachable without a valid token."""
+    app = Flask("grievance-operator")
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.extensions["grievance"] = services
+    tokens = ApiTokens(services.sessions, services.secrets)
+    settings = services.settings
+    engine = services.intake.engine
+
+    @app.before_request
+    def authenticate():
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        info = tokens.authenticate(token.strip()) if scheme.lower() == "bearer" and token.strip() else None
+        if info is None:
+            log.warning("operator api: request refused (no valid token)")
+            response = jsonify(error="unauthorized")
+            response.headers["WWW-Authenticate"] = 'Bearer realm="grievance-operator"'
+            return response, 401
+        return None
+
+    def _send_to_worker(cases: CaseStore, session, case, text: str) -> bool:
+        address = cases.held_address(case, utcnow())
+        if address is None:
+            return False
+        message_id = enqueue(session, services.secrets, address, text)
+        g.outbound_ids = (*getattr(g, "outbound_ids", ()), message_id)
+        return True
+
+    @app.after_request
+    def send_soon(response):
+        # Sent off the request thread once the transaction that queued them has committed.
+        if services.dispatcher is not None and getattr(g, "outbound_ids", ()):
+            services.dispatcher.kick(g.outbound_ids)
+        return response
+
+    @app.post("/v1/cases/<case_id>/messages")
+    def post_message(case_id: str):
+        text = _json_field("text")
+        if not isinstance(text, str) or not text.strip():
+            raise BadRequest("'text' must be a non-empty string")
+        text = text.strip()
+        if len(text) > settings.operator_api.max_message_chars:
+            raise BadRequest(f"'text' is longer than {settings.operator_api.max_message_chars} characters")
+        canonical = _case_id(case_id)
+        with services.sessions.begin() as session:
+            cases = CaseStore(session, services.secrets)
+            case = cases.get(canonical) if canonical else None
+            if case is None:
+                return jsonify(error="no such case"), 404
+            now = utcnow()
+            cases.add_message(case.case_id, text, now)
+            lang = case.language
+            worded = engine.t(lang, "dialogue.operator_message", message=text, status=engine.word("status", lang))
+            sent = _send_to_worker(cases, session, case, worded)
+        log.info("operator api: message to a worker", extra={"reason": "sent_to_channel" if sent else "kept_for_status"})
+        return jsonify(case_id=case.case_id, delivery="sent_to_channel" if sent else "kept_for_status"), 201
+
+    @app.post("/v1/cases/<case_id>/status")
+    def post_status(case_id: str):
+        status = _json_field("status")
+        if not isinstance(status, str) or status not in CASE_STATUSES:
+            raise BadRequest(f"'status' must be one of: {', '.join(CASE_STATUSES)}")
+        canonical = _case_id(case_id)
+        with services.sessions.begin() as session:
+            cases = CaseStore(session, services.secrets)
+            case = cases.get(canonical) if canonical else None
+            if case is None:
+                return jsonify(error="no such case"), 404
+            changed = cases.set_status(case, status)
+            notified = False
+            if changed and settings.operator_api.notify_status_changes:
+                lang = case.language
+                notified = _send_to_worker(cases, session, case, engine.t(lang, "dialogue.status_changed", status=engine.word("status", lang)))
+        log.info("operator api: case status set", extra={"status": status, "reason": "changed" if changed else "unchanged"})
+        return jsonify(case_id=case.case_id, status=status, changed=changed, worker_notified=notified)
+
+    @app.get("/v1/replies")
+    def get_replies():
+        raw = request.args.get("limit", str(MAX_REPLIES_PER_PAGE))
+        if not raw.isdigit() or not 1 <= int(raw) <= MAX_REPLIES_PER_PAGE:
+            raise BadRequest(f"'limit' must be a number from 1 to {MAX_REPLIES_PER_PAGE}")
+        with services.sessions.begin() as session:
+            answers = CaseStore(session, services.secrets).pending_answers(int(raw))
+        return jsonify(
+            replies=[
+                {
+                    "id": answer.id,
+                    "case_id": answer.case_id,
+                    "received_at": as_utc(answer.created_at).isoformat(),
+                    "sealed": base64.b64encode(answer.sealed).decode(),
+                }
+                for answer in answers
+            ]
+        )
+
+    @app.post("/v1/replies/<answer_id>/ack")
+    def ack_reply(answer_id: str):
+        canonical = _case_id(answer_id)
+        with services.sessions.begin() as session:
+            found = CaseStore(session, services.secrets).ack_answer(canonical) if canonical else False
+        if not found:
+            return jsonify(error="no such reply waiting"), 404
+        log.info("operator api: reply acknowledged")
+        return "", 204
+
+    @app.errorhandler(BadRequest)
+    def bad_request(error: BadRequest):
+        return jsonify(error=str(error)), 400
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        return jsonify(error=error.name), error.code
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception):
+        log.exception("operator api: request failed")
+        return jsonify(error="temporarily unavailable, please retry"), 503
+
+    return app

@@ -1,0 +1,110 @@
+"""The operator's side of the operator API: a small httpx client, used by `grievance reply` and friends.
+
+Runs on the operator's machine. The API address is `operator_client.url`; the
+token comes from `operator_client.token` ({env: ...} or {file: ...}), never from
+config.yaml itself. Errors say what kind of failure happened and the HTTP
+status, never the token or a message text.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+
+import httpx
+
+from .config import Settings
+
+
+class OperatorApiError(Exception):
+    """A call to the operator API failed; `status` is the HTTP status (0: no answer)."""
+
+    def __init__(self, message: str, status: int = 0) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class PendingReply:
+    """A worker's answer as the API hands it out: still sealed to the operator."""
+
+    id: str
+    case_id: str
+    received_at: str
+    sealed: bytes
+
+
+class OperatorClient:
+    """Calls to the operator API with one bearer token."""
+
+    def __init__(self, url: str, token: str, timeout: float = 10.0, transport: httpx.BaseTransport | None = None) -> None:
+        self.http = httpx.Client(
+            base_url=url.rstrip("/"), headers={"Authorization": f"Bearer {token}"}, timeout=timeout, transport=transport,
+            follow_redirects=False,  # a redirect could carry the token elsewhere
+        )
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> OperatorClient:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.close()
+
+    def _call(self, method: str, path: str, body: dict | None = None, params: dict | None = None) -> dict:
+        try:
+            response = self.http.request(method, path, json=body, params=params)
+        except httpx.TimeoutException:
+            raise OperatorApiError("the operator API did not answer in time") from None
+        except httpx.HTTPError as error:
+            raise OperatorApiError(f"cannot reach the operator API ({type(error).__name__})") from None
+        if response.status_code == 204:
+            return {}
+        try:
+            data = response.json()
+        except json.JSONDecodeError:
+            data = {}
+        if response.status_code >= 400:
+            reason = data.get("error") if isinstance(data, dict) else None
+            hint = " (check the token: grievance api-token list on the server)" if response.status_code == 401 else ""
+            raise OperatorApiError(f"operator API refused: HTTP {response.status_code} {reason or ''}".rstrip() + hint, response.status_code)
+        if not isinstance(data, dict):
+            raise OperatorApiError("operator API answered something that is not a JSON object", response.status_code)
+        return data
+
+    def post_message(self, case_id: str, text: str) -> dict:
+        """Leave a message for the worker; the answer says whether it went to their channel at once."""
+        return self._call("POST", f"/v1/cases/{case_id}/messages", {"text": text})
+
+    def set_status(self, case_id: str, status: str) -> dict:
+        """Move the case to `status` (received, acknowledged, in_review, in_dialogue, resolved, closed)."""
+        return self._call("POST", f"/v1/cases/{case_id}/status", {"status": status})
+
+    def replies(self, limit: int = 100) -> list[PendingReply]:
+        """The worker's answers waiting for the operator, still sealed."""
+        data = self._call("GET", "/v1/replies", params={"limit": limit})
+        try:
+            return [PendingReply(r["id"], r["case_id"], r["received_at"], base64.b64decode(r["sealed"])) for r in data["replies"]]
+        except (KeyError, TypeError, ValueError):
+            raise OperatorApiError("operator API answered replies in an unknown shape") from None
+
+    def ack(self, reply_id: str) -> None:
+        """The operator keeps this answer now; the server erases it."""
+        self._call("POST", f"/v1/replies/{reply_id}/ack")
+
+
+def client_for(settings: Settings, transport: httpx.BaseTransport | None = None) -> OperatorClient:
+    """A client for `operator_client.url` with the token from `operator_client.token`."""
+    from storage.keys import read_secret
+
+    section = settings.operator_client
+    token = read_secret(settings, section.token, "operator_client.token").strip()
+    return OperatorClient(section.url, token, section.timeout_seconds, transport)
+
+
+def push_status(settings: Settings, case_id: str, status: str) -> dict:
+    """Set a case's status on the intake server (for `grievance cases status`); returns the API's answer."""
+    with client_for(settings) as client:
+        return client.set_status(case_id, status)
