@@ -210,9 +210,17 @@ def cases_show(ctx: click.Context, key_file: str | None, case_id: str, as_of) ->
 @click.option("--at", "at", type=click.DateTime(["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]), default=None,
               help="When it happened, UTC (default: now).")
 @click.option("--force", is_flag=True, help="Allow a move the lifecycle refuses (e.g. reopening a closed case).")
+@click.option("--local-only", is_flag=True, help="Only record it here; do not tell the intake server (the worker's STATUS).")
 @click.pass_context
-def cases_status(ctx: click.Context, key_file: str | None, case_id: str, new_status: str, reason: str, at, force: bool) -> None:
-    """Move a case to NEW_STATUS: received, acknowledged, in_review, in_dialogue, resolved, closed."""
+def cases_status(ctx: click.Context, key_file: str | None, case_id: str, new_status: str, reason: str, at, force: bool,
+                 local_only: bool) -> None:
+    """Move a case to NEW_STATUS: received, acknowledged, in_review, in_dialogue, resolved, closed.
+
+    The change is recorded in the local store (with its reason, which stays here), then the new
+    status alone is sent to the intake server through the operator API, so the worker sees it on
+    STATUS. If the server cannot be reached, the local change stands and `cases push-status`
+    sends it later.
+    """
     from storage.operator_store import OperatorStoreError
 
     if reason == "-":
@@ -230,3 +238,36 @@ def cases_status(ctx: click.Context, key_file: str | None, case_id: str, new_sta
     finally:
         store.close()
     click.echo(f"{change.case_id}: {change.from_status} -> {change.to_status} at {change.at}{' (forced)' if change.forced else ''}")
+    if not local_only:
+        _push_status(ctx, change.case_id, change.to_status)
+
+
+def _push_status(ctx: click.Context, case_id: str, status: str) -> None:
+    """Send a status to the intake server; on failure say how to retry and exit 1 (the local record stands)."""
+    from .config import ConfigError
+    from .operator_client import OperatorApiError, push_status
+
+    try:
+        push_status(_settings(ctx), case_id, status)
+    except (OperatorApiError, ConfigError) as error:
+        click.echo(f"not sent to the intake server: {error}", err=True)
+        click.echo(f"the local store has it; send it later with: grievance cases push-status {case_id}", err=True)
+        ctx.exit(1)
+    click.echo("sent to the intake server (the worker sees it on STATUS)")
+
+
+@cases.command("push-status")
+@_key_option
+@click.argument("case_id")
+@click.pass_context
+def cases_push_status(ctx: click.Context, key_file: str | None, case_id: str) -> None:
+    """Send a case's current status (from the local store) to the intake server."""
+    _, store = desk_store(ctx, key_file)
+    try:
+        full_id = store.resolve(case_id)
+        record = store.get(full_id) if full_id else None
+    finally:
+        store.close()
+    if record is None:
+        raise DeskError(f"no single case matches '{case_id}'")
+    _push_status(ctx, full_id, record["status"])

@@ -215,3 +215,37 @@ def test_the_worker_reads_the_answer_in_the_language_of_the_case(services, send)
     case_id, code = confirm_case(services, "+8801711000558")
     replies = services.intake.receive(InboundMessage(channel="telegram", sender="x", text=f"অবস্থা {code}")).texts
     assert replies[0].startswith("Case ")  # the case was reported in English: English it stays
+
+
+def test_a_status_change_on_the_operators_desk_reaches_the_workers_status_and_waits_when_the_api_is_down(
+        services, send, settings_with, monkeypatch):
+    """`grievance cases status` records the change locally (reason kept there) and sends only the status."""
+    case_id, code = confirm_case(services, "+8801711000555")
+    assert pull_into_operator_store(services) == case_id
+    token = new_token(services, "desk")
+    monkeypatch.setenv("GRIEVANCE_OPERATOR_API_TOKEN", token)
+    reason = "Called the factory's compliance officer about Line 4"
+    down = settings_with(operator_client={"url": "http://127.0.0.1:9"})  # nothing listens there
+    result = CliRunner().invoke(cli, ["cases", "status", case_id[:8], "acknowledged", "--reason", reason], obj={"settings": down})
+    assert result.exit_code == 1
+    assert f"grievance cases push-status {case_id}" in result.output
+    said = services.catalogs.text
+    assert said("en", "case_status.received") in "\n".join(send("+8801999000111", f"STATUS {code}"))  # not changed
+
+    server = LiveOperatorApi(services)
+    try:
+        up = settings_with(operator_client={"url": server.url})
+        pushed = CliRunner().invoke(cli, ["cases", "push-status", case_id], obj={"settings": up}, catch_exceptions=False)
+        assert pushed.exit_code == 0, pushed.output
+        assert said("en", "case_status.acknowledged") in "\n".join(send("+8801999000222", f"STATUS {code}"))
+        moved = grievance(up, "cases", "status", case_id, "in_review", "--reason", reason)
+        assert "sent to the intake server" in moved
+        assert said("en", "case_status.in_review") in "\n".join(send("+8801999000333", f"STATUS {code}"))
+    finally:
+        server.close()
+    services.db.dispose()
+    # The reason stayed on the operator's machine: the intake server never saw it.
+    if ON_POSTGRES:
+        assert needles_in_database(services.settings.database_url, [reason]) == []
+    else:
+        assert needles_in_tree(services.settings.data_dir, [reason]) == []

@@ -300,11 +300,13 @@ def _listed(result) -> list[str]:
 
 def test_cli_status_list_overdue_and_show(desk):
     config, ids = desk
-    moved = run_cli(config, "cases", "status", ids["early"][:8], "acknowledged", "--reason", SECRET_REASON, "--at", "2026-01-03T08:15")
+    moved = run_cli(config, "cases", "status", ids["early"][:8], "acknowledged", "--reason", SECRET_REASON, "--at", "2026-01-03T08:15",
+                    "--local-only")
     assert moved.exit_code == 0, moved.output
     assert moved.output.strip() == f"{ids['early']}: received -> acknowledged at 2026-01-03T08:15:00Z"
 
-    from_stdin = CliRunner().invoke(cli, ["--config", str(config), "cases", "status", ids["late"], "in_review", "--reason", "-"],
+    from_stdin = CliRunner().invoke(cli, ["--config", str(config), "cases", "status", ids["late"], "in_review", "--reason", "-",
+                                          "--local-only"],
                                     input=SECRET_REASON + "\n", obj={})
     assert from_stdin.exit_code == 0, from_stdin.output
     store = OperatorStore(config.parent / "operator" / "cases.db", identity_in(config))
@@ -346,17 +348,18 @@ def test_cli_status_list_overdue_and_show(desk):
 )
 def test_cli_status_refuses_bad_requests(desk, args, message):
     config, ids = desk
-    result = run_cli(config, "cases", "status", ids["late"], *args)
+    result = run_cli(config, "cases", "status", ids["late"], *args, "--local-only")
     assert result.exit_code == 2 and message in result.output
 
 
 def test_cli_refusals_are_one_line_with_status_2(desk):
     config, ids = desk
-    assert run_main(config, "cases", "status", ids["late"], "closed", "--reason", "duplicate of an earlier case").returncode == 0
+    assert run_main(config, "cases", "status", ids["late"], "closed", "--reason", "duplicate of an earlier case",
+                    "--local-only").returncode == 0
     refused = run_main(config, "cases", "status", ids["late"], "in_review", "--reason", "reopen")
     assert refused.returncode == 2
     assert refused.stderr.strip().splitlines() == ["Error: the case is closed, which is final (use --force to reopen it, with a reason)"]
-    forced = run_main(config, "cases", "status", ids["late"], "in_review", "--reason", "reopen", "--force")
+    forced = run_main(config, "cases", "status", ids["late"], "in_review", "--reason", "reopen", "--force", "--local-only")
     assert forced.returncode == 0 and forced.stdout.strip().endswith("(forced)")
     unknown = run_main(config, "cases", "status", "ffffffff", "acknowledged", "--reason", "x")
     assert unknown.returncode == 2 and unknown.stderr.strip().splitlines() == ["Error: no single case matches 'ffffffff'"]
