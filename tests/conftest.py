@@ -4,18 +4,21 @@ Every test gets its own folder with a config, freshly generated keys and its
 own database, so tests never share state and never touch ./var. The database
 is SQLite in the test's folder, or with GRIEVANCE_TEST_DB=postgresql a fresh
 PostgreSQL database per test, copied from a template migrated once per session
-(CREATE DATABASE ... TEMPLATE takes about 60 ms; dropped after the test).
+(CREATE DATABASE ... TEMPLATE takes about 60 ms; dropped after the test). The
+names carry this run's host and pid (tests/databases.py), so concurrent runs
+on one machine never collide, and leftovers of killed runs are dropped.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import logging
 import os
+import re
 import socket
 import subprocess
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -26,7 +29,7 @@ from bot.messages import InboundMessage
 from bot.services import Services, build_services
 from storage.keys import init_keys
 
-from databases import ON_POSTGRES, PG_ADMIN_URL, PG_HOST, PG_PORT, PG_TEMPLATE
+from databases import ON_POSTGRES, PG_ADMIN_URL, PG_HOST, PG_HOST_TAG, PG_PORT, PG_PREFIX, PG_RUN, PG_TEMPLATE
 
 _real_connect = socket.socket.connect
 
@@ -67,13 +70,47 @@ def _pg_url(database: str) -> str:
     return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + database
 
 
-def _pg_admin(*statements: str) -> None:
-    """Run statements outside a transaction (CREATE/DROP DATABASE cannot run in one)."""
+def _pg_admin(*statements: str) -> list[tuple]:
+    """Run statements outside a transaction (CREATE/DROP DATABASE cannot run in one); the last one's rows."""
     import psycopg
 
+    rows: list[tuple] = []
     with psycopg.connect(host=PG_HOST, port=PG_PORT, user="postgres", dbname="test", autocommit=True) as connection:
         for statement in statements:
-            connection.execute(statement)
+            cursor = connection.execute(statement)
+            rows = cursor.fetchall() if cursor.description else []
+    return rows
+
+
+_database_numbers = itertools.count(1)
+_RUN_DATABASE = re.compile(rf"^{PG_PREFIX}_(?P<host>[0-9a-f]{{6}})_(?P<pid>[0-9]+)_[0-9a-f]{{6}}_")
+
+
+def _new_database_name(kind: str) -> str:
+    return f"{PG_RUN}_{kind}{next(_database_numbers)}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def _drop_leftovers() -> None:
+    """Drop the databases of earlier runs on this host whose pytest process is gone (killed, crashed).
+
+    Only names of this scheme, made on this host, whose pid no longer runs: a
+    concurrent run's databases (its pid alive) and other hosts' are never touched.
+    """
+    names = [row[0] for row in _pg_admin(f"SELECT datname FROM pg_database WHERE datname LIKE '{PG_PREFIX}\\_%'")]
+    for name in names:
+        match = _RUN_DATABASE.match(name)
+        if match and match["host"] == PG_HOST_TAG and not _pid_alive(int(match["pid"])):
+            _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture(scope="session")
@@ -95,7 +132,8 @@ def postgres_template(postgres_server) -> Iterator[str]:
     """A database migrated once per session, copied for each test."""
     from storage.db import make_engine, migrate
 
-    _pg_admin(f"DROP DATABASE IF EXISTS {PG_TEMPLATE} WITH (FORCE)", f"CREATE DATABASE {PG_TEMPLATE}")
+    _drop_leftovers()
+    _pg_admin(f"CREATE DATABASE {PG_TEMPLATE}")
     engine = make_engine(_pg_url(PG_TEMPLATE))
     migrate(engine)
     engine.dispose()
@@ -107,7 +145,7 @@ def postgres_template(postgres_server) -> Iterator[str]:
 def fresh_postgres_url(request: pytest.FixtureRequest) -> Iterator[str]:
     """A new, migrated PostgreSQL database for this test only, dropped afterwards."""
     template = request.getfixturevalue("postgres_template")
-    name = f"t_{uuid.uuid4().hex[:16]}"
+    name = _new_database_name("t")
     _pg_admin(f"CREATE DATABASE {name} TEMPLATE {template}")
     yield _pg_url(name)
     # FORCE: a server process a test started may still hold a connection.
@@ -121,7 +159,7 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
         yield f"sqlite:///{tmp_path / 'empty.sqlite'}"
         return
     request.getfixturevalue("postgres_server")
-    name = f"e_{uuid.uuid4().hex[:16]}"
+    name = _new_database_name("e")
     _pg_admin(f"CREATE DATABASE {name}")
     yield _pg_url(name)
     _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

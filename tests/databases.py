@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import socket
+import uuid
 from pathlib import Path
 
 import pytest
@@ -15,7 +18,13 @@ if TEST_DB not in ("sqlite", "postgresql"):
 ON_POSTGRES = TEST_DB == "postgresql"
 PG_HOST, PG_PORT = "127.0.0.1", 5432
 PG_ADMIN_URL = f"postgresql+psycopg://postgres@{PG_HOST}:{PG_PORT}/test"
-PG_TEMPLATE = "grievance_template"
+# Every database a run makes is named gt_<host>_<pid>_<token>_...: two runs on one machine (two
+# engineers, CI) never share or drop each other's, and a run that was killed can be recognised
+# by its dead pid and its leftovers dropped by the next run on the same host.
+PG_PREFIX = "gt"
+PG_HOST_TAG = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:6]
+PG_RUN = f"{PG_PREFIX}_{PG_HOST_TAG}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+PG_TEMPLATE = f"{PG_RUN}_template"
 
 # For tests that need a real SQLite file (scans of the data folder, WAL checks).
 sqlite_only = pytest.mark.skipif(ON_POSTGRES, reason="reads the SQLite database file itself; on PostgreSQL there is no such file")
