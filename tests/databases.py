@@ -55,3 +55,17 @@ def needles_in_database(database_url: str, needles: list[str | bytes]) -> list[t
             if encoded in dump:
                 hits.append((repr(needle), form))
     return hits
+
+
+def needles_at_rest(settings, needles: list[str]) -> list[tuple]:
+    """Every needle found at rest: in any file of the data folder, and on PostgreSQL in a full dump.
+
+    The data folder holds the SQLite database and its WAL journal on SQLite (and
+    logs on both); on PostgreSQL the rows are in the server, so it is dumped too.
+    """
+    from leak_scan import needles_in_tree
+
+    hits: list[tuple] = list(needles_in_tree(settings.data_dir, needles)) if settings.data_dir.exists() else []
+    if ON_POSTGRES:
+        hits += needles_in_database(settings.database_url, needles)
+    return hits
