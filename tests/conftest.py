@@ -12,10 +12,8 @@ on one machine never collide, and leftovers of killed runs are dropped.
 from __future__ import annotations
 
 import ipaddress
-import itertools
 import logging
 import os
-import re
 import socket
 import subprocess
 import time
@@ -29,7 +27,7 @@ from bot.messages import InboundMessage
 from bot.services import Services, build_services
 from storage.keys import init_keys
 
-from databases import ON_POSTGRES, PG_ADMIN_URL, PG_HOST, PG_HOST_TAG, PG_PORT, PG_PREFIX, PG_RUN, PG_TEMPLATE
+from databases import ON_POSTGRES, PG_HOST, PG_PORT, PG_TEMPLATE, DatabaseCopies, drop_leftovers, new_database_name, pg_admin, pg_url
 
 _real_connect = socket.socket.connect
 
@@ -66,53 +64,6 @@ def _postgres_listening() -> bool:
         return False
 
 
-def _pg_url(database: str) -> str:
-    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + database
-
-
-def _pg_admin(*statements: str) -> list[tuple]:
-    """Run statements outside a transaction (CREATE/DROP DATABASE cannot run in one); the last one's rows."""
-    import psycopg
-
-    rows: list[tuple] = []
-    with psycopg.connect(host=PG_HOST, port=PG_PORT, user="postgres", dbname="test", autocommit=True) as connection:
-        for statement in statements:
-            cursor = connection.execute(statement)
-            rows = cursor.fetchall() if cursor.description else []
-    return rows
-
-
-_database_numbers = itertools.count(1)
-_RUN_DATABASE = re.compile(rf"^{PG_PREFIX}_(?P<host>[0-9a-f]{{6}})_(?P<pid>[0-9]+)_[0-9a-f]{{6}}_")
-
-
-def _new_database_name(kind: str) -> str:
-    return f"{PG_RUN}_{kind}{next(_database_numbers)}"
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: alive
-        return True
-    return True
-
-
-def _drop_leftovers() -> None:
-    """Drop the databases of earlier runs on this host whose pytest process is gone (killed, crashed).
-
-    Only names of this scheme, made on this host, whose pid no longer runs: a
-    concurrent run's databases (its pid alive) and other hosts' are never touched.
-    """
-    names = [row[0] for row in _pg_admin(f"SELECT datname FROM pg_database WHERE datname LIKE '{PG_PREFIX}\\_%'")]
-    for name in names:
-        match = _RUN_DATABASE.match(name)
-        if match and match["host"] == PG_HOST_TAG and not _pid_alive(int(match["pid"])):
-            _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-
-
 @pytest.fixture(scope="session")
 def postgres_server() -> None:
     """PostgreSQL on 127.0.0.1:5432, started with the cluster's own tool when it is not running."""
@@ -132,24 +83,31 @@ def postgres_template(postgres_server) -> Iterator[str]:
     """A database migrated once per session, copied for each test."""
     from storage.db import make_engine, migrate
 
-    _drop_leftovers()
-    _pg_admin(f"CREATE DATABASE {PG_TEMPLATE}")
-    engine = make_engine(_pg_url(PG_TEMPLATE))
+    drop_leftovers()
+    pg_admin(f"CREATE DATABASE {PG_TEMPLATE}")
+    engine = make_engine(pg_url(PG_TEMPLATE))
     migrate(engine)
     engine.dispose()
     yield PG_TEMPLATE
-    _pg_admin(f"DROP DATABASE IF EXISTS {PG_TEMPLATE} WITH (FORCE)")
+    pg_admin(f"DROP DATABASE IF EXISTS {PG_TEMPLATE} WITH (FORCE)")
+
+
+@pytest.fixture(scope="session")
+def postgres_copies(postgres_template) -> Iterator[DatabaseCopies]:
+    copies = DatabaseCopies(postgres_template)
+    yield copies
+    copies.close()  # before the template is dropped
+    assert copies.failures == [], copies.failures
 
 
 @pytest.fixture
 def fresh_postgres_url(request: pytest.FixtureRequest) -> Iterator[str]:
-    """A new, migrated PostgreSQL database for this test only, dropped afterwards."""
-    template = request.getfixturevalue("postgres_template")
-    name = _new_database_name("t")
-    _pg_admin(f"CREATE DATABASE {name} TEMPLATE {template}")
-    yield _pg_url(name)
-    # FORCE: a server process a test started may still hold a connection.
-    _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    """A new, migrated PostgreSQL database for this test only, dropped afterwards (FORCE: a server
+    process the test started may still hold a connection)."""
+    copies = request.getfixturevalue("postgres_copies")
+    name = copies.take()
+    yield pg_url(name)
+    copies.give_back(name)
 
 
 @pytest.fixture
@@ -159,10 +117,10 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
         yield f"sqlite:///{tmp_path / 'empty.sqlite'}"
         return
     request.getfixturevalue("postgres_server")
-    name = _new_database_name("e")
-    _pg_admin(f"CREATE DATABASE {name}")
-    yield _pg_url(name)
-    _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    name = new_database_name("e")
+    pg_admin(f"CREATE DATABASE {name}")
+    yield pg_url(name)
+    pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture
