@@ -4,9 +4,9 @@ Every test gets its own folder with a config, freshly generated keys and its
 own database, so tests never share state and never touch ./var. The database
 is SQLite in the test's folder, or with GRIEVANCE_TEST_DB=postgresql a fresh
 PostgreSQL database per test, copied from a template migrated once per session
-(CREATE DATABASE ... TEMPLATE takes about 60 ms; dropped after the test). The
-names carry this run's host and pid (tests/databases.py), so concurrent runs
-on one machine never collide, and leftovers of killed runs are dropped.
+(tests/databases.py: copies are made ahead and dropped behind on background
+threads). The names carry this run's host and pid, so concurrent runs on one
+machine never collide, and leftovers of killed runs are dropped.
 """
 
 from __future__ import annotations
