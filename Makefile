@@ -19,7 +19,7 @@ RASA_PORT ?= 5005
 # Rasa would otherwise try to send usage data to its makers.
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: run test install chat keys clean rasa-venv rasa-train rasa-run age-cli
+.PHONY: run test test-sqlite test-postgresql install chat keys clean rasa-venv rasa-train rasa-run age-cli
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,11 +45,20 @@ run: keys
 chat: keys
 	$(BIN)/grievance --config $(CONFIG) chat --sender local-worker-1
 
-# The suite runs on SQLite. `GRIEVANCE_TEST_DB=postgresql .venv/bin/python -m pytest` runs it on
-# PostgreSQL (127.0.0.1:5432; the tests start the cluster when needed), each test on its own
-# fresh database: not yet part of `make test`, because it is not green yet (issue 5).
+# The whole suite, on SQLite and then on PostgreSQL (127.0.0.1:5432, user postgres; the tests start
+# the cluster when it is not running), each test on its own fresh database. The PostgreSQL run
+# goes on even if the SQLite run failed, so one `make test` reports both; it fails if either did.
 test: install age-cli rasa-train
-	$(BIN)/python -m pytest
+	@status=0; \
+	$(MAKE) --no-print-directory test-sqlite || status=1; \
+	$(MAKE) --no-print-directory test-postgresql || status=1; \
+	exit $$status
+
+test-sqlite: install age-cli rasa-train
+	GRIEVANCE_TEST_DB=sqlite $(BIN)/python -m pytest
+
+test-postgresql: install age-cli rasa-train
+	GRIEVANCE_TEST_DB=postgresql $(BIN)/python -m pytest
 
 # The export tests decrypt with the standard `age` CLI, as a partner would (Debian package `age`).
 age-cli:

@@ -166,7 +166,7 @@ def forward(ctx: click.Context, loop: bool) -> None:
                 click.echo(f"messages sent {sent.sent}, to retry {sent.retried}, dead {sent.dead}, deferred {sent.deferred}")
                 return
             if time.monotonic() - last_purge >= settings.server.purge_interval_seconds:
-                purge_expired(services.sessions)
+                purge_expired(services.sessions, settings.retention)
                 last_purge = time.monotonic()
             deadline = time.monotonic() + settings.server.forward_interval_seconds
             while not stop["now"] and time.monotonic() < deadline:
@@ -180,17 +180,18 @@ def forward(ctx: click.Context, loop: bool) -> None:
 @cli.command()
 @click.pass_context
 def purge(ctx: click.Context) -> None:
-    """Erase expired drafts, expired reply addresses and delivered outbox entries (cron-safe)."""
+    """Erase what retention says to: drafts, reply addresses, receipts, old outbound and outbox rows (cron-safe)."""
     from storage.retention import purge_expired
 
     services = _services(ctx)
     try:
-        result = purge_expired(services.sessions)
+        result = purge_expired(services.sessions, services.settings.retention)
     finally:
         services.close()
     click.echo(
         f"erased {result.conversations} expired drafts, {result.reply_addresses} reply addresses, "
-        f"{result.outbox_entries} delivered outbox entries"
+        f"{result.outbox_entries} delivered outbox entries, {result.receipts} receipts, "
+        f"{result.dead_outbound} outbound messages"
     )
 
 

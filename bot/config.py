@@ -110,6 +110,27 @@ class Session(_Frozen):
     reply_address_retention_days: Annotated[int, Field(ge=0, le=3650)] = 90
 
 
+class Retention(_Frozen):
+    """How long the intake server keeps what it needs only for a while (purged by `grievance purge`).
+
+    Drafts and reply addresses stay under `session` (`idle_expiry_hours`,
+    `reply_address_retention_days`), where existing configs have them.
+    """
+
+    # Keyed hashes of provider message ids, so a provider's retry is not handled twice. Telegram
+    # re-sends updates for 24 hours and Twilio and Meta within minutes: less than a day would let a
+    # late retry through as a new message.
+    receipts_days: Annotated[float, Field(ge=1, le=365)] = 7
+    # Messages a provider accepted but never confirmed (many SMS carriers never do), encrypted:
+    # kept so a late failure report can still trigger a retry.
+    sent_outbound_hours: Annotated[float, Field(ge=0, le=24 * 30)] = 48
+    # Messages to workers that could not be sent (encrypted), kept for `grievance queue status`.
+    dead_outbound_days: Annotated[float, Field(ge=0, le=365)] = 7
+    # The marker "case <id> was delivered to the queue" (the sealed case itself is dropped on
+    # delivery); 0 erases it at the next purge.
+    delivered_outbox_hours: Annotated[float, Field(ge=0, le=24 * 30)] = 0
+
+
 class Limits(_Frozen):
     max_message_chars: Annotated[int, Field(ge=100, le=100_000)] = 5000
     max_description_chars: Annotated[int, Field(ge=100, le=200_000)] = 20_000
@@ -384,6 +405,7 @@ class Settings(_Frozen):
     secrets: Secrets = Secrets()
     operator: Operator = Operator()
     session: Session = Session()
+    retention: Retention = Retention()
     limits: Limits = Limits()
     flow: Flow = Flow()
     queue: Queue = Queue()

@@ -1,27 +1,30 @@
 """Retention: erase what is no longer needed, on schedule (`grievance purge`, and the server).
 
-Erased: drafts idle past their expiry, reply addresses past their retention
-period, and delivered outbox entries. Safe to run at any time and from
-several processes at once.
+Erased: drafts idle past their expiry (`session.idle_expiry_hours`, stamped on
+each draft), reply addresses past their retention period
+(`session.reply_address_retention_days`, stamped on each case), and after the
+periods of the `retention` config section: inbound receipts, messages to
+workers that were never confirmed or could not be sent, and the markers of
+cases delivered to the queue. The README's threat model lists them all.
+
+Each kind is erased in its own short transaction, so a purge never holds locks
+the intake is waiting for while it works through the others. Every step is a
+plain conditional DELETE or UPDATE: running it twice, or from several processes
+at once (cron and the server), erases each row once and fails nothing.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
+
+from bot.config import Retention
 
 from .db import utcnow
 from .models import Case, Conversation, DraftMedia, InboundReceipt, OutboundMessage, OutboxEntry
-
-# Providers retry within minutes (Twilio) or a day (Telegram keeps updates 24 h): a week is ample.
-RECEIPT_RETENTION = timedelta(days=7)
-DEAD_OUTBOUND_RETENTION = timedelta(days=7)
-# Messages a provider accepted but never confirmed (many SMS carriers never do): kept this long
-# so a late failure report can still trigger a retry, then erased.
-SENT_OUTBOUND_RETENTION = timedelta(hours=48)
 
 
 @dataclass(frozen=True)
@@ -30,28 +33,44 @@ class PurgeResult:
     reply_addresses: int
     outbox_entries: int
     receipts: int = 0
-    dead_outbound: int = 0
+    dead_outbound: int = 0  # messages to workers erased: dead, or sent and never confirmed
 
 
-def purge_expired(sessions: sessionmaker[Session]) -> PurgeResult:
-    now = utcnow()
+def purge_expired(sessions: sessionmaker[Session], retention: Retention | None = None, now: datetime | None = None) -> PurgeResult:
+    """Erase everything past its time; `now` is for tests that travel in time."""
+    retention = retention or Retention()
+    now = now or utcnow()
     with sessions.begin() as session:
         expired = select(Conversation.lookup).where(Conversation.expires_at <= now)
         session.execute(delete(DraftMedia).where(DraftMedia.lookup.in_(expired)))
         conversations = session.execute(delete(Conversation).where(Conversation.expires_at <= now)).rowcount
         # Media whose conversation ended some other way (an interrupted erase) go too.
         session.execute(delete(DraftMedia).where(DraftMedia.lookup.not_in(select(Conversation.lookup))))
-        receipts = session.execute(delete(InboundReceipt).where(InboundReceipt.received_at <= now - RECEIPT_RETENTION)).rowcount
-        dead_outbound = session.execute(
-            delete(OutboundMessage).where(OutboundMessage.state == "dead", OutboundMessage.created_at <= now - DEAD_OUTBOUND_RETENTION)
-        ).rowcount
-        dead_outbound += session.execute(
-            delete(OutboundMessage).where(OutboundMessage.state == "sent", OutboundMessage.created_at <= now - SENT_OUTBOUND_RETENTION)
-        ).rowcount
+    with sessions.begin() as session:
         addresses = session.execute(
             update(Case)
             .where(Case.reply_address_expires_at <= now, Case.reply_address.is_not(None))
             .values(reply_address=None, reply_address_expires_at=None)
         ).rowcount
-        delivered = session.execute(delete(OutboxEntry).where(OutboxEntry.state == "delivered")).rowcount
-    return PurgeResult(conversations, addresses, delivered, receipts, dead_outbound)
+    with sessions.begin() as session:
+        receipts = session.execute(
+            delete(InboundReceipt).where(InboundReceipt.received_at <= now - timedelta(days=retention.receipts_days))
+        ).rowcount
+    with sessions.begin() as session:
+        outbound = session.execute(
+            delete(OutboundMessage).where(
+                OutboundMessage.state == "dead", OutboundMessage.created_at <= now - timedelta(days=retention.dead_outbound_days)
+            )
+        ).rowcount
+        outbound += session.execute(
+            delete(OutboundMessage).where(
+                OutboundMessage.state == "sent", OutboundMessage.created_at <= now - timedelta(hours=retention.sent_outbound_hours)
+            )
+        ).rowcount
+    with sessions.begin() as session:
+        delivered = delete(OutboxEntry).where(OutboxEntry.state == "delivered")
+        if retention.delivered_outbox_hours:
+            cutoff = now - timedelta(hours=retention.delivered_outbox_hours)
+            delivered = delivered.where(or_(OutboxEntry.delivered_at.is_(None), OutboxEntry.delivered_at <= cutoff))
+        outbox_entries = session.execute(delivered).rowcount
+    return PurgeResult(conversations, addresses, outbox_entries, receipts, outbound)

@@ -4,7 +4,9 @@ Every test gets its own folder with a config, freshly generated keys and its
 own database, so tests never share state and never touch ./var. The database
 is SQLite in the test's folder, or with GRIEVANCE_TEST_DB=postgresql a fresh
 PostgreSQL database per test, copied from a template migrated once per session
-(CREATE DATABASE ... TEMPLATE takes about 60 ms; dropped after the test).
+(tests/databases.py: copies are made ahead and dropped behind on background
+threads). The names carry this run's host and pid, so concurrent runs on one
+machine never collide, and leftovers of killed runs are dropped.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import os
 import socket
 import subprocess
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from bot.messages import InboundMessage
 from bot.services import Services, build_services
 from storage.keys import init_keys
 
-from databases import ON_POSTGRES, PG_ADMIN_URL, PG_HOST, PG_PORT, PG_TEMPLATE
+from databases import ON_POSTGRES, PG_HOST, PG_PORT, PG_TEMPLATE, DatabaseCopies, drop_leftovers, new_database_name, pg_admin, pg_url
 
 _real_connect = socket.socket.connect
 
@@ -63,19 +64,6 @@ def _postgres_listening() -> bool:
         return False
 
 
-def _pg_url(database: str) -> str:
-    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + database
-
-
-def _pg_admin(*statements: str) -> None:
-    """Run statements outside a transaction (CREATE/DROP DATABASE cannot run in one)."""
-    import psycopg
-
-    with psycopg.connect(host=PG_HOST, port=PG_PORT, user="postgres", dbname="test", autocommit=True) as connection:
-        for statement in statements:
-            connection.execute(statement)
-
-
 @pytest.fixture(scope="session")
 def postgres_server() -> None:
     """PostgreSQL on 127.0.0.1:5432, started with the cluster's own tool when it is not running."""
@@ -95,23 +83,31 @@ def postgres_template(postgres_server) -> Iterator[str]:
     """A database migrated once per session, copied for each test."""
     from storage.db import make_engine, migrate
 
-    _pg_admin(f"DROP DATABASE IF EXISTS {PG_TEMPLATE} WITH (FORCE)", f"CREATE DATABASE {PG_TEMPLATE}")
-    engine = make_engine(_pg_url(PG_TEMPLATE))
+    drop_leftovers()
+    pg_admin(f"CREATE DATABASE {PG_TEMPLATE}")
+    engine = make_engine(pg_url(PG_TEMPLATE))
     migrate(engine)
     engine.dispose()
     yield PG_TEMPLATE
-    _pg_admin(f"DROP DATABASE IF EXISTS {PG_TEMPLATE} WITH (FORCE)")
+    pg_admin(f"DROP DATABASE IF EXISTS {PG_TEMPLATE} WITH (FORCE)")
+
+
+@pytest.fixture(scope="session")
+def postgres_copies(postgres_template) -> Iterator[DatabaseCopies]:
+    copies = DatabaseCopies(postgres_template)
+    yield copies
+    copies.close()  # before the template is dropped
+    assert copies.failures == [], copies.failures
 
 
 @pytest.fixture
 def fresh_postgres_url(request: pytest.FixtureRequest) -> Iterator[str]:
-    """A new, migrated PostgreSQL database for this test only, dropped afterwards."""
-    template = request.getfixturevalue("postgres_template")
-    name = f"t_{uuid.uuid4().hex[:16]}"
-    _pg_admin(f"CREATE DATABASE {name} TEMPLATE {template}")
-    yield _pg_url(name)
-    # FORCE: a server process a test started may still hold a connection.
-    _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    """A new, migrated PostgreSQL database for this test only, dropped afterwards (FORCE: a server
+    process the test started may still hold a connection)."""
+    copies = request.getfixturevalue("postgres_copies")
+    name = copies.take()
+    yield pg_url(name)
+    copies.give_back(name)
 
 
 @pytest.fixture
@@ -121,10 +117,10 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
         yield f"sqlite:///{tmp_path / 'empty.sqlite'}"
         return
     request.getfixturevalue("postgres_server")
-    name = f"e_{uuid.uuid4().hex[:16]}"
-    _pg_admin(f"CREATE DATABASE {name}")
-    yield _pg_url(name)
-    _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    name = new_database_name("e")
+    pg_admin(f"CREATE DATABASE {name}")
+    yield pg_url(name)
+    pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture

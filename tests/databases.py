@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import os
+import re
+import socket
+import uuid
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -15,7 +22,109 @@ if TEST_DB not in ("sqlite", "postgresql"):
 ON_POSTGRES = TEST_DB == "postgresql"
 PG_HOST, PG_PORT = "127.0.0.1", 5432
 PG_ADMIN_URL = f"postgresql+psycopg://postgres@{PG_HOST}:{PG_PORT}/test"
-PG_TEMPLATE = "grievance_template"
+# Every database a run makes is named gt_<host>_<pid>_<token>_...: two runs on one machine (two
+# engineers, CI) never share or drop each other's, and a run that was killed can be recognised
+# by its dead pid and its leftovers dropped by the next run on the same host.
+PG_PREFIX = "gt"
+PG_HOST_TAG = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:6]
+PG_RUN = f"{PG_PREFIX}_{PG_HOST_TAG}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+PG_TEMPLATE = f"{PG_RUN}_template"
+
+_database_numbers = itertools.count(1)
+_RUN_DATABASE = re.compile(rf"^{PG_PREFIX}_(?P<host>[0-9a-f]{{6}})_(?P<pid>[0-9]+)_[0-9a-f]{{6}}_")
+
+
+def pg_url(database: str) -> str:
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + database
+
+
+def pg_admin(*statements: str) -> list[tuple]:
+    """Run statements outside a transaction (CREATE/DROP DATABASE cannot run in one); the last one's rows."""
+    import psycopg
+
+    rows: list[tuple] = []
+    with psycopg.connect(host=PG_HOST, port=PG_PORT, user="postgres", dbname="test", autocommit=True) as connection:
+        for statement in statements:
+            cursor = connection.execute(statement)
+            rows = cursor.fetchall() if cursor.description else []
+    return rows
+
+
+def new_database_name(kind: str) -> str:
+    """This run's next database name: gt_<host>_<pid>_<token>_<kind><n>."""
+    return f"{PG_RUN}_{kind}{next(_database_numbers)}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
+
+
+def drop_leftovers() -> None:
+    """Drop the databases of earlier runs on this host whose pytest process is gone (killed, crashed).
+
+    Only names of this scheme, made on this host, whose pid no longer runs: a
+    concurrent run's databases (its pid alive) and other hosts' are never touched.
+    """
+    names = [row[0] for row in pg_admin(f"SELECT datname FROM pg_database WHERE datname LIKE '{PG_PREFIX}\\_%'")]
+    for name in names:
+        match = _RUN_DATABASE.match(name)
+        if match and match["host"] == PG_HOST_TAG and not _pid_alive(int(match["pid"])):
+            pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+class DatabaseCopies:
+    """Copies of the template for one test each, made ahead and dropped behind, on background threads.
+
+    CREATE DATABASE ... TEMPLATE and DROP DATABASE mostly wait on the disk
+    (tens of milliseconds on an idle machine, several hundred under load):
+    done while tests run, they add little to the suite's time.
+    """
+
+    AHEAD = 2
+
+    def __init__(self, template: str) -> None:
+        self.template = template
+        self.maker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pg-copies-make")
+        self.dropper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pg-copies-drop")
+        self.ahead: deque[Future[str]] = deque()
+        self.failures: list[str] = []  # drops that failed, by name and error type
+
+    def _create(self) -> str:
+        name = new_database_name("t")
+        pg_admin(f"CREATE DATABASE {name} TEMPLATE {self.template}")
+        return name
+
+    def _drop(self, name: str) -> None:
+        try:
+            pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        except Exception as error:  # reported when the session ends
+            self.failures.append(f"{name}: {type(error).__name__}")
+
+    def take(self) -> str:
+        """A fresh copy for the test starting now; the next ones are being made meanwhile."""
+        while len(self.ahead) <= self.AHEAD:
+            self.ahead.append(self.maker.submit(self._create))
+        return self.ahead.popleft().result()
+
+    def give_back(self, name: str) -> None:
+        self.dropper.submit(self._drop, name)
+
+    def close(self) -> None:
+        """Drop the copies made ahead and wait for every drop."""
+        while self.ahead:
+            try:
+                self.dropper.submit(self._drop, self.ahead.popleft().result())
+            except Exception as error:
+                self.failures.append(f"copy made ahead: {type(error).__name__}")
+        self.maker.shutdown(wait=True)
+        self.dropper.shutdown(wait=True)
+
 
 # For tests that need a real SQLite file (scans of the data folder, WAL checks).
 sqlite_only = pytest.mark.skipif(ON_POSTGRES, reason="reads the SQLite database file itself; on PostgreSQL there is no such file")
@@ -45,4 +154,18 @@ def needles_in_database(database_url: str, needles: list[str | bytes]) -> list[t
         for form, encoded in (("text", raw), ("hex", raw.hex().encode())):
             if encoded in dump:
                 hits.append((repr(needle), form))
+    return hits
+
+
+def needles_at_rest(settings, needles: list[str]) -> list[tuple]:
+    """Every needle found at rest: in any file of the data folder, and on PostgreSQL in a full dump.
+
+    The data folder holds the SQLite database and its WAL journal on SQLite (and
+    logs on both); on PostgreSQL the rows are in the server, so it is dumped too.
+    """
+    from leak_scan import needles_in_tree
+
+    hits: list[tuple] = list(needles_in_tree(settings.data_dir, needles)) if settings.data_dir.exists() else []
+    if ON_POSTGRES:
+        hits += needles_in_database(settings.database_url, needles)
     return hits

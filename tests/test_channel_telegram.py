@@ -33,8 +33,7 @@ from channels.telegram import TelegramAdapter, api_for, message_ids
 from channels.telegram_format import keyboard, split_text, utf16_units
 from channels.telegram_polling import Poller
 from fake_telegram import FakeTelegramServer, photo_update, press_update, text_update, voice_update
-from databases import example_config
-from leak_scan import needles_in_tree
+from databases import example_config, needles_at_rest
 from storage import crypto
 from storage.keys import init_keys, load_operator_identity
 from storage.models import Conversation, InboundReceipt, OutboundMessage, OutboxEntry
@@ -291,7 +290,7 @@ def test_start_with_a_deep_link_payload_is_a_greeting_and_the_payload_is_not_kep
     assert "1 English" in chat.say("/start factory-17-line-4")
     chat.say("/start")
     assert count(services, Conversation) == 1
-    assert needles_in_tree(services.settings.data_dir, ["factory-17-line-4"]) == []
+    assert needles_at_rest(services.settings, ["factory-17-line-4"]) == []
 
 
 def reach_description(chat: Chat) -> None:
@@ -597,9 +596,9 @@ def test_token_chat_id_and_texts_are_in_no_log_line_and_not_on_disk(services, cl
         assert "PhoneMaker" not in lines and "Model-XYZ" not in lines  # the photo's EXIF, as an image library logs it
         assert "message handled" in lines and "send failed" in lines
         assert [needle for needle in needles if needle in lines] == []
-        assert needles_in_tree(services.settings.data_dir, needles) == []
+        assert needles_at_rest(services.settings, needles) == []
         services.close()
-        assert needles_in_tree(services.settings.data_dir, needles) == []
+        assert needles_at_rest(services.settings, needles) == []
     finally:
         reset_logging()
         for name, level in levels.items():

@@ -37,8 +37,7 @@ from channels.base import SendError
 from channels.registry import adapter_class
 from channels.whatsapp_cloud import WhatsAppCloudAdapter
 from fake_graph import FakeGraphServer
-from databases import ON_POSTGRES, example_config, needles_in_database
-from leak_scan import needles_in_tree
+from databases import ON_POSTGRES, example_config, needles_at_rest, needles_in_database
 from storage import crypto
 from storage.keys import load_operator_identity
 from storage.models import Case, Conversation, DraftMedia, InboundReceipt, OutboundMessage, OutboxEntry
@@ -740,9 +739,9 @@ def test_no_number_token_or_text_in_any_log_line_or_file(wa_settings, graph, cap
         wait_sent(graph, len(script) - 1)  # the first reply was refused (dead)
         services.adapters["whatsapp_cloud"].send(address(30), "Actualización: Textiles del Norte", ())
         needles = [WORKER, "+" + WORKER, APP_SECRET, VERIFY_TOKEN, ACCESS_TOKEN, *SECRET_TEXTS]
-        assert needles_in_tree(settings.data_dir, needles) == []
+        assert needles_at_rest(settings, needles) == []
         services.close()
-        assert needles_in_tree(settings.data_dir, needles) == []
+        assert needles_at_rest(settings, needles) == []
         logged = log_file.read_text()
         assert "delivery failed" in logged and "message handled" in logged
         raw = "\n".join(f"{r.getMessage()} {r.__dict__}" for r in captured_logs.records)

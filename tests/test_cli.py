@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from databases import example_config
+from databases import example_config, needles_in_database
 from leak_scan import needles_in_tree
 from worker_scripts import BENGALI_INTAKE, BENGALI_SECRETS, ENGLISH_INTAKE, ENGLISH_SECRETS
 
@@ -41,7 +41,7 @@ def grievance(deployment: Path, *args: str, stdin: str | None = None, check: boo
     return result
 
 
-def test_init_chat_pull_show_and_nothing_in_the_clear(deployment):
+def test_init_chat_pull_show_and_nothing_in_the_clear(deployment, database_url):
     created = grievance(deployment, "init").stdout
     assert "var/keys/pepper (mode 0600)" in created
     for key in ("var/keys/pepper", "var/keys/data-keys.json", "var/operator/operator-identity.txt"):
@@ -73,6 +73,8 @@ def test_init_chat_pull_show_and_nothing_in_the_clear(deployment):
     needles = ["+8801711000000", "8801711000000", "8801822000000", *ENGLISH_SECRETS, *BENGALI_SECRETS]
     assert needles_in_tree(deployment / "var" / "data", needles) == []
     assert needles_in_tree(deployment / "var" / "operator", needles) == []  # the operator store is encrypted
+    if database_url:
+        assert needles_in_database(database_url, needles) == []
 
 
 def test_status_from_another_channel_and_queue_commands(deployment):

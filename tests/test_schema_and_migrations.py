@@ -10,7 +10,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 from bot.case_record import case_schema, validate_case_record
-from databases import sqlite_only
+from databases import ON_POSTGRES
 from storage.db import alembic_config, make_engine, migrate
 from storage.models import Base
 
@@ -28,14 +28,35 @@ def test_migrations_build_exactly_the_models(empty_database_url):
     engine.dispose()
 
 
-@sqlite_only
 def test_sqlite_runs_in_wal_mode_with_secure_delete(tmp_path):
+    """On its own file, whichever database the rest of the suite runs on."""
     engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
     with engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA secure_delete").scalar() == 1
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     engine.dispose()
+
+
+def test_the_test_deployments_database_is_set_up_as_in_production(services):
+    """SQLite: WAL and secure_delete on the deployment's file; PostgreSQL: sessions in UTC, timestamps aware."""
+    from datetime import UTC
+
+    from storage.db import utcnow
+    from storage.models import InboundReceipt
+
+    with services.db.connect() as connection:
+        if ON_POSTGRES:
+            assert connection.exec_driver_sql("SHOW timezone").scalar() == "UTC"
+        else:
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert connection.exec_driver_sql("PRAGMA secure_delete").scalar() == 1
+    now = utcnow()
+    with services.sessions.begin() as session:
+        session.add(InboundReceipt(key="k" * 64, received_at=now))
+    with services.sessions.begin() as session:
+        stored = session.get(InboundReceipt, "k" * 64).received_at
+    assert stored.replace(tzinfo=stored.tzinfo or UTC) == now  # the same instant back, to the minute
 
 
 def test_case_schema_is_valid_json_schema():
