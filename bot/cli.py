@@ -166,7 +166,7 @@ def forward(ctx: click.Context, loop: bool) -> None:
                 click.echo(f"messages sent {sent.sent}, to retry {sent.retried}, dead {sent.dead}, deferred {sent.deferred}")
                 return
             if time.monotonic() - last_purge >= settings.server.purge_interval_seconds:
-                purge_expired(services.sessions, settings.retention)
+                purge_expired(services.sessions, settings.retention, throttle=settings.status_throttle)
                 last_purge = time.monotonic()
             deadline = time.monotonic() + settings.server.forward_interval_seconds
             while not stop["now"] and time.monotonic() < deadline:
@@ -185,13 +185,13 @@ def purge(ctx: click.Context) -> None:
 
     services = _services(ctx)
     try:
-        result = purge_expired(services.sessions, services.settings.retention)
+        result = purge_expired(services.sessions, services.settings.retention, throttle=services.settings.status_throttle)
     finally:
         services.close()
     click.echo(
         f"erased {result.conversations} expired drafts, {result.reply_addresses} reply addresses, "
         f"{result.outbox_entries} delivered outbox entries, {result.receipts} receipts, "
-        f"{result.dead_outbound} outbound messages"
+        f"{result.dead_outbound} outbound messages, {result.status_counters} STATUS counters"
     )
 
 

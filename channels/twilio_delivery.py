@@ -15,8 +15,8 @@ the dispatcher), whose id travels in the status callback URL (`?ob=<id>`).
   after `MAX_DELIVERY_ATTEMPTS` it is dead.
 - any other code: dead at once (each retry is a paid message that would fail
   again). Dead rows are purged by retention after a week.
-- no final status within `WATCH_TTL` (many SMS carriers never confirm delivery):
-  the watch is deleted.
+- no final status within `retention.sent_outbound_hours` (many SMS carriers never
+  confirm delivery): the watch is erased by retention (`storage/retention.py`).
 
 Replies given inline as TwiML are not watched: the worker's next message gets
 the next reply anyway.
@@ -36,7 +36,6 @@ from storage.models import OutboundMessage
 from storage.outbound import enqueue, exact_now
 
 ADAPTER = "twilio"
-WATCH_TTL = timedelta(hours=48)
 MAX_DELIVERY_ATTEMPTS = 6
 RETRY_DELAYS = (timedelta(minutes=2), timedelta(minutes=15), timedelta(hours=1), timedelta(hours=4))
 
@@ -93,13 +92,7 @@ class DeliveryWatch:
 
     def open(self, address: ReplyAddress, text: str, attempts: int) -> tuple[str, str]:
         """Record a message about to be sent; returns its watch id and the status callback URL."""
-        now = exact_now()
         with self.sessions.begin() as session:
-            session.execute(
-                delete(OutboundMessage).where(
-                    OutboundMessage.adapter == ADAPTER, OutboundMessage.state == "sent", OutboundMessage.created_at < now - WATCH_TTL
-                )
-            )
             watch_id = enqueue(session, self.secrets, address, text)
             row = session.get(OutboundMessage, watch_id)
             row.state, row.attempts = "sent", attempts

@@ -21,10 +21,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.config import Retention
+from bot.config import Retention, StatusThrottle
 
 from .db import utcnow
-from .models import Case, Conversation, DraftMedia, InboundReceipt, OutboundMessage, OutboxEntry
+from .models import Case, Conversation, DraftMedia, InboundReceipt, OutboundMessage, OutboxEntry, StatusAttempts
 
 
 @dataclass(frozen=True)
@@ -34,11 +34,14 @@ class PurgeResult:
     outbox_entries: int
     receipts: int = 0
     dead_outbound: int = 0  # messages to workers erased: dead, or sent and never confirmed
+    status_counters: int = 0  # counters of failed STATUS look-ups past their window
 
 
-def purge_expired(sessions: sessionmaker[Session], retention: Retention | None = None, now: datetime | None = None) -> PurgeResult:
+def purge_expired(sessions: sessionmaker[Session], retention: Retention | None = None, now: datetime | None = None,
+                  throttle: StatusThrottle | None = None) -> PurgeResult:
     """Erase everything past its time; `now` is for tests that travel in time."""
     retention = retention or Retention()
+    throttle = throttle or StatusThrottle()
     now = now or utcnow()
     with sessions.begin() as session:
         expired = select(Conversation.lookup).where(Conversation.expires_at <= now)
@@ -73,4 +76,16 @@ def purge_expired(sessions: sessionmaker[Session], retention: Retention | None =
             cutoff = now - timedelta(hours=retention.delivered_outbox_hours)
             delivered = delivered.where(or_(OutboxEntry.delivered_at.is_(None), OutboxEntry.delivered_at <= cutoff))
         outbox_entries = session.execute(delivered).rowcount
-    return PurgeResult(conversations, addresses, outbox_entries, receipts, outbound)
+    with sessions.begin() as session:
+        # A sender's counter (keyed pseudonym) is needed only while its window runs: with the pepper,
+        # an old one would still tell that this number once tried codes that were not theirs.
+        sender_cutoff = now - timedelta(minutes=throttle.per_sender_window_minutes)
+        counters = session.execute(
+            delete(StatusAttempts).where(StatusAttempts.scope != "global", StatusAttempts.window_start < sender_cutoff)
+        ).rowcount
+        counters += session.execute(
+            delete(StatusAttempts).where(
+                StatusAttempts.scope == "global", StatusAttempts.window_start < now - timedelta(days=throttle.keep_counts_days)
+            )
+        ).rowcount
+    return PurgeResult(conversations, addresses, outbox_entries, receipts, outbound, counters)

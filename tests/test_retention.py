@@ -18,6 +18,7 @@ from storage.keys import init_keys
 from storage.models import Case, Conversation, InboundReceipt, OutboundMessage, OutboxEntry
 from storage.outbound import enqueue
 from storage.outbox import forward_outbox
+from storage.db import as_utc
 from storage.retention import purge_expired
 from worker_scripts import ENGLISH_INTAKE
 
@@ -101,8 +102,8 @@ def test_purging_again_erases_nothing_more(deployment):
     services, _, end = deployment
     late = end + timedelta(days=30)
     first = purge_expired(services.sessions, services.settings.retention, now=late)
-    assert first == type(first)(1, 1, 1, len(ENGLISH_INTAKE) + 2, 2)
-    assert astuple(purge_expired(services.sessions, services.settings.retention, now=late)) == (0, 0, 0, 0, 0)
+    assert first == type(first)(1, 1, 1, len(ENGLISH_INTAKE) + 2, 2, 0)
+    assert astuple(purge_expired(services.sessions, services.settings.retention, now=late)) == (0, 0, 0, 0, 0, 0)
     with services.sessions.begin() as session:
         assert session.execute(select(func.count()).select_from(Case)).scalar_one() == 1  # the case itself stays
 
@@ -129,7 +130,7 @@ def test_two_purges_at_once_from_two_processes_erase_each_row_once(deployment):
     other.close()
     assert errors == []
     totals = tuple(map(sum, zip(*(astuple(result) for result in results))))
-    assert totals == (1, 1, 1, len(ENGLISH_INTAKE) + 2, 2)
+    assert totals == (1, 1, 1, len(ENGLISH_INTAKE) + 2, 2, 0)
     assert all(rows(services) == 0 for _, _, rows in KINDS.values())
 
 
@@ -141,3 +142,18 @@ def test_the_example_config_states_the_defaults_and_bad_values_name_their_key(tm
             settings_from_mapping({"retention": {key: value}}, base_dir=tmp_path)
         assert str(error.value).startswith(f"config error: retention.{key}: ")
         assert "\n" not in str(error.value)
+
+
+def test_status_counters_go_when_their_window_ends_and_overall_counts_after_keep_counts_days(services):
+    from storage.models import StatusAttempts
+
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    throttle = services.settings.status_throttle  # 60-minute sender windows, overall counts kept 30 days
+    rows = [("sender-old", now - timedelta(minutes=61)), ("sender-now", now - timedelta(minutes=10)),
+            ("global", now - timedelta(days=31)), ("global", now - timedelta(days=1))]
+    with services.sessions.begin() as session:
+        session.add_all(StatusAttempts(scope=scope, window_start=start, failed=1, refused=0) for scope, start in rows)
+    assert purge_expired(services.sessions, services.settings.retention, now=now, throttle=throttle).status_counters == 2
+    with services.sessions.begin() as session:
+        left = sorted((row.scope, as_utc(row.window_start)) for row in session.execute(select(StatusAttempts)).scalars())
+    assert left == sorted([("sender-now", now - timedelta(minutes=10)), ("global", now - timedelta(days=1))])
