@@ -28,6 +28,8 @@ from storage.keys import init_keys
 
 from databases import ON_POSTGRES, PG_ADMIN_URL, PG_HOST, PG_PORT, PG_TEMPLATE
 
+pytest_plugins = ["leak_guard"]  # at the end of the session, scans all the tests produced for addresses and tokens
+
 _real_connect = socket.socket.connect
 
 
