@@ -49,6 +49,7 @@ chat: keys
 # PostgreSQL (127.0.0.1:5432; the tests start the cluster when needed), each test on its own
 # fresh database: not yet part of `make test`, because it is not green yet (issue 5).
 test: install age-cli rasa-train
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 # The export tests decrypt with the standard `age` CLI, as a partner would (Debian package `age`).

@@ -235,7 +235,7 @@ class LeakGuard:
     def scan_postgres(self, scanner: Scanner, database_url: str, test: str) -> None:
         """A pg_dump of a test's database, taken before the test's teardown drops it."""
         started = time.perf_counter()
-        dump = subprocess.run(["pg_dump", "--no-owner", database_url.replace("+psycopg", "", 1)],  # noqa: S607  pg_dump of the PATH, as tests/databases.py
+        dump = subprocess.run(["pg_dump", "--no-owner", database_url.replace("+psycopg", "", 1)],  # the PATH's pg_dump, as tests/databases.py
                               capture_output=True, check=False)
         self.pg_seconds += time.perf_counter() - started
         self.pg_dumps += 1
