@@ -4,7 +4,7 @@ A pytest plugin (registered in conftest.py). When the session ends it reads ever
 file below pytest's base temporary folder -- each test's databases (with their
 -wal/-journal files), logs, operator stores, exports, queues, keys -- and, on
 PostgreSQL, a pg_dump of each test's database taken just before the test drops
-it, plus the Redis keys tests left behind. It looks for every sender id, phone
+it, plus the Redis keys and RabbitMQ messages tests left behind. It looks for every sender id, phone
 number, Telegram chat id and token the tests used, collected two ways so that
 nobody has to keep a list by hand:
 
@@ -40,6 +40,8 @@ from pathlib import Path
 import pytest
 
 from bot import messages
+from storage.sinks.rabbitmq import RabbitQueue
+from storage.sinks.redis_streams import RedisStreamsQueue
 
 TESTS = Path(__file__).resolve().parent
 PHONE = re.compile(r"^(?:whatsapp:)?\+\d{8,15}$")  # E.164, as Twilio and the tests write them
@@ -197,6 +199,8 @@ class LeakGuard:
     seconds: float = 0.0
     needles: int = 0
     notes: list[str] = field(default_factory=list)
+    redis_streams: set[str] = field(default_factory=set)  # streams and queues the session's sinks used
+    rabbit_queues: set[str] = field(default_factory=set)
 
     _static: Needles | None = None
     _scanner: tuple[int, Scanner] | None = None
@@ -250,8 +254,9 @@ class LeakGuard:
         import redis
 
         client = redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=1, socket_timeout=5)
-        try:
-            keys = list(client.scan_iter("test-*", count=1000))
+        try:  # reading does not consume: a concurrent session's streams are safe
+            keys = sorted({key for pattern in ("test-*", *(f"{stream}*" for stream in self.redis_streams))
+                           for key in client.scan_iter(pattern, count=1000)})
         except redis.RedisError:
             self.notes.append("Redis not running: nothing to scan")
             return
@@ -262,8 +267,44 @@ class LeakGuard:
                 continue
             for needle, form in sorted(scanner.search(key + b"\n" + data)):
                 self.hits.append(Hit(f"redis key {key.decode(errors='replace')}", needle, scanner.kinds[needle], form))
-        self.notes.append(f"Redis: {len(keys)} test-* keys left, scanned")
+        self.notes.append(f"Redis: {len(keys)} keys left, scanned")
         client.close()
+
+    def scan_rabbitmq(self, scanner: Scanner) -> None:
+        """The messages left in the RabbitMQ queues this session's sinks used (tests delete theirs).
+
+        Only this session's queues: taking a message from a queue another session's test is
+        using, even unacknowledged and given back, would disturb that test.
+        """
+        if not self.rabbit_queues:
+            return
+        import pika
+        import pika.exceptions
+
+        try:
+            connection = pika.BlockingConnection(pika.ConnectionParameters("127.0.0.1", 5672, connection_attempts=1,
+                                                                           socket_timeout=2, blocked_connection_timeout=5))
+        except pika.exceptions.AMQPError:
+            self.notes.append("RabbitMQ not running: nothing to scan")
+            return
+        left = 0
+        for queue in sorted(self.rabbit_queues):
+            channel = connection.channel()
+            try:
+                count = channel.queue_declare(queue, durable=True, passive=True).method.message_count
+            except pika.exceptions.ChannelClosedByBroker:  # deleted by its test
+                continue
+            left += count
+            for _ in range(count):
+                method, properties, body = channel.basic_get(queue, auto_ack=False)  # given back when the channel closes
+                if method is None:
+                    break
+                data = body + b"\n" + repr(properties).encode()
+                for needle, form in sorted(scanner.search(data)):
+                    self.hits.append(Hit(f"rabbitmq queue {queue}", needle, scanner.kinds[needle], form))
+            channel.close()
+        connection.close()
+        self.notes.append(f"RabbitMQ: {len(self.rabbit_queues)} queues used, {left} messages left, scanned")
 
 
 def _redis_value(client, key: bytes) -> bytes:
@@ -285,7 +326,7 @@ GUARD = pytest.StashKey[LeakGuard]()
 
 
 def _record(cls: type, attribute: str, add) -> None:
-    """Wrap cls.__init__ so that every instance's `attribute` is registered as a needle."""
+    """Wrap cls.__init__ so that every instance's `attribute` is registered (a needle, a queue name)."""
     original = cls.__init__
 
     def init(self, *args, **kwargs) -> None:
@@ -301,20 +342,23 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[GUARD] = guard
     _record(messages.InboundMessage, "sender", guard.runtime.add_sender)
     _record(messages.ReplyAddress, "address", guard.runtime.add_sender)
+    _record(RedisStreamsQueue, "stream", guard.redis_streams.add)
+    _record(RabbitQueue, "queues", guard.rabbit_queues.update)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    for cls in (messages.InboundMessage, messages.ReplyAddress):
+    for cls in (messages.InboundMessage, messages.ReplyAddress, RedisStreamsQueue, RabbitQueue):
         cls.__init__ = getattr(cls.__init__, "__wrapped__", cls.__init__)
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_teardown(item: pytest.Item, nextitem):
     """On PostgreSQL, dump the test's database before its fixture drops it."""
-    database_url = getattr(item, "funcargs", {}).get("database_url")
-    if isinstance(database_url, str) and database_url.startswith("postgresql"):
+    funcargs = getattr(item, "funcargs", {})
+    urls = {funcargs.get(name) for name in ("database_url", "fresh_postgres_url")}
+    for url in sorted(url for url in urls if isinstance(url, str) and url.startswith("postgresql")):
         guard = item.config.stash[GUARD]
-        guard.scan_postgres(guard.scanner(), database_url, item.nodeid)
+        guard.scan_postgres(guard.scanner(), url, item.nodeid)
     return (yield)
 
 
@@ -334,6 +378,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         guard.notes.append("no temporary folder was created")
     if session.testscollected:
         guard.scan_redis(scanner)
+        guard.scan_rabbitmq(scanner)
     guard.seconds = time.perf_counter() - started
     if guard.hits:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -6,11 +6,13 @@ import os
 import shutil
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
 
-from leak_guard import Needles, Scanner, needles_from_sources
+from leak_guard import LeakGuard, Needles, Scanner, needles_from_sources
+from sink_servers import ensure_rabbitmq, ensure_redis, rabbitmq_cleanup, redis_cleanup
 
 TESTS = Path(__file__).resolve().parent
 
@@ -41,12 +43,28 @@ def test_only_ciphertext(tmp_path):
 '''
 
 
-def _inner_session(tmp_path: Path, source: str) -> subprocess.CompletedProcess:
+# A sink that put a worker's number into the queue in the clear, instead of sealed ciphertext.
+QUEUES = '''
+import os
+from storage.sinks.rabbitmq import RabbitQueue
+from storage.sinks.redis_streams import RedisStreamsQueue
+
+def test_a_sink_leaves_a_number_in_the_queue():
+    name, number = os.environ["LEAK_QUEUE"], ("+88017" + "11000000").encode()
+    if os.environ["LEAK_KIND"] == "redis":
+        RedisStreamsQueue("redis://127.0.0.1:6379/0", stream=name).deliver("case-1", b"not sealed: " + number, False)
+    else:
+        RabbitQueue.from_url("amqp://127.0.0.1:5672/%2F", password=None, queue=name, timeout_seconds=5).deliver(
+            "case-1", b"not sealed: " + number, True)
+'''
+
+
+def _inner_session(tmp_path: Path, source: str, **env: str) -> subprocess.CompletedProcess:
     root = tmp_path / "inner"
     root.mkdir()
     (root / "pytest.ini").write_text("[pytest]\n")
     (root / "test_inner.py").write_text(source)
-    env = {**os.environ, "PYTHONPATH": str(TESTS)}
+    env = {**os.environ, "PYTHONPATH": str(TESTS), **env}
     try:
         return subprocess.run(
             [sys.executable, "-m", "pytest", "-q", "-p", "leak_guard", "-p", "no:cacheprovider", "-c", str(root / "pytest.ini"),
@@ -66,6 +84,20 @@ def test_a_session_that_leaves_needles_in_the_clear_fails_naming_file_and_kind(t
     assert "_int0/logs/grievance.log: phone number '8801711000000' as text" in result.stdout
     assert "/cases.db: phone number '447009001234' as utf-16" in result.stdout
     assert "test_a_token_as_hex0/dump.sql: token " in result.stdout and "as hex" in result.stdout
+
+
+@pytest.mark.parametrize("kind", ["redis", "rabbitmq"])
+def test_a_session_that_leaves_a_number_in_a_queue_fails(tmp_path, kind):
+    ensure, cleanup = (ensure_redis, redis_cleanup) if kind == "redis" else (ensure_rabbitmq, rabbitmq_cleanup)
+    ensure()
+    name = f"leakcheck-{uuid.uuid4().hex[:12]}"  # not test-*: found because the session's sink used it
+    try:
+        result = _inner_session(tmp_path, QUEUES, LEAK_QUEUE=name, LEAK_KIND=kind)
+    finally:
+        cleanup(name)
+    assert result.returncode == 1, result.stdout + result.stderr
+    where = f"redis key {name}" if kind == "redis" else f"rabbitmq queue {name}.urgent"
+    assert f"{where}: phone number '8801711000000' as text" in result.stdout, result.stdout
 
 
 def test_a_session_that_leaves_only_ciphertext_passes(tmp_path):
@@ -111,3 +143,22 @@ def test_the_scanner_finds_every_form_and_ignores_ciphertext():
     assert scanner.search(number.encode().hex().upper().encode()) == {(number, "hex")}
     assert scanner.search(b"hook-secret-0123456789abcdefABCDE") == set()  # a prefix is not the token
     assert scanner.search(os.urandom(1 << 20).replace(b"8", b"9")) == set()
+
+
+def test_a_postgresql_database_with_a_number_in_text_or_bytea_is_a_hit(fresh_postgres_url):
+    import psycopg
+
+    number = "+8801711000123"
+    with psycopg.connect(fresh_postgres_url.replace("+psycopg", "", 1), autocommit=True) as connection:
+        connection.execute("CREATE TABLE leak (t text, b bytea)")
+        connection.execute("INSERT INTO leak VALUES (%s, NULL), (NULL, %s)", (f"to {number}", b"\x00" + number.encode()))
+    needles = Needles()
+    needles.add_sender(number)
+    guard = LeakGuard()
+    guard.scan_postgres(Scanner(needles), fresh_postgres_url, "a test")
+    assert sorted((hit.where, hit.needle, hit.kind, hit.form) for hit in guard.hits) == [
+        ("postgresql database of a test", "8801711000123", "phone number", "hex"),  # bytea is dumped as hex
+        ("postgresql database of a test", "8801711000123", "phone number", "text"),
+    ]
+    with psycopg.connect(fresh_postgres_url.replace("+psycopg", "", 1), autocommit=True) as connection:
+        connection.execute("DROP TABLE leak")  # else the scan at this test's teardown would report it
