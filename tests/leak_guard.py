@@ -64,8 +64,10 @@ ALLOWED: dict[str, str] = {
     # case text holds the contact number the worker chose to give (desk_support.SECRET_CONTACT).
     "test_grievance_decrypt_roundtr*/opened.jsonl": "an export the test decrypted on purpose",
 }
-# The hotline's own numbers are configuration (config.yaml holds them by design), not a worker's.
-HOTLINE_NAME = re.compile(r"^HOTLINE")
+# The hotline's own numbers and ids are configuration (config.yaml holds them by design), not a
+# worker's. A needle inside one of them (chat id 123456789 in phone number id 1234567890) cannot
+# be told apart from it, so it is dropped.
+HOTLINE_NAME = re.compile(r"^HOTLINE|NUMBER_ID$")
 HOTLINE_KEYS = ("sms_from", "whatsapp_from")
 
 
@@ -74,6 +76,10 @@ class Needles:
     """needle -> its kind ("phone", "chat id", "token", ...), from the sources and from the run."""
 
     kinds: dict[str, str] = field(default_factory=dict)
+    own: set[str] = field(default_factory=set)  # the hotline's own configuration values: not needles
+
+    def without_own(self) -> Needles:
+        return Needles({n: k for n, k in self.kinds.items() if not any(n in value for value in self.own)}, self.own)
 
     def add(self, value: object, kind: str) -> None:
         text = str(value).strip()
@@ -118,7 +124,7 @@ def needles_from_sources(folder: Path = TESTS) -> Needles:
                 for key, value in zip(node.keys, node.values, strict=True):
                     if isinstance(key, ast.Constant) and key.value in HOTLINE_KEYS and isinstance(value, ast.Constant):
                         hotline.add(value.value, "phone number")
-            if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and HOTLINE_NAME.match(t.id) for t in node.targets):
+            if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and HOTLINE_NAME.search(t.id) for t in node.targets):
                 for value in _constant(node.value):
                     hotline.add(value, "phone number")
         for statement in tree.body:
@@ -130,9 +136,8 @@ def needles_from_sources(folder: Path = TESTS) -> Needles:
                     kind = "token" if re.search(r"TOKEN|SECRET|SID|PASSWORD|KEY", target.id) else "sender id"
                     for value in _constant(statement.value):
                         needles.add(value, "chat id" if isinstance(value, int) else kind)
-    for number in hotline.kinds:
-        needles.kinds.pop(number, None)
-    return needles
+    needles.own = set(hotline.kinds)
+    return needles.without_own()
 
 
 def _trie_pattern(words: list[bytes]) -> bytes:
@@ -211,9 +216,10 @@ class LeakGuard:
             return self._scanner[1]
         if self._static is None:
             self._static = needles_from_sources()
-        needles = Needles(dict(self._static.kinds))
+        needles = Needles(dict(self._static.kinds), self._static.own)
         for needle, kind in self.runtime.kinds.items():
             needles.kinds.setdefault(needle, kind)
+        needles = needles.without_own()
         self.needles = len(needles.kinds)
         self._scanner = (len(self.runtime.kinds), Scanner(needles))
         return self._scanner[1]

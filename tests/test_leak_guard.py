@@ -162,3 +162,11 @@ def test_a_postgresql_database_with_a_number_in_text_or_bytea_is_a_hit(fresh_pos
     ]
     with psycopg.connect(fresh_postgres_url.replace("+psycopg", "", 1), autocommit=True) as connection:
         connection.execute("DROP TABLE leak")  # else the scan at this test's teardown would report it
+
+
+def test_a_needle_inside_the_hotlines_own_configuration_is_dropped():
+    guard = LeakGuard()
+    guard.runtime.add_sender("123456789")  # a fake chat id, inside the WhatsApp phone number id 1234567890
+    guard.runtime.add_sender("+8801711000321")
+    kinds = guard.scanner().kinds
+    assert "123456789" not in kinds and kinds["8801711000321"] == "phone number"
