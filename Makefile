@@ -49,16 +49,20 @@ chat: keys
 # the cluster when it is not running), each test on its own fresh database. The PostgreSQL run
 # goes on even if the SQLite run failed, so one `make test` reports both; it fails if either did.
 test: install age-cli rasa-train
+	$(BIN)/ruff check .
 	@status=0; \
 	$(MAKE) --no-print-directory test-sqlite || status=1; \
 	$(MAKE) --no-print-directory test-postgresql || status=1; \
 	exit $$status
 
+# Each run has its own temporary folder (pytest would otherwise share /tmp/pytest-of-$USER with
+# every other session on the machine and keep only the last three): the end-of-session leak scan
+# (tests/leak_guard.py) reads everything this run wrote, and nothing of another run.
 test-sqlite: install age-cli rasa-train
-	GRIEVANCE_TEST_DB=sqlite $(BIN)/python -m pytest
+	GRIEVANCE_TEST_DB=sqlite $(BIN)/python -m pytest --basetemp=$(CURDIR)/var/test-runs/sqlite
 
 test-postgresql: install age-cli rasa-train
-	GRIEVANCE_TEST_DB=postgresql $(BIN)/python -m pytest
+	GRIEVANCE_TEST_DB=postgresql $(BIN)/python -m pytest --basetemp=$(CURDIR)/var/test-runs/postgresql
 
 # The export tests decrypt with the standard `age` CLI, as a partner would (Debian package `age`).
 age-cli:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import platform
 import shutil
@@ -234,7 +233,7 @@ def run_load(label: str, server_pid: int, conversations: list[loadgen.Conversati
     seconds = asyncio.run(loadgen.drive("127.0.0.1", port, conversations, concurrency=concurrency, rate=rate, duration=duration))
     cpu = cpu_seconds(server_pid) - cpu_before
     statuses = [s for c in conversations for s in c.statuses]
-    latencies = [l for c in conversations for l in c.latencies]
+    latencies = [latency for c in conversations for latency in c.latencies]
     ok = sum(200 <= s < 300 for s in statuses)
     peak, tree = peak_rss_mb(server_pid)
     return RunResult(label, ok, len(statuses) - ok, seconds, loadgen.percentile(latencies, 0.5) * 1000,

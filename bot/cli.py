@@ -125,12 +125,12 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int, 
     settings = _settings(ctx)
     poll_telegram = _telegram_polling_wanted(settings, telegram_polling)  # Telegram
     _services(ctx).close()  # fail fast on missing secrets or an unreachable database, before forking
-    maintenance = subprocess.Popen(
+    maintenance = subprocess.Popen(  # noqa: S603  this program itself, argument list, no shell
         [sys.executable, "-c", "from bot.cli import main; main()", "--config", ctx.obj["config_path"], "forward", "--loop"]
     )
     poller = _start_telegram_poller(ctx) if poll_telegram else None  # Telegram
     operator_api = (  # the operator API: its own gunicorn, on its own address (bot/cli_dialogue.py)
-        subprocess.Popen([sys.executable, "-c", "from bot.cli import main; main()", "--config", ctx.obj["config_path"], "operator-api"])
+        subprocess.Popen([sys.executable, "-c", "from bot.cli import main; main()", "--config", ctx.obj["config_path"], "operator-api"])  # noqa: S603  this program itself
         if settings.operator_api.enabled
         else None
     )
@@ -288,7 +288,7 @@ def _telegram_polling_wanted(settings: Settings, flag: bool) -> bool:
 
 
 def _start_telegram_poller(ctx: click.Context) -> subprocess.Popen:
-    return subprocess.Popen(
+    return subprocess.Popen(  # noqa: S603  this program itself, argument list, no shell
         [sys.executable, "-c", "from bot.cli import main; main()", "--config", ctx.obj["config_path"], "telegram", "poll"]
     )
 

@@ -285,7 +285,7 @@ class Nlu(_Frozen):
 
     backend: Literal["builtin", "rasa"] = "builtin"
     suggestion_min_confidence: Annotated[float, Field(ge=0, le=1)] = 0.34
-    rasa_url: str = "http://127.0.0.1:5005"
+    rasa_url: Annotated[str, Field(pattern=r"^https?://[^/]")] = "http://127.0.0.1:5005"  # urllib would open file: too
     # A worker never waits longer than this on Rasa before the built-in model answers.
     rasa_timeout_seconds: Annotated[float, Field(gt=0, le=10)] = 0.5
 

@@ -142,7 +142,7 @@ class TelegramApi:
         wait_futures(list(self._pending), timeout=5)
         try:
             asyncio.run_coroutine_threadsafe(self._finish(), loop).result(10)
-        except Exception:  # closing is best effort; the process may be exiting anyway
+        except Exception:  # noqa: S110  closing is best effort; the process may be exiting anyway
             pass
         loop.call_soon_threadsafe(loop.stop)
         if self._thread is not None:

@@ -55,6 +55,8 @@ class RasaUnderstander:
         fallback: Understander,
         languages: Sequence[str] = SUPPORTED_LANGUAGES,
     ) -> None:
+        if not url.startswith(("http://", "https://")):  # urllib would also open file: and ftp: URLs
+            raise ValueError("the Rasa URL must start with http:// or https://")
         self.parse_url = url.rstrip("/") + "/model/parse"
         self.timeout_seconds = timeout_seconds
         self.fallback = fallback
@@ -99,7 +101,7 @@ class RasaUnderstander:
         return name, round(float(confidence), 3)
 
     def _post(self, payload: dict) -> object:
-        request = urllib.request.Request(
+        request = urllib.request.Request(  # noqa: S310  http(s) only, checked in __init__
             self.parse_url,
             data=json.dumps(payload).encode("utf-8"),
             headers={"Content-Type": "application/json"},

@@ -420,7 +420,7 @@ def decrypt_export_stream(reader, writer, identities: list[str]) -> None:
 # the operator like a case, so the intake server cannot read them back.
 
 ANSWER_SEAL_V1 = b"GANSW1\n"  # prefix, then an age ciphertext: a worker's answer to the operator
-API_TOKEN_PREFIX = "grv"
+API_TOKEN_PREFIX = "grv"  # noqa: S105  the public prefix of every API token, not a secret
 _API_TOKEN_SECRET_BYTES = 32
 
 

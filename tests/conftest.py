@@ -29,6 +29,8 @@ from storage.keys import init_keys
 
 from databases import ON_POSTGRES, PG_HOST, PG_PORT, PG_TEMPLATE, DatabaseCopies, drop_leftovers, new_database_name, pg_admin, pg_url
 
+pytest_plugins = ["leak_guard"]  # at the end of the session, scans all the tests produced for addresses and tokens
+
 _real_connect = socket.socket.connect
 
 

@@ -15,7 +15,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -29,7 +28,7 @@ from bot.logs import reset_logging, setup_logging
 from bot.messages import ReplyAddress
 from bot.services import build_services
 from channels.base import SendError
-from channels.telegram import TelegramAdapter, api_for, message_ids
+from channels.telegram import api_for, message_ids
 from channels.telegram_format import keyboard, split_text, utf16_units
 from channels.telegram_polling import Poller
 from fake_telegram import FakeTelegramServer, photo_update, press_update, text_update, voice_update

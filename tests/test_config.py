@@ -46,6 +46,7 @@ def test_settings_are_immutable():
         ({"server": {"port": 70000}}, "server.port"),
         ({"sesion": {}}, "sesion"),  # a typo is an error, not ignored
         ({"logging": {"level": "LOUD"}}, "logging.level"),
+        ({"nlu": {"rasa_url": "file:///etc/passwd"}}, "nlu.rasa_url"),  # urllib would read the file
     ],
 )
 def test_a_config_mistake_names_the_key_in_one_line(mapping, key):

@@ -67,7 +67,8 @@ def _webhook(settings: Settings, sessions: sessionmaker[Session]):
     from .webhook import WebhookSink
 
     config = settings.queue.webhook
-    assert config is not None  # the config requires it when kind is webhook
+    if config is None:  # the config validation requires it already; an assert would vanish under python -O
+        raise ConfigError("config error: queue.webhook: required when queue.kind is webhook (url and secret)")
     secret = read_secret(settings, config.secret, "queue.webhook.secret").strip()
     if len(secret) < WEBHOOK_SECRET_MIN_CHARS:
         raise ConfigError(
