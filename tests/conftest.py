@@ -47,6 +47,19 @@ def _is_local(address) -> bool:
 
 
 @pytest.fixture(autouse=True)
+def _logging_as_found() -> Iterator[None]:
+    """Undo what a test's `setup_logging` (e.g. a CLI command run in-process) did to the root logger,
+    so its handlers and their privacy filter do not rewrite the records of later tests."""
+    root = logging.getLogger()
+    level = root.level
+    yield
+    from bot.logs import reset_logging
+
+    reset_logging()
+    root.setLevel(level)
+
+
+@pytest.fixture(autouse=True)
 def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fail any test that tries to reach beyond this machine."""
 
