@@ -15,6 +15,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 import urllib.error
@@ -264,10 +265,12 @@ class PrivatePostgres:
     """A PostgreSQL cluster of the test's own (initdb in a temporary folder, owned by `postgres`),
     on a free port, so it can be stopped without touching the shared server others use."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self) -> None:
         bins = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
         assert bins, "PostgreSQL server binaries not found under /usr/lib/postgresql"
         self.bin = bins[-1].parent
+        # Not under pytest's tmp_path: that is root's, mode 0700, and the server runs as `postgres`.
+        root = Path(tempfile.mkdtemp(prefix="grievance-outage-pg-"))
         self.root = root
         self.data = root / "data"
         self.socket_dir = root / "sock"
@@ -285,7 +288,8 @@ class PrivatePostgres:
 
     def _as_postgres(self, *args: str) -> None:
         command = list(args) if os.geteuid() != 0 else ["runuser", "-u", "postgres", "--", *args]
-        subprocess.run(command, check=True, capture_output=True, cwd="/tmp")
+        done = subprocess.run(command, capture_output=True, text=True, cwd="/tmp")
+        assert done.returncode == 0, f"{Path(args[0]).name} failed: {done.stderr[-1000:]}"
 
     def start(self) -> None:
         options = f"-p {self.port} -k {self.socket_dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100"
@@ -298,3 +302,8 @@ class PrivatePostgres:
 
     def running(self) -> bool:
         return (self.data / "postmaster.pid").exists()
+
+    def remove(self) -> None:
+        if self.running():
+            self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)

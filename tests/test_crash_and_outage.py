@@ -256,12 +256,13 @@ def test_forwarder_killed_mid_delivery_delivers_every_case_and_the_receiver_keep
 
 
 @pytest.fixture
-def private_postgres(tmp_path_factory):
-    cluster = PrivatePostgres(Path(tmp_path_factory.mktemp("pg", numbered=True)))
-    cluster.start()
-    yield cluster
-    if cluster.running():
-        cluster.stop()
+def private_postgres():
+    cluster = PrivatePostgres()
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.remove()
 
 
 def test_postgresql_stopped_under_load_answers_503_then_recovers_without_restart(tmp_path, private_postgres):
