@@ -190,10 +190,10 @@ async def drive(host: str, port: int, conversations: list[Conversation], *, conc
 
 
 async def _persist(host: str, port: int, conversation: Conversation, halt: threading.Event,
-                   retry_pause: float, stop_at: float) -> None:
+                   retry_pause: float, stop_at: float, until: int) -> None:
     reader = writer = None
     try:
-        while conversation.acked < len(conversation.requests):
+        while conversation.acked < min(until, len(conversation.requests)):
             if halt.is_set() or time.perf_counter() >= stop_at:
                 return
             request = conversation.requests[conversation.acked]
@@ -223,20 +223,22 @@ async def _persist(host: str, port: int, conversation: Conversation, halt: threa
 
 async def drive_until_answered(host: str, port: int, conversations: list[Conversation], *, concurrency: int,
                                halt: threading.Event | None = None, retry_pause: float = 0.2,
-                               timeout: float = 120.0) -> None:
+                               timeout: float = 120.0, until: int | None = None) -> None:
     """Like a provider that retries: each request is resent (same MessageSid, same signature)
     until it gets a 2xx, then the next one; a conversation resumes where `acked` says.
 
+    With `until`, each conversation stops after that many answered requests (a later call goes on).
     Stops early when `halt` is set or after `timeout` seconds; `acked` then tells exactly which
     requests were answered with a 2xx (every request before it, none from it on).
     """
     halt = halt or threading.Event()
     stop_at = time.perf_counter() + timeout
-    queue = [c for c in reversed(conversations) if c.acked < len(c.requests)]
+    until = until if until is not None else max((len(c.requests) for c in conversations), default=0)
+    queue = [c for c in reversed(conversations) if c.acked < min(until, len(c.requests))]
 
     async def lane() -> None:
         while queue:
-            await _persist(host, port, queue.pop(), halt, retry_pause, stop_at)
+            await _persist(host, port, queue.pop(), halt, retry_pause, stop_at, until)
 
     await asyncio.gather(*(lane() for _ in range(concurrency)))
 

@@ -153,8 +153,11 @@ class Load:
         self.port, self.conversations, self.concurrency, self.timeout = port, conversations, concurrency, timeout
         self.halt = threading.Event()
         self._thread: threading.Thread | None = None
+        self.until: int | None = None
 
-    def start(self) -> Load:
+    def start(self, until: int | None = None) -> Load:
+        """Run in the background; with `until`, each conversation stops after that many answers."""
+        self.until = until
         self.halt.clear()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -162,7 +165,8 @@ class Load:
 
     def _run(self) -> None:
         asyncio.run(loadgen.drive_until_answered("127.0.0.1", self.port, self.conversations,
-                                                 concurrency=self.concurrency, halt=self.halt, timeout=self.timeout))
+                                                 concurrency=self.concurrency, halt=self.halt, timeout=self.timeout,
+                                                 until=self.until))
 
     def answered(self) -> int:
         return sum(c.acked for c in self.conversations)

@@ -335,40 +335,71 @@ def broker_depth(kind: str, name: str) -> int:
         connection.close()
 
 
-@pytest.mark.parametrize("kind", ["redis", "rabbitmq"])
-def test_broker_away_under_load_intake_keeps_answering_and_cases_arrive_once(kind, tmp_path):
-    workers = 30
-    (ensure_redis if kind == "redis" else ensure_rabbitmq)()
-    name = f"crash-{kind}-{uuid.uuid4().hex[:8]}"
-    proxy = ToggleProxy(REDIS_PORT if kind == "redis" else RABBITMQ_PORT)
-    deployment = deploy(tmp_path, "sqlite", configure=broker_queue(kind, proxy.port, name))
-    server = Server(deployment).start()
-    store = Store(deployment)
-    try:
-        conversations = loadgen.build_conversations("127.0.0.1", server.port, workers, script=script_for)
-        load = Load(server.port, conversations, concurrency=workers).start()
-        wait_for(lambda: load.answered() >= 0.3 * load.total(), 90, "the load to get going")
-        proxy.down()
-        wait_for(load.done, 120, "every conversation to be answered while the broker is away")
-        load.join()
-        assert all(c.refusals == [] for c in conversations), "the intake refused a message because the broker was away"
-        assert store.missing_receipts(conversations) == []
-        # The cases wait in the outbox: each tried at least once, none delivered, none given up.
-        wait_for(lambda: store.outbox_states() == Counter({"pending": workers}) and store.failed_attempts() == workers,
-                 60, "every case to have failed a delivery while the broker is away")
+class BrokerAway:
+    """One deployment whose queue is Redis or RabbitMQ behind a proxy that is cut, under load."""
 
-        proxy.up()
-        wait_for(lambda: all_forwarded(store), 150, "every case to be delivered")
-        assert broker_depth(kind, name) == workers  # what the queue received: each case once
-        source = make_source(store.settings, store.sessions)
-        try:
-            units, pulled = pull_into_store(source, store.identity, tmp_path / "operator.db")
-        finally:
-            source.close()
-        every_case_once(units, workers)
-        assert pulled == workers and broker_depth(kind, name) == 0
+    def __init__(self, kind: str, tmp_path: Path, workers: int) -> None:
+        (ensure_redis if kind == "redis" else ensure_rabbitmq)()
+        self.kind, self.workers = kind, workers
+        self.name = f"crash-{kind}-{uuid.uuid4().hex[:8]}"
+        self.proxy = ToggleProxy(REDIS_PORT if kind == "redis" else RABBITMQ_PORT)
+        folder = tmp_path / kind
+        folder.mkdir()
+        self.deployment = deploy(folder, "sqlite", configure=broker_queue(kind, self.proxy.port, self.name))
+        self.server = Server(self.deployment).start()
+        self.store = Store(self.deployment)
+        self.conversations = loadgen.build_conversations("127.0.0.1", self.server.port, workers, script=script_for)
+        self.load = Load(self.server.port, self.conversations, concurrency=workers)
+
+    def close(self) -> None:
+        self.server.stop()
+        self.store.close()
+        self.proxy.close()
+        (redis_cleanup if self.kind == "redis" else rabbitmq_cleanup)(self.name)
+
+
+def test_redis_and_rabbitmq_away_under_load_intake_keeps_answering_and_cases_arrive_once(tmp_path):
+    # Both brokers in one test, side by side: a case that failed waits for its retry until the next
+    # whole minute (the outbox keeps minute-coarse times), and the two can share that wait.
+    workers, early, before_cut = 30, 3, 10
+    scenarios = []
+    try:
+        for kind in ("redis", "rabbitmq"):
+            scenarios.append(BrokerAway(kind, tmp_path, workers))
+        for each in scenarios:
+            # A few whole conversations first: their cases go through, so the forwarder holds a live
+            # connection to the broker when it goes away.
+            Load(each.server.port, each.conversations[:early], early).start().join()
+            wait_for(lambda: each.store.outbox_states() == Counter({"delivered": early}), 30, f"the first cases to reach {each.kind}")
+            # Everyone else halfway through (no case confirmed yet), so that every later case is
+            # confirmed while the broker is away, whatever the timing.
+            each.load.start(until=before_cut)
+        for each in scenarios:
+            each.load.join()
+            each.proxy.down()
+            each.load.start()
+        for each in scenarios:
+            wait_for(each.load.done, 120, f"every conversation to be answered while {each.kind} is away")
+            each.load.join()
+            assert all(c.refusals == [] for c in each.conversations), f"a message was refused because {each.kind} was away"
+            assert each.store.missing_receipts(each.conversations) == []
+        for each in scenarios:
+            # The cases wait in the outbox: each tried at least once, none delivered, none given up.
+            waiting = Counter({"delivered": early, "pending": workers - early})
+            wait_for(lambda: each.store.outbox_states() == waiting and each.store.failed_attempts() == workers - early,
+                     60, f"every later case to have failed a delivery while {each.kind} is away")
+        for each in scenarios:
+            each.proxy.up()
+        for each in scenarios:
+            wait_for(lambda: all_forwarded(each.store), 150, f"every case to be delivered to {each.kind}")
+            assert broker_depth(each.kind, each.name) == workers  # what the queue received: each case once
+            source = make_source(each.store.settings, each.store.sessions)
+            try:
+                units, pulled = pull_into_store(source, each.store.identity, tmp_path / f"operator-{each.kind}.db")
+            finally:
+                source.close()
+            every_case_once(units, workers)
+            assert pulled == workers and broker_depth(each.kind, each.name) == 0
     finally:
-        server.stop()
-        store.close()
-        proxy.close()
-        (redis_cleanup if kind == "redis" else rabbitmq_cleanup)(name)
+        for each in scenarios:
+            each.close()
