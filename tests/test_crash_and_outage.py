@@ -17,6 +17,7 @@ Nothing here passes on timing: each step waits for a condition, with a generous 
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import threading
@@ -47,6 +48,8 @@ from tests.outage_support import (
     workplace_of,
 )
 from tests.sink_servers import (
+    RABBITMQ_PORT,
+    REDIS_PORT,
     WEBHOOK_SECRET,
     ToggleProxy,
     WebhookReceiver,
@@ -54,8 +57,6 @@ from tests.sink_servers import (
     ensure_redis,
     rabbitmq_cleanup,
     redis_cleanup,
-    RABBITMQ_PORT,
-    REDIS_PORT,
 )
 
 INTAKE_LENGTH = len(loadgen.INTAKE)
@@ -166,12 +167,15 @@ class HeldReceiver:
                     seen["count"] += 1
                     mine = seen["count"]
                 if mine == hold_at:
+                    # The whole request is read first (the case has arrived), then the answer is held:
+                    # the forwarder dies waiting for it, and the receiver keeps the case all the same.
+                    self.rfile = io.BytesIO(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
                     held.holding.set()
                     held.release.wait(30)
                 try:
                     super().do_POST()
                 except OSError:
-                    pass  # the forwarder died waiting for this answer: the case was received all the same
+                    pass  # the answer cannot reach a forwarder that died
 
         self.receiver._server.RequestHandlerClass = Handler
 
