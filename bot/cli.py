@@ -9,6 +9,7 @@ on stderr and exit status 2.
 
 from __future__ import annotations
 
+import logging
 import signal
 import subprocess
 import sys
@@ -18,6 +19,8 @@ import click
 
 from .config import CHANNEL_TYPES, ConfigError, Settings, load_settings
 from .logs import setup_logging
+
+log = logging.getLogger(__name__)
 
 
 def _settings(ctx: click.Context) -> Settings:
@@ -149,28 +152,53 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int, 
 @click.pass_context
 def forward(ctx: click.Context, loop: bool) -> None:
     """Deliver sealed cases to the queue and queued messages to workers (with --loop: also purge on schedule)."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
     from storage.outbox import forward_outbox
     from storage.retention import purge_expired
 
-    services = _services(ctx)
-    settings = services.settings
     stop = {"now": False}
     signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
+    interval = _settings(ctx).server.forward_interval_seconds
+
+    def pause() -> None:
+        deadline = time.monotonic() + interval
+        while not stop["now"] and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+    # With --loop this process runs beside the server (`serve`), which does not restart it: a
+    # database that is down (at start-up or later) only delays forwarding, it must not end it.
+    unreachable = (OperationalError, InterfaceError)
+    while True:
+        try:
+            services = _services(ctx)
+            break
+        except unreachable as error:
+            if not loop:
+                raise
+            log.warning("forwarder: database unavailable, will retry", extra={"reason": type(error).__name__})
+            pause()
+            if stop["now"]:
+                return
+    settings = services.settings
     last_purge = 0.0
     try:
         while True:
-            result = forward_outbox(services.sessions, services.sink, max_attempts=settings.queue.max_attempts)
-            sent = services.dispatcher.run_once()
-            if not loop:
-                click.echo(f"delivered {result.delivered}, failed {result.failed}, dead-lettered {result.dead}")
-                click.echo(f"messages sent {sent.sent}, to retry {sent.retried}, dead {sent.dead}, deferred {sent.deferred}")
-                return
-            if time.monotonic() - last_purge >= settings.server.purge_interval_seconds:
-                purge_expired(services.sessions, settings.retention, throttle=settings.status_throttle)
-                last_purge = time.monotonic()
-            deadline = time.monotonic() + settings.server.forward_interval_seconds
-            while not stop["now"] and time.monotonic() < deadline:
-                time.sleep(0.1)
+            try:
+                result = forward_outbox(services.sessions, services.sink, max_attempts=settings.queue.max_attempts)
+                sent = services.dispatcher.run_once()
+                if not loop:
+                    click.echo(f"delivered {result.delivered}, failed {result.failed}, dead-lettered {result.dead}")
+                    click.echo(f"messages sent {sent.sent}, to retry {sent.retried}, dead {sent.dead}, deferred {sent.deferred}")
+                    return
+                if time.monotonic() - last_purge >= settings.server.purge_interval_seconds:
+                    purge_expired(services.sessions, settings.retention, throttle=settings.status_throttle)
+                    last_purge = time.monotonic()
+            except unreachable as error:
+                if not loop:
+                    raise
+                log.warning("forwarder: database unavailable, will retry", extra={"reason": type(error).__name__})
+            pause()
             if stop["now"]:
                 return
     finally:
