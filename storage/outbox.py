@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy import func, select, update
@@ -63,10 +63,13 @@ def _backoff(attempts: int) -> timedelta:
 def forward_outbox(sessions: sessionmaker[Session], sink: CaseSink, *, max_attempts: int, batch: int = 200) -> ForwardResult:
     """Deliver every due outbox entry once; urgent cases first."""
     now = utcnow()
+    # Retries are timed to the second (a backoff of 2 s must not wait for the next minute); the
+    # exact time is kept only while a case waits, and put back to the minute once it is delivered.
+    exact = datetime.now(UTC)
     with sessions.begin() as session:
         due = session.execute(
             select(OutboxEntry.case_id, OutboxEntry.sealed, OutboxEntry.urgent, OutboxEntry.attempts)
-            .where(OutboxEntry.state == "pending", OutboxEntry.next_attempt_at <= now)
+            .where(OutboxEntry.state == "pending", OutboxEntry.next_attempt_at <= exact)
             .order_by(OutboxEntry.urgent.desc(), OutboxEntry.created_at)
             .limit(batch)
         ).all()
@@ -84,7 +87,7 @@ def forward_outbox(sessions: sessionmaker[Session], sink: CaseSink, *, max_attem
                     .values(
                         attempts=attempts,
                         state="dead" if give_up else "pending",
-                        next_attempt_at=now + _backoff(attempts),
+                        next_attempt_at=exact + _backoff(attempts),
                         last_error=error.kind[:200],
                     )
                 )
@@ -100,7 +103,7 @@ def forward_outbox(sessions: sessionmaker[Session], sink: CaseSink, *, max_attem
             session.execute(
                 update(OutboxEntry)
                 .where(OutboxEntry.case_id == case_id)
-                .values(state="delivered", delivered_at=now, sealed=b"", attempts=attempts + 1)
+                .values(state="delivered", delivered_at=now, next_attempt_at=now, sealed=b"", attempts=attempts + 1)
             )
         delivered += 1
     if delivered:

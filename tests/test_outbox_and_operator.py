@@ -96,6 +96,29 @@ def test_failed_delivery_backs_off_then_dead_letters_and_can_be_retried(services
     assert services.sink.depth() == (1, 0)
 
 
+def test_a_retry_is_timed_to_the_second_and_a_delivered_entry_keeps_only_the_minute(services):
+    from datetime import UTC, datetime, timedelta
+
+    from storage.db import as_utc
+
+    confirm_case(services)
+    sink = FlakySink(services.sink, failures=1)
+    before = datetime.now(UTC)
+    assert forward_outbox(services.sessions, sink, max_attempts=5).failed == 1
+    after = datetime.now(UTC)
+    with services.sessions.begin() as session:
+        due = as_utc(session.execute(select(OutboxEntry.next_attempt_at)).scalar_one())
+    # The first backoff is 2 s from the attempt, not "the next whole minute".
+    assert before + timedelta(seconds=2) - timedelta(milliseconds=1) <= due <= after + timedelta(seconds=2)
+    with services.sessions.begin() as session:
+        session.execute(OutboxEntry.__table__.update().values(next_attempt_at=before))  # the 2 s have passed
+    assert forward_outbox(services.sessions, sink, max_attempts=5).delivered == 1
+    with services.sessions.begin() as session:
+        entry = session.execute(select(OutboxEntry)).scalar_one()
+    for moment in (entry.next_attempt_at, entry.delivered_at):
+        assert as_utc(moment).second == 0 and as_utc(moment).microsecond == 0
+
+
 def test_permanent_failure_dead_letters_at_once(services):
     confirm_case(services)
     result = forward_outbox(services.sessions, FlakySink(services.sink, failures=1, retryable=False), max_attempts=10)
