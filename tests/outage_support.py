@@ -58,15 +58,18 @@ def unit_of(record: dict) -> int:
     return int(record["answers"]["workplace"].rsplit(" ", 1)[1])
 
 
-def wait_for(condition: Callable[[], T], timeout: float, what: str, interval: float = 0.1) -> T:
-    """Poll until `condition()` is truthy; its value, or AssertionError naming `what`."""
+def wait_for(condition: Callable[[], T], timeout: float, what: str, interval: float = 0.1, **observed: Callable) -> T:
+    """Poll until `condition()` is truthy; its value, or AssertionError naming `what`.
+
+    `observed` callables are read at the time-out and formatted into `what` (e.g. the states seen).
+    """
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
         if value:
             return value
         if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what.format(**{k: f() for k, f in observed.items()})}")
         time.sleep(interval)
 
 

@@ -64,6 +64,8 @@ INTAKE_LENGTH = len(loadgen.INTAKE)
 
 def fast_forwarder(config: dict) -> None:
     config["server"]["forward_interval_seconds"] = 0.5
+    # The forwarder also purges when it starts: delivered markers must stay for the test to count them.
+    config.setdefault("retention", {})["delivered_outbox_hours"] = 24
 
 
 def deploy(tmp_path: Path, db: str, **options):
@@ -374,7 +376,8 @@ def test_redis_and_rabbitmq_away_under_load_intake_keeps_answering_and_cases_arr
             # A few whole conversations first: their cases go through, so the forwarder holds a live
             # connection to the broker when it goes away.
             Load(each.server.port, each.conversations[:early], early).start().join()
-            wait_for(lambda: each.store.outbox_states() == Counter({"delivered": early}), 30, f"the first cases to reach {each.kind}")
+            wait_for(lambda: each.store.outbox_states() == Counter({"delivered": early}), 60,
+                     f"the first cases to reach {each.kind} (outbox now: {{states}})", states=each.store.outbox_states)
             # Everyone else halfway through (no case confirmed yet), so that every later case is
             # confirmed while the broker is away, whatever the timing.
             each.load.start(until=before_cut)
