@@ -365,8 +365,7 @@ class BrokerAway:
 
 
 def test_redis_and_rabbitmq_away_under_load_intake_keeps_answering_and_cases_arrive_once(tmp_path):
-    # Both brokers in one test, side by side: a case that failed waits for its retry until the next
-    # whole minute (the outbox keeps minute-coarse times), and the two can share that wait.
+    # Both brokers in one test, side by side: the outages and the waits for retries overlap.
     workers, early, before_cut = 30, 3, 10
     scenarios = []
     try:
