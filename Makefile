@@ -59,9 +59,11 @@ test: install age-cli rasa-train
 # every other session on the machine and keep only the last three): the end-of-session leak scan
 # (tests/leak_guard.py) reads everything this run wrote, and nothing of another run.
 test-sqlite: install age-cli rasa-train
+	mkdir -p var/test-runs
 	GRIEVANCE_TEST_DB=sqlite $(BIN)/python -m pytest --basetemp=$(CURDIR)/var/test-runs/sqlite
 
 test-postgresql: install age-cli rasa-train
+	mkdir -p var/test-runs
 	GRIEVANCE_TEST_DB=postgresql $(BIN)/python -m pytest --basetemp=$(CURDIR)/var/test-runs/postgresql
 
 # The export tests decrypt with the standard `age` CLI, as a partner would (Debian package `age`).
