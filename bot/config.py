@@ -73,6 +73,9 @@ class Deployment(_Frozen):
 class Paths(_Frozen):
     data_dir: str = "var/data"
     database_url: str | None = None  # default: SQLite in data_dir
+    # SQLite only. "full": an fsync per commit, a stored message survives a power loss.
+    # "normal" (WAL): survives a crash of the process, but a power loss may undo the last commits.
+    sqlite_synchronous: Literal["full", "normal"] = "full"
 
 
 class Secrets(_Frozen):
