@@ -28,6 +28,7 @@ import tempfile
 import time
 import urllib.request
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -115,18 +116,31 @@ class Deployment:
         return subprocess.run([sys.executable, "-c", "from bot.cli import main; main()", "--config", str(self.config), *args],
                               cwd=self.root, env=self.env, check=True, capture_output=True, text=True, **kwargs)
 
-    def serve(self, port: int, workers: int) -> subprocess.Popen:
+    def serve(self, port: int, workers: int, **popen) -> subprocess.Popen:
+        """`grievance serve` (gunicorn and the forwarder beside it); `popen` e.g. `stderr=` a file,
+        `start_new_session=True` to kill the whole group at once (the crash tests)."""
+        options = {"stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE, **popen}
         return subprocess.Popen(
             [sys.executable, "-c", "from bot.cli import main; main()", "--config", str(self.config), "serve",
              "--port", str(port), "--workers", str(workers)],
-            cwd=self.root, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            cwd=self.root, env=self.env, **options,
         )
 
+    def start(self, *args: str, **popen) -> subprocess.Popen:
+        """Any other `grievance` command as a process, e.g. `start("forward", "--loop")`."""
+        options = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, **popen}
+        return subprocess.Popen([sys.executable, "-c", "from bot.cli import main; main()", "--config", str(self.config), *args],
+                                cwd=self.root, env=self.env, **options)
 
-def make_deployment(root: Path, db: str) -> Deployment:
+
+def make_deployment(root: Path, db: str, *, database_url: str | None = None,
+                    configure: Callable[[dict], None] | None = None) -> Deployment:
+    """A deployment folder with Twilio enabled; `database_url` names a database of one's own
+    (instead of a new one on the shared PostgreSQL), `configure` edits the config before `init`."""
     config = yaml.safe_load((REPO / "config.yaml").read_text())
-    database_url = None
-    if db == "postgresql":
+    if database_url:
+        config["paths"]["database_url"] = database_url
+    elif db == "postgresql":
         import psycopg
 
         name = f"grievance_bench_{uuid.uuid4().hex[:8]}"
@@ -139,6 +153,8 @@ def make_deployment(root: Path, db: str) -> Deployment:
     twilio.update(enabled=True, sms_from=loadgen.HOTLINE_SMS, api_base_url="http://127.0.0.1:9")  # never called: replies are TwiML
     for name in ("whatsapp_cloud", "telegram"):
         config["channels"].get(name, {})["enabled"] = False
+    if configure is not None:
+        configure(config)
     path = root / "config.yaml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True))
     env = {**os.environ, "TWILIO_ACCOUNT_SID": loadgen.ACCOUNT_SID, "TWILIO_AUTH_TOKEN": loadgen.AUTH_TOKEN,

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
@@ -68,13 +70,21 @@ class Conversation:
     statuses: list[int] = field(default_factory=list)
     latencies: list[float] = field(default_factory=list)
     sent_at: list[float] = field(default_factory=list)
+    sids: list[str] = field(default_factory=list)  # the MessageSid of each request, in order
+    index: int = 0  # the worker's number (worker_number(index) is the sender)
+    acked: int = 0  # `drive_until_answered`: how many requests, from the first, got a 2xx
+    refusals: list[tuple[int, bytes]] = field(default_factory=list)  # (status, body) of every non-2xx answer
 
 
-def build_conversations(host: str, port: int, count: int, first: int = 0, script: list[str] = INTAKE) -> list[Conversation]:
+def build_conversations(host: str, port: int, count: int, first: int = 0,
+                        script: list[str] | Callable[[int], list[str]] = INTAKE) -> list[Conversation]:
+    """One conversation per worker; `script` is the same for all, or a function of the worker's index."""
     conversations = []
     for index in range(first, first + count):
         sender = worker_number(index)
-        conversations.append(Conversation(sender, [signed_request(host, port, sms_form(sender, text)) for text in script]))
+        forms = [sms_form(sender, text) for text in (script(index) if callable(script) else script)]
+        conversations.append(Conversation(sender, [signed_request(host, port, form) for form in forms],
+                                          sids=[form["MessageSid"] for form in forms], index=index))
     return conversations
 
 
@@ -177,6 +187,60 @@ async def drive(host: str, port: int, conversations: list[Conversation], *, conc
     if pacer is not None:
         await pacer
     return elapsed
+
+
+async def _persist(host: str, port: int, conversation: Conversation, halt: threading.Event,
+                   retry_pause: float, stop_at: float, until: int) -> None:
+    reader = writer = None
+    try:
+        while conversation.acked < min(until, len(conversation.requests)):
+            if halt.is_set() or time.perf_counter() >= stop_at:
+                return
+            request = conversation.requests[conversation.acked]
+            try:
+                if writer is None:
+                    reader, writer = await asyncio.open_connection(host, port)
+                writer.write(request)
+                await writer.drain()
+                status, body = await _read_response(reader)
+            except (ConnectionError, asyncio.IncompleteReadError, OSError, ValueError, IndexError):
+                if writer is not None:
+                    writer.close()
+                reader = writer = None
+                conversation.statuses.append(0)
+                await asyncio.sleep(retry_pause)
+                continue
+            conversation.statuses.append(status)
+            if 200 <= status < 300:
+                conversation.acked += 1
+            else:
+                conversation.refusals.append((status, body))
+                await asyncio.sleep(retry_pause)
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+async def drive_until_answered(host: str, port: int, conversations: list[Conversation], *, concurrency: int,
+                               halt: threading.Event | None = None, retry_pause: float = 0.2,
+                               timeout: float = 120.0, until: int | None = None) -> None:
+    """Like a provider that retries: each request is resent (same MessageSid, same signature)
+    until it gets a 2xx, then the next one; a conversation resumes where `acked` says.
+
+    With `until`, each conversation stops after that many answered requests (a later call goes on).
+    Stops early when `halt` is set or after `timeout` seconds; `acked` then tells exactly which
+    requests were answered with a 2xx (every request before it, none from it on).
+    """
+    halt = halt or threading.Event()
+    stop_at = time.perf_counter() + timeout
+    until = until if until is not None else max((len(c.requests) for c in conversations), default=0)
+    queue = [c for c in reversed(conversations) if c.acked < min(until, len(c.requests))]
+
+    async def lane() -> None:
+        while queue:
+            await _persist(host, port, queue.pop(), halt, retry_pause, stop_at, until)
+
+    await asyncio.gather(*(lane() for _ in range(concurrency)))
 
 
 def percentile(values: list[float], fraction: float) -> float:
