@@ -210,11 +210,11 @@ def count_cases(deployment: Deployment) -> int:
 
     from bot.config import load_settings
     from storage.db import make_engine
-    from storage.models import OutboxEntry
+    from storage.models import Case
 
     engine = make_engine(load_settings(deployment.config).database_url)
     with engine.begin() as connection:
-        total = connection.execute(select(func.count()).select_from(OutboxEntry)).scalar_one()
+        total = connection.execute(select(func.count()).select_from(Case)).scalar_one()
     engine.dispose()
     return total
 
@@ -266,9 +266,15 @@ def stop(process: subprocess.Popen) -> None:
         process.wait()
 
 
+def server_log(deployment: Deployment, name: str):
+    """The server's stderr goes to a file: a pipe that nobody reads fills up and blocks every logging thread."""
+    return open(deployment.root / f"{name}.stderr.log", "ab")
+
+
 def bench_pipeline(args, deployment: Deployment, results: list[RunResult]) -> float:
     port = free_port()
-    server = deployment.serve(port, args.server_workers)
+    with server_log(deployment, "pipeline") as log:
+        server = deployment.serve(port, args.server_workers, stderr=log)
     try:
         wait_healthy(port)
         warm = loadgen.build_conversations("127.0.0.1", port, args.concurrency, first=9_000_000)
@@ -285,17 +291,18 @@ def bench_pipeline(args, deployment: Deployment, results: list[RunResult]) -> fl
         stop(server)
     confirmed = sum(c.statuses[-1:] == [200] and len(c.statuses) == len(loadgen.INTAKE) for c in conversations)
     stored = count_cases(deployment)
-    print(f"# {confirmed} conversations of the saturated run ended confirmed; {stored} cases in the outbox in all", file=sys.stderr)
+    print(f"# {confirmed} conversations of the saturated run ended confirmed; {stored} cases stored in all (warm-up and paced runs included)", file=sys.stderr)
     return saturated.rate
 
 
-def bench_bare(args, results: list[RunResult]) -> None:
+def bench_bare(args, deployment: Deployment, results: list[RunResult]) -> None:
     port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(args.server_workers),
-         "--worker-class", "gthread", "--threads", "4", "--log-level", "warning", "bench.bare_app:app"],
-        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
+    with server_log(deployment, "bare") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(args.server_workers),
+             "--worker-class", "gthread", "--threads", str(args.threads), "--log-level", "warning", "bench.bare_app:app"],
+            cwd=REPO, stdout=subprocess.DEVNULL, stderr=log,
+        )
     try:
         wait_healthy(port)
         warm = loadgen.build_conversations("127.0.0.1", port, args.concurrency, first=9_000_000)
@@ -311,7 +318,8 @@ def bench_growth(args, deployment: Deployment, sizes: list[int]) -> list[tuple[i
     for size in sizes:
         fill = prefill_cases(deployment, size)
         port = free_port()
-        server = deployment.serve(port, args.server_workers)
+        with server_log(deployment, f"growth-{size}") as log:
+            server = deployment.serve(port, args.server_workers, stderr=log)
         try:
             wait_healthy(port)
             warm = loadgen.build_conversations("127.0.0.1", port, args.concurrency, first=8_000_000 + size % 1000)
@@ -336,7 +344,9 @@ def machine() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
-    parser.add_argument("--server-workers", type=int, default=4, help="gunicorn worker processes (4 threads each)")
+    parser.add_argument("--server-workers", type=int, default=2, help="gunicorn worker processes (`serve --workers`)")
+    parser.add_argument("--threads", type=int, default=4, help="threads per worker process (server.threads)")
+    parser.add_argument("--sqlite-synchronous", choices=["full", "normal"], default="full", help="paths.sqlite_synchronous")
     parser.add_argument("--concurrency", type=int, default=64, help="simulated workers texting at the same time")
     parser.add_argument("--conversations", type=int, default=400, help="whole intakes in the saturated run (15 messages each)")
     parser.add_argument("--half-seconds", type=float, default=20.0, help="length of the paced runs")
@@ -348,8 +358,15 @@ def main() -> None:
     args = parser.parse_args()
 
     print(f"# {machine()}", file=sys.stderr)
+    print(f"# {' '.join(sys.argv[1:]) or '(defaults)'}: {args.server_workers} worker processes x {args.threads} threads, "
+          f"{args.concurrency} simulated workers, {args.db}" + (f" synchronous={args.sqlite_synchronous}" if args.db == "sqlite" else ""),
+          file=sys.stderr)
     root = Path(tempfile.mkdtemp(prefix="grievance-bench-"))
-    deployment = make_deployment(root, args.db)
+    def configure(config: dict) -> None:
+        config["server"]["threads"] = args.threads
+        config["paths"]["sqlite_synchronous"] = args.sqlite_synchronous
+
+    deployment = make_deployment(root, args.db, configure=configure)
     results: list[RunResult] = []
     try:
         if args.growth:
@@ -364,7 +381,7 @@ def main() -> None:
             return
         rate = bench_pipeline(args, deployment, results)
         if not args.no_bare:
-            bench_bare(args, results)
+            bench_bare(args, deployment, results)
         print("| run | 2xx messages | errors | messages/s | p50 ms | p99 ms | server CPU s | peak RSS MB (largest / sum) |")
         print("|---|---|---|---|---|---|---|---|")
         for result in results:

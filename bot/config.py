@@ -306,6 +306,7 @@ class Server(_Frozen):
     port: Annotated[int, Field(ge=1, le=65535)] = 8080
     forward_interval_seconds: Annotated[float, Field(gt=0, le=3600)] = 2.0
     purge_interval_seconds: Annotated[float, Field(gt=0, le=86400)] = 600.0
+    threads: Annotated[int, Field(ge=1, le=64)] = 4  # gunicorn threads per worker process (`serve --workers`)
 
 
 class ChannelSettings(_Frozen):
