@@ -17,6 +17,7 @@ pool checks connections before use, for several stateless bot processes.
 from __future__ import annotations
 
 import fcntl
+import itertools
 import os
 import sqlite3
 import threading
@@ -43,15 +44,20 @@ def as_utc(value: datetime) -> datetime:
 
 SQLITE_SYNCHRONOUS = ("full", "normal")
 BUSY_TIMEOUT_SECONDS = 10.0
+# SQLite's automatic checkpoint runs inside the commit that crosses 1000 WAL pages, i.e. while that
+# writer still holds the write gate, so every other writer waits for it (and its fsyncs). Gated
+# engines turn it off and run a PASSIVE checkpoint after leaving the gate, every this many commits
+# of the process (a transaction here writes a few pages, so the WAL stays around 1000 pages).
+CHECKPOINT_EVERY_COMMITS = 200
 
 
-def _sqlite_pragmas(synchronous: str):
+def _sqlite_pragmas(synchronous: str, gated: bool):
     def apply(dbapi_connection, _record) -> None:
         # The driver's own transaction handling is turned off so that `BEGIN IMMEDIATE` below is ours.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         pragmas = ("journal_mode=WAL", f"synchronous={synchronous.upper()}", "foreign_keys=ON", "secure_delete=ON",
-                   f"busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}")
+                   f"busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}", f"wal_autocheckpoint={0 if gated else 1000}")
         for pragma in pragmas:
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
@@ -146,11 +152,16 @@ def _install_gate(engine: Engine, gate: _WriteGate) -> None:
         with holders_lock:
             holders.add(id(conn.connection.dbapi_connection))
 
+    commits = itertools.count(1)
+
     def commit(connection) -> None:
         try:
             do_commit(connection)
         finally:
             leave(connection)
+        if next(commits) % CHECKPOINT_EVERY_COMMITS == 0:
+            # Outside the gate: a PASSIVE checkpoint never waits for writers, and writers need not wait for it.
+            getattr(connection, "dbapi_connection", connection).execute("PRAGMA wal_checkpoint(PASSIVE)").close()
 
     def rollback(connection) -> None:
         try:
@@ -187,7 +198,7 @@ def make_engine(url: str, *, sqlite_synchronous: str = "full") -> Engine:
         folder.mkdir(parents=True, exist_ok=True)
         os.chmod(folder, 0o700)
     engine = create_engine(url, future=True, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_SECONDS})
-    event.listen(engine, "connect", _sqlite_pragmas(sqlite_synchronous))
+    event.listen(engine, "connect", _sqlite_pragmas(sqlite_synchronous, gated=on_file))
     if on_file:
         _install_gate(engine, _gate_for(parsed.database))
     else:

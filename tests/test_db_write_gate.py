@@ -149,3 +149,19 @@ def test_synchronous_is_full_unless_configured_and_a_bad_value_names_the_key(tmp
     assert settings_from_mapping({}, base_dir=tmp_path).paths.sqlite_synchronous == "full"
     with pytest.raises(ConfigError, match=r"^config error: paths.sqlite_synchronous: "):
         settings_from_mapping({"paths": {"sqlite_synchronous": "off"}}, base_dir=tmp_path)
+
+
+def test_the_wal_is_checkpointed_outside_the_gate_so_it_stays_bounded(db_url, tmp_path):
+    from storage.db import CHECKPOINT_EVERY_COMMITS
+
+    engine = make_engine(db_url)
+    commits = 800
+    assert CHECKPOINT_EVERY_COMMITS <= commits // 4
+    for i in range(commits):
+        with engine.begin() as connection:
+            connection.execute(text("INSERT INTO t VALUES (:v)"), {"v": "x" * 8000})
+    wal = tmp_path / "data" / "gate.db-wal"
+    # Each commit appends at least two 4 KiB pages; without checkpoints the WAL would hold them all.
+    assert wal.stat().st_size < commits * 2 * 4096
+    assert count(engine) == commits
+    engine.dispose()
