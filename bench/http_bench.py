@@ -233,6 +233,7 @@ class RunResult:
     cpu_seconds: float
     peak_rss_mb: float
     tree_rss_mb: float
+    generator_cpu_seconds: float = 0.0  # the load generator's own CPU: it shares the machine's cores
 
     @property
     def rate(self) -> float:
@@ -241,20 +242,21 @@ class RunResult:
     def row(self) -> str:
         return (f"| {self.label} | {self.messages} | {self.errors} | {self.rate:,.0f} | {self.p50_ms:.1f} | {self.p99_ms:.1f} | "
                 f"{self.cpu_seconds:.1f} ({self.cpu_seconds / self.seconds * 100:.0f}% of a core) | "
-                f"{self.peak_rss_mb:.0f} / {self.tree_rss_mb:.0f} |")
+                f"{self.peak_rss_mb:.0f} / {self.tree_rss_mb:.0f} | {self.generator_cpu_seconds / self.seconds * 100:.0f}% |")
 
 
 def run_load(label: str, server_pid: int, conversations: list[loadgen.Conversation], port: int, *, concurrency: int,
              rate: float | None = None, duration: float | None = None) -> RunResult:
-    cpu_before = cpu_seconds(server_pid)
+    cpu_before, own_before = cpu_seconds(server_pid), time.process_time()
     seconds = asyncio.run(loadgen.drive("127.0.0.1", port, conversations, concurrency=concurrency, rate=rate, duration=duration))
     cpu = cpu_seconds(server_pid) - cpu_before
+    generator_cpu = time.process_time() - own_before
     statuses = [s for c in conversations for s in c.statuses]
     latencies = [l for c in conversations for l in c.latencies]
     ok = sum(200 <= s < 300 for s in statuses)
     peak, tree = peak_rss_mb(server_pid)
     return RunResult(label, ok, len(statuses) - ok, seconds, loadgen.percentile(latencies, 0.5) * 1000,
-                     loadgen.percentile(latencies, 0.99) * 1000, cpu, peak, tree)
+                     loadgen.percentile(latencies, 0.99) * 1000, cpu, peak, tree, generator_cpu)
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -382,8 +384,9 @@ def main() -> None:
         rate = bench_pipeline(args, deployment, results)
         if not args.no_bare:
             bench_bare(args, deployment, results)
-        print("| run | 2xx messages | errors | messages/s | p50 ms | p99 ms | server CPU s | peak RSS MB (largest / sum) |")
-        print("|---|---|---|---|---|---|---|---|")
+        print("| run | 2xx messages | errors | messages/s | p50 ms | p99 ms | server CPU s | peak RSS MB (largest / sum) "
+              "| load generator CPU (of a core) |")
+        print("|---|---|---|---|---|---|---|---|---|")
         for result in results:
             print(result.row())
         if not args.no_bare:
