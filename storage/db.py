@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import fcntl
 import itertools
+import logging
 import os
 import sqlite3
 import threading
@@ -30,6 +31,8 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger(__name__)
 
 
 def utcnow() -> datetime:
@@ -46,8 +49,8 @@ SQLITE_SYNCHRONOUS = ("full", "normal")
 BUSY_TIMEOUT_SECONDS = 10.0
 # SQLite's automatic checkpoint runs inside the commit that crosses 1000 WAL pages, i.e. while that
 # writer still holds the write gate, so every other writer waits for it (and its fsyncs). Gated
-# engines turn it off and run a PASSIVE checkpoint after leaving the gate, every this many commits
-# of the process (a transaction here writes a few pages, so the WAL stays around 1000 pages).
+# engines turn it off and have a thread of their own run a PASSIVE checkpoint every this many
+# commits of the process (a transaction here writes a few pages, so the WAL stays around 1000 pages).
 CHECKPOINT_EVERY_COMMITS = 200
 
 
@@ -82,8 +85,11 @@ class _WriteGate:
         self.path = path
         self.lock = threading.Lock()
         self.fd: int | None = None
+        self.pid = os.getpid()
 
     def acquire(self) -> None:
+        if self.pid != os.getpid():  # an engine made before a fork, used in the child: its own lock and file
+            self.pid, self.lock, self.fd = os.getpid(), threading.Lock(), None
         if not self.lock.acquire(timeout=BUSY_TIMEOUT_SECONDS):
             raise sqlite3.OperationalError("database is locked (write gate)")
         try:
@@ -121,7 +127,64 @@ def _forget_gates_after_fork() -> None:
 os.register_at_fork(after_in_child=_forget_gates_after_fork)
 
 
-def _install_gate(engine: Engine, gate: _WriteGate) -> None:
+class _Checkpointer:
+    """Checkpoints the WAL in a thread of its own, on its own connection, when asked.
+
+    Mostly outside the write gate (a PASSIVE checkpoint never waits for writers,
+    and writers need not wait for it) and always outside any request: in a large
+    database a checkpoint writes pages all over the file and fsyncs it, which
+    would be the latency of whichever message happened to make the 200th commit.
+    """
+
+    def __init__(self, database: str, synchronous: str, gate: _WriteGate) -> None:
+        self.database = database
+        self.synchronous = synchronous
+        self.gate = gate
+        self.wanted: threading.Event | None = None  # the running thread's signal, in this process
+        self.pid: int | None = None
+
+    def request(self) -> None:
+        if self.wanted is None or self.pid != os.getpid():  # a forked child starts its own thread
+            self.pid, self.wanted = os.getpid(), threading.Event()
+            threading.Thread(target=self._run, args=(self.wanted,), name="sqlite-checkpoint", daemon=True).start()
+        self.wanted.set()
+
+    def stop(self) -> None:
+        """The engine is disposed: the thread closes its connection and ends."""
+        wanted, self.wanted = self.wanted, None
+        if wanted is not None and self.pid == os.getpid():
+            wanted.stop = True  # type: ignore[attr-defined]
+            wanted.set()
+
+    def _run(self, wanted: threading.Event) -> None:
+        connection = sqlite3.connect(self.database, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False)
+        try:
+            connection.execute(f"PRAGMA synchronous={self.synchronous.upper()}").close()
+            while True:
+                wanted.wait()
+                wanted.clear()
+                if getattr(wanted, "stop", False):
+                    return
+                self._checkpoint(connection)
+        finally:
+            connection.close()
+
+    def _checkpoint(self, connection: sqlite3.Connection) -> None:
+        try:
+            # The bulk while writers go on; then, briefly inside the gate, the frames they added
+            # meanwhile, so the checkpoint is complete and the next writer starts the WAL over
+            # (a checkpoint that always lags behind the writers would let the WAL grow without end).
+            connection.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
+            self.gate.acquire()
+            try:
+                connection.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
+            finally:
+                self.gate.release()
+        except sqlite3.Error as error:  # the next request tries again; SQLite also checkpoints on close
+            log.warning("sqlite checkpoint failed", extra={"error": type(error).__name__})
+
+
+def _install_gate(engine: Engine, gate: _WriteGate, checkpointer: _Checkpointer) -> None:
     """Every transaction of this engine passes the gate at BEGIN and leaves it at COMMIT or ROLLBACK.
 
     The gate is left after the DBAPI commit or rollback returns (the dialect's
@@ -160,8 +223,7 @@ def _install_gate(engine: Engine, gate: _WriteGate) -> None:
         finally:
             leave(connection)
         if next(commits) % CHECKPOINT_EVERY_COMMITS == 0:
-            # Outside the gate: a PASSIVE checkpoint never waits for writers, and writers need not wait for it.
-            getattr(connection, "dbapi_connection", connection).execute("PRAGMA wal_checkpoint(PASSIVE)").close()
+            checkpointer.request()
 
     def rollback(connection) -> None:
         try:
@@ -171,6 +233,7 @@ def _install_gate(engine: Engine, gate: _WriteGate) -> None:
 
     dialect.do_commit, dialect.do_rollback = commit, rollback
     event.listen(engine, "begin", begin)
+    event.listen(engine, "engine_disposed", lambda _engine: checkpointer.stop())
     event.listen(engine.pool, "invalidate", lambda dbapi_connection, _record, _error: leave(dbapi_connection))
 
 
@@ -200,7 +263,8 @@ def make_engine(url: str, *, sqlite_synchronous: str = "full") -> Engine:
     engine = create_engine(url, future=True, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_SECONDS})
     event.listen(engine, "connect", _sqlite_pragmas(sqlite_synchronous, gated=on_file))
     if on_file:
-        _install_gate(engine, _gate_for(parsed.database))
+        gate = _gate_for(parsed.database)
+        _install_gate(engine, gate, _Checkpointer(parsed.database, sqlite_synchronous, gate))
     else:
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
     return engine

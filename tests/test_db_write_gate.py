@@ -165,3 +165,18 @@ def test_the_wal_is_checkpointed_outside_the_gate_so_it_stays_bounded(db_url, tm
     assert wal.stat().st_size < commits * 2 * 4096
     assert count(engine) == commits
     engine.dispose()
+
+
+def test_disposing_the_engine_ends_its_checkpoint_thread(db_url):
+    from storage.db import CHECKPOINT_EVERY_COMMITS
+
+    engine = make_engine(db_url)
+    for _ in range(CHECKPOINT_EVERY_COMMITS):
+        with engine.begin() as connection:
+            connection.execute(text("INSERT INTO t VALUES ('x')"))
+    threads = [t for t in threading.enumerate() if t.name == "sqlite-checkpoint"]
+    assert threads
+    engine.dispose()
+    for thread in threads:
+        thread.join(timeout=5)
+        assert not thread.is_alive()
