@@ -9,9 +9,12 @@ processes on an `flock` of a file beside the database, so a waiting writer is
 woken the moment the previous one commits instead of sleep-polling in SQLite's
 busy handler (1, 2, 5 ... 100 ms steps: that was most of the p99 latency).
 `synchronous` is FULL by default (an fsync per commit: a commit survives a
-power loss); NORMAL is an option (`paths.sqlite_synchronous`), see README. On PostgreSQL the worker's conversation is locked
-for the transaction (see `storage.conversations`); sessions run in UTC and the
-pool checks connections before use, for several stateless bot processes.
+power loss); NORMAL is an option (`paths.sqlite_synchronous`, see README).
+The WAL is checkpointed by a thread of each process (`_Checkpointer`).
+
+On PostgreSQL the worker's conversation is locked for the transaction (see
+`storage.conversations`); sessions run in UTC and the pool checks connections
+before use, for several stateless bot processes.
 """
 
 from __future__ import annotations
