@@ -73,6 +73,9 @@ class Deployment(_Frozen):
 class Paths(_Frozen):
     data_dir: str = "var/data"
     database_url: str | None = None  # default: SQLite in data_dir
+    # SQLite only. "full": an fsync per commit, a stored message survives a power loss.
+    # "normal" (WAL): survives a crash of the process, but a power loss may undo the last commits.
+    sqlite_synchronous: Literal["full", "normal"] = "full"
 
 
 class Secrets(_Frozen):
@@ -303,6 +306,7 @@ class Server(_Frozen):
     port: Annotated[int, Field(ge=1, le=65535)] = 8080
     forward_interval_seconds: Annotated[float, Field(gt=0, le=3600)] = 2.0
     purge_interval_seconds: Annotated[float, Field(gt=0, le=86400)] = 600.0
+    threads: Annotated[int, Field(ge=1, le=64)] = 4  # gunicorn threads per worker process (`serve --workers`)
 
 
 class ChannelSettings(_Frozen):

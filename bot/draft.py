@@ -7,7 +7,7 @@ stored only encrypted (see `storage.conversations`). It holds no address.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 # Fixed steps around the configured questions; a question's step is "q:<id>".
@@ -49,7 +49,9 @@ class Draft:
         return "\n".join(self.description)
 
     def to_json(self) -> bytes:
-        return json.dumps({"format": DRAFT_FORMAT, **asdict(self)}, ensure_ascii=False).encode()
+        # The fields are plain JSON values (lists, dicts, strings, numbers), so `vars` is what
+        # `dataclasses.asdict` would give, without its recursive deep copy (this runs on every message).
+        return json.dumps({"format": DRAFT_FORMAT, **vars(self)}, ensure_ascii=False).encode()
 
     @classmethod
     def from_json(cls, data: bytes) -> Draft:

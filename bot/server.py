@@ -38,11 +38,14 @@ class _GunicornApp(BaseApplication):
 
 def run_gunicorn(config_path: str, host: str, port: int, workers: int, app_kind: str = "public") -> None:
     """Serve until interrupted."""
+    from .config import load_settings
+
+    threads = load_settings(config_path).server.threads
     options = {
         "bind": f"{host}:{port}",
         "workers": workers,
         "worker_class": "gthread",
-        "threads": 4,
+        "threads": threads,
         "accesslog": None,
         "errorlog": "-",
         "loglevel": "warning",

@@ -67,7 +67,7 @@ def build_services(settings: Settings, *, run_migrations: bool = True) -> Servic
     """Load secrets, open the database (migrating it), load catalogs and the NLU."""
     secrets = load_server_secrets(settings)
     catalogs = Catalogs(settings.deployment.languages)
-    db = make_engine(settings.database_url)
+    db = make_engine(settings.database_url, sqlite_synchronous=settings.paths.sqlite_synchronous)
     if run_migrations:
         migrate(db)
     sessions = session_factory(db)

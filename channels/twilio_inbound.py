@@ -18,7 +18,6 @@ from urllib.parse import urlsplit
 import requests
 from flask import Request
 from twilio.request_validator import RequestValidator
-from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.messages import MediaItem, Reply
 
@@ -34,6 +33,13 @@ MAX_MEDIA = 10  # Twilio sends at most 10 media items with one message
 MEDIA_TIMEOUT_SECONDS = 5.0  # one media download
 MEDIA_BUDGET_SECONDS = 8.0  # all downloads of one webhook: Twilio gives up on us after 15 s
 _PHONE = re.compile(r"^\+?[0-9]{3,15}$")
+_TWIML_HEAD = '<?xml version="1.0" encoding="UTF-8"?>'
+_TWIML_EMPTY = _TWIML_HEAD + "<Response />"
+_XML_TEXT = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})  # what ElementTree escapes in text
+
+
+def _xml_text(text: str) -> str:
+    return text.translate(_XML_TEXT)
 
 
 class MalformedWebhook(Exception):
@@ -183,13 +189,16 @@ def twiml_reply(reply: Reply, channel: str, max_segments: int) -> str:
     segment). WhatsApp has no segments, only Twilio's 1600-character body limit.
     A duplicate delivery, or a turn without texts, gets an empty <Response/>.
     """
-    response = MessagingResponse()
-    if reply.texts and not reply.duplicate:
-        text = "\n\n".join(reply.texts)
-        parts = split_for_sms(text, max_segments) if channel == "sms" else split_by_length(text, WHATSAPP_MAX_CHARS)
-        for part in parts:
-            response.message(part)
-    return str(response)
+    if not reply.texts or reply.duplicate:
+        return _TWIML_EMPTY
+    text = "\n\n".join(reply.texts)
+    parts = split_for_sms(text, max_segments) if channel == "sms" else split_by_length(text, WHATSAPP_MAX_CHARS)
+    if not parts:
+        return _TWIML_EMPTY
+    # Written directly rather than through twilio's MessagingResponse (an ElementTree per reply):
+    # the same bytes, escaped the same way (tests/test_hot_path_equivalence.py compares the two).
+    messages = "".join(f"<Message>{_xml_text(part)}</Message>" if part else "<Message />" for part in parts)
+    return f'{_TWIML_HEAD}<Response>{messages}</Response>'
 
 
 def split_by_length(text: str, limit: int) -> list[str]:

@@ -39,12 +39,19 @@ _EDGE_MARKS = frozenset("\ufe0e\ufe0f\u20e3")
 def normalize(text: str) -> str:
     """Return `text` cleaned up: NFC, ASCII digits, no invisible or control characters,
     no repeated punctuation, single spaces, at most one blank line. Never raises."""
-    text = _replace_lone_surrogates(text).replace("\r\n", "\n")
-    text = _ESCAPE_SEQUENCE.sub("", text)
-    text = unicodedata.normalize("NFC", text)
-    text = text.translate(_INVISIBLE).translate(_LINE_BREAKS)
-    text = "".join(_clean_char(char) for char in text)
-    text = _STRAY_JOINERS.sub("", text)
+    if text.isascii():
+        # Most messages ("1", "yes", "skip"): no surrogates, nothing for NFC, no invisible
+        # characters and no joiners; the character loop only runs if a control character is there.
+        text = _ESCAPE_SEQUENCE.sub("", text.replace("\r\n", "\n")).translate(_LINE_BREAKS)
+        if not text.isprintable():
+            text = "".join(_clean_char(char) for char in text)
+    else:
+        text = _replace_lone_surrogates(text).replace("\r\n", "\n")
+        text = _ESCAPE_SEQUENCE.sub("", text)
+        text = unicodedata.normalize("NFC", text)
+        text = text.translate(_INVISIBLE).translate(_LINE_BREAKS)
+        text = "".join(_clean_char(char) for char in text)
+        text = _STRAY_JOINERS.sub("", text)
     text = _REPEATED_CHAR.sub(_collapse_punctuation, text)
     text = _HORIZONTAL_SPACE.sub(" ", text)
     text = "\n".join(line.strip() for line in text.split("\n"))
@@ -55,7 +62,12 @@ def fold(text: str, *, keep_accents: bool = False) -> str:
     """Return the matching key of `text`: normalized, casefolded, single-spaced, with
     punctuation, symbols and spaces stripped from both ends and (unless `keep_accents`)
     diacritics removed from Latin letters only; other scripts keep all their marks."""
-    text = unicodedata.normalize("NFC", normalize(text).casefold())
+    return fold_normalized(normalize(text), keep_accents=keep_accents)
+
+
+def fold_normalized(text: str, *, keep_accents: bool = False) -> str:
+    """`fold` of a text that is already `normalize`d (saves normalizing it again)."""
+    text = unicodedata.normalize("NFC", text.casefold())
     # Joiners are invisible and typed inconsistently; a matching key is better without them.
     text = text.replace(ZWJ, "").replace(ZWNJ, "").translate(_QUOTES)
     if not keep_accents:

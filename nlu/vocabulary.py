@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from nlu.data_files import load_data_file
-from nlu.normalize import fold, normalize
+from nlu.normalize import fold_normalized, normalize
 
 KINDS = (
     "help", "back", "cancel", "delete", "language", "status",
@@ -34,8 +34,9 @@ def match_keys(text: str) -> tuple[str, str]:
     """Return the (exact, loose) lookup keys of a message or phrase."""
     # fold() strips edge punctuation, which would leave "?" or "-" empty;
     # such messages are compared as typed instead.
-    bare = " ".join(normalize(text).casefold().split())
-    return fold(text, keep_accents=True) or bare, fold(text) or bare
+    clean = normalize(text)  # once, not once per key: this runs on every message
+    bare = " ".join(clean.casefold().split())
+    return fold_normalized(clean, keep_accents=True) or bare, fold_normalized(clean) or bare
 
 
 def languages() -> tuple[str, ...]:

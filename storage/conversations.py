@@ -5,6 +5,10 @@ PostgreSQL; SQLite's `BEGIN IMMEDIATE` already serializes writers), so two
 messages from one worker handled at once by two processes never overwrite each
 other's answers. Media the worker sent wait here too, encrypted, until the case
 is sealed with them or the conversation is erased.
+
+Every message of every worker passes here, so the statements are SQLAlchemy
+Core, built once (compiled once, then taken from the cache), and a save is a
+single upsert rather than a read of the row followed by a write.
 """
 
 from __future__ import annotations
@@ -14,7 +18,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from bot.draft import Draft
@@ -25,6 +31,26 @@ from .db import as_utc
 from .models import Conversation, DraftMedia
 
 MAX_MESSAGE_REFS = 300  # enough for any intake; DELETE removes what it can of these
+
+_TABLE = Conversation.__table__
+_ADVISORY_LOCK = select(func.pg_advisory_xact_lock(func.hashtextextended(bindparam("lookup"), 0)))
+_SELECT = select(_TABLE.c.draft, _TABLE.c.expires_at).where(_TABLE.c.lookup == bindparam("lookup")).with_for_update()
+_UPDATE_DRAFT = _TABLE.update().where(_TABLE.c.lookup == bindparam("b_lookup")).values(draft=bindparam("b_draft"))
+_INSERT_MEDIA = DraftMedia.__table__.insert()
+_DELETE_MEDIA = delete(DraftMedia).where(DraftMedia.lookup == bindparam("lookup"))
+_DELETE = delete(_TABLE).where(_TABLE.c.lookup == bindparam("lookup"))
+
+
+def _upsert(insert):
+    statement = insert(_TABLE).values(
+        lookup=bindparam("lookup"), draft=bindparam("draft"), reply_address=bindparam("reply_address"),
+        updated_at=bindparam("updated_at"), expires_at=bindparam("expires_at"),
+    )
+    changed = {name: statement.excluded[name] for name in ("draft", "reply_address", "updated_at", "expires_at")}
+    return statement.on_conflict_do_update(index_elements=["lookup"], set_=changed)
+
+
+_UPSERTS = {"postgresql": _upsert(pg_insert), "sqlite": _upsert(sqlite_insert)}
 
 
 @dataclass
@@ -41,6 +67,8 @@ class ConversationStore:
         self.session = session
         self.secrets = secrets
         self.idle_expiry = idle_expiry
+        self.connection = session.connection()
+        self.dialect = self.connection.dialect.name
 
     def _lock(self, lookup: str) -> None:
         """On PostgreSQL, serialize transactions on one worker's conversation, even before its row exists.
@@ -49,12 +77,12 @@ class ConversationStore:
         first messages would both insert; a transaction-level advisory lock on
         the lookup covers that case and is released at commit or rollback.
         """
-        if self.session.get_bind().dialect.name == "postgresql":
-            self.session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(lookup, 0))))
+        if self.dialect == "postgresql":
+            self.connection.execute(_ADVISORY_LOCK, {"lookup": lookup})
 
     def load(self, lookup: str, now: datetime) -> LoadedConversation:
         self._lock(lookup)
-        row = self.session.execute(select(Conversation).where(Conversation.lookup == lookup).with_for_update()).scalar_one_or_none()
+        row = self.connection.execute(_SELECT, {"lookup": lookup}).first()
         if row is None:
             return LoadedConversation(None, expired=False)
         draft = Draft.from_json(crypto.decrypt_draft(self.secrets, lookup, row.draft))
@@ -64,31 +92,33 @@ class ConversationStore:
         return LoadedConversation(draft, expired=False)
 
     def save(self, lookup: str, draft: Draft, reply_address: ReplyAddress, now: datetime) -> None:
-        row = self.session.get(Conversation, lookup)
-        if row is None:
-            row = Conversation(lookup=lookup)
-            self.session.add(row)
         draft.message_refs = draft.message_refs[-MAX_MESSAGE_REFS:]
-        row.draft = crypto.encrypt_draft(self.secrets, lookup, draft.to_json())
-        # The address is kept (encrypted) only while the conversation lives, for replies sent later.
-        row.reply_address = crypto.encrypt_reply_address(self.secrets, lookup, reply_address.to_json())
-        row.updated_at = now
-        row.expires_at = now + self.idle_expiry
+        values = {
+            "lookup": lookup,
+            "draft": crypto.encrypt_draft(self.secrets, lookup, draft.to_json()),
+            # The address is kept (encrypted) only while the conversation lives, for replies sent later.
+            "reply_address": crypto.encrypt_reply_address(self.secrets, lookup, reply_address.to_json()),
+            "updated_at": now,
+            "expires_at": now + self.idle_expiry,
+        }
+        self.connection.execute(_UPSERTS[self.dialect], values)
 
     def add_message_ref(self, lookup: str, ref: str) -> None:
         """Remember a message the bot sent in this chat, so DELETE can remove it too."""
         self._lock(lookup)
-        row = self.session.execute(select(Conversation).where(Conversation.lookup == lookup).with_for_update()).scalar_one_or_none()
+        row = self.connection.execute(_SELECT, {"lookup": lookup}).first()
         if row is None:
             return
         draft = Draft.from_json(crypto.decrypt_draft(self.secrets, lookup, row.draft))
         draft.message_refs = [*draft.message_refs, ref][-MAX_MESSAGE_REFS:]
-        row.draft = crypto.encrypt_draft(self.secrets, lookup, draft.to_json())
+        blob = crypto.encrypt_draft(self.secrets, lookup, draft.to_json())
+        self.connection.execute(_UPDATE_DRAFT, {"b_lookup": lookup, "b_draft": blob})
 
     def add_media(self, lookup: str, item: MediaItem, now: datetime) -> None:
         media_id = str(uuid.uuid4())
         payload = json.dumps({"content_type": item.content_type}).encode() + b"\n" + item.data
-        self.session.add(DraftMedia(id=media_id, lookup=lookup, blob=crypto.encrypt_draft_media(self.secrets, media_id, payload), created_at=now))
+        blob = crypto.encrypt_draft_media(self.secrets, media_id, payload)
+        self.connection.execute(_INSERT_MEDIA, {"id": media_id, "lookup": lookup, "blob": blob, "created_at": now})
 
     def media(self, lookup: str) -> list[MediaItem]:
         rows = self.session.execute(select(DraftMedia).where(DraftMedia.lookup == lookup).order_by(DraftMedia.created_at, DraftMedia.id)).scalars()
@@ -99,5 +129,5 @@ class ConversationStore:
         return items
 
     def erase(self, lookup: str) -> None:
-        self.session.execute(delete(DraftMedia).where(DraftMedia.lookup == lookup))
-        self.session.execute(delete(Conversation).where(Conversation.lookup == lookup))
+        self.connection.execute(_DELETE_MEDIA, {"lookup": lookup})
+        self.connection.execute(_DELETE, {"lookup": lookup})

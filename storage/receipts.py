@@ -11,16 +11,32 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import bindparam
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from .models import InboundReceipt
 
+_TABLE = InboundReceipt.__table__
+
+
+def _statement(insert):
+    # Built once per dialect (Core, not ORM: compiled once and cached; this runs for every message).
+    # RETURNING, not rowcount: psycopg does not report rowcount for ON CONFLICT DO NOTHING reliably.
+    return (
+        insert(_TABLE)
+        .values(key=bindparam("key"), received_at=bindparam("received_at"))
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(_TABLE.c.key)
+    )
+
+
+_INSERTS = {"postgresql": _statement(pg_insert), "sqlite": _statement(sqlite_insert)}
+
 
 def first_receipt(session: Session, key: str, now: datetime) -> bool:
     """Record the receipt; True the first time this key is seen, False for a repeat."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(InboundReceipt).values(key=key, received_at=now).on_conflict_do_nothing(index_elements=["key"])
-    # RETURNING, not rowcount: an ORM-enabled insert does not report rowcount on psycopg.
-    return session.execute(statement.returning(InboundReceipt.key)).scalar_one_or_none() is not None
+    connection = session.connection()
+    statement = _INSERTS[connection.dialect.name]
+    return connection.execute(statement, {"key": key, "received_at": now}).first() is not None
