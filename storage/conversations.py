@@ -23,7 +23,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from bot.draft import Draft
+from bot.draft import STEP_DIALOGUE, Draft
 from bot.messages import MediaItem, ReplyAddress
 
 from . import crypto
@@ -88,6 +88,9 @@ class ConversationStore:
         draft = Draft.from_json(crypto.decrypt_draft(self.secrets, lookup, row.draft))
         if as_utc(row.expires_at) <= now:
             self.erase(lookup)
+            # An idle answer-back (after STATUS) is no unfinished report: nothing to tell the worker.
+            if draft.step == STEP_DIALOGUE:
+                return LoadedConversation(None, expired=False)
             return LoadedConversation(None, expired=True, expired_language=draft.language)
         return LoadedConversation(draft, expired=False)
 

@@ -11,6 +11,7 @@ with the private key, and reads the thread.
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from itertools import count as numbers
 
 import pytest
@@ -249,3 +250,21 @@ def test_a_status_change_on_the_operators_desk_reaches_the_workers_status_and_wa
         assert needles_in_database(services.settings.database_url, [reason]) == []
     else:
         assert needles_in_tree(services.settings.data_dir, [reason]) == []
+
+
+def test_an_answer_back_left_idle_expires_without_telling_of_an_unfinished_report(services, send):
+    from sqlalchemy import update
+
+    from storage.models import Conversation
+
+    _, code = confirm_case(services, "+8801711000777")
+    assert "To answer the hotline" in "\n".join(send("+8801999000444", f"STATUS {code}"))
+    with services.sessions.begin() as session:  # three days later
+        session.execute(update(Conversation).values(expires_at=utcnow() - timedelta(minutes=1)))
+    replies = "\n".join(send("+8801999000444", "hello"))
+    assert "unfinished report" not in replies
+    # ...while an unfinished report that expires is still announced.
+    send("+8801999000555", "hello")
+    with services.sessions.begin() as session:
+        session.execute(update(Conversation).values(expires_at=utcnow() - timedelta(minutes=1)))
+    assert "unfinished report was erased" in "\n".join(send("+8801999000555", "hello"))
