@@ -10,15 +10,15 @@ only then acknowledges them, so an interrupted pull loses nothing.
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Column, LargeBinary, MetaData, String, Table, create_engine, event, insert, literal_column, select
+from sqlalchemy import Column, LargeBinary, MetaData, String, Table, insert, literal_column, select
 from sqlalchemy.exc import IntegrityError
 
 from . import crypto
+from .operator_store import open_store_file
 
 _metadata = MetaData()
 dialogue_entries = Table(
@@ -45,23 +45,11 @@ class PullAnswersResult:
     already_had: int
 
 
-def _pragmas(dbapi_connection, _record) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA secure_delete=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.close()
-
-
 class OperatorDialogue:
     """The dialogue table of the operator's store; opened only with the operator's key."""
 
     def __init__(self, path: Path, identity: str) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        os.chmod(path.parent, 0o700)
-        if not path.exists():
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
-        self.engine = create_engine(f"sqlite:///{path}", future=True)
-        event.listen(self.engine, "connect", _pragmas)
+        self.engine = open_store_file(path)  # the same file as the case store, opened the same way
         _metadata.create_all(self.engine)
         self.key = crypto.operator_store_key(identity)
 

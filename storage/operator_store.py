@@ -27,6 +27,7 @@ from pathlib import Path
 from sqlalchemy import (
     Boolean,
     Column,
+    Engine,
     Index,
     Integer,
     LargeBinary,
@@ -154,16 +155,22 @@ def _pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def open_store_file(path: Path) -> Engine:
+    """The store's SQLite file (created 0600 in a 0700 folder), with erased rows zeroed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o700)
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    engine = create_engine(f"sqlite:///{path}", future=True)
+    event.listen(engine, "connect", _pragmas)
+    return engine
+
+
 class OperatorStore:
     """Cases the operator has pulled, opened only with the operator's key."""
 
     def __init__(self, path: Path, identity: str, levels: ServiceLevels | None = None) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        os.chmod(path.parent, 0o700)
-        if not path.exists():
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
-        self.engine = create_engine(f"sqlite:///{path}", future=True)
-        event.listen(self.engine, "connect", _pragmas)
+        self.engine = open_store_file(path)
         self.key = crypto.operator_store_key(identity)
         self.levels = levels or ServiceLevels()
         self._upgrade()
