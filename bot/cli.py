@@ -169,14 +169,18 @@ def forward(ctx: click.Context, loop: bool) -> None:
     # With --loop this process runs beside the server (`serve`), which does not restart it: a
     # database that is down (at start-up or later) only delays forwarding, it must not end it.
     unreachable = (OperationalError, InterfaceError)
+
+    def wait_out(error: Exception) -> None:
+        """Once: fail as before. In the loop: note it (the error's type only) and try again later."""
+        if not loop:
+            raise error
+        log.warning("forwarder: database unavailable, will retry", extra={"reason": type(error).__name__})
     while True:
         try:
             services = _services(ctx)
             break
         except unreachable as error:
-            if not loop:
-                raise
-            log.warning("forwarder: database unavailable, will retry", extra={"reason": type(error).__name__})
+            wait_out(error)
             pause()
             if stop["now"]:
                 return
@@ -195,9 +199,7 @@ def forward(ctx: click.Context, loop: bool) -> None:
                     purge_expired(services.sessions, settings.retention, throttle=settings.status_throttle)
                     last_purge = time.monotonic()
             except unreachable as error:
-                if not loop:
-                    raise
-                log.warning("forwarder: database unavailable, will retry", extra={"reason": type(error).__name__})
+                wait_out(error)
             pause()
             if stop["now"]:
                 return

@@ -37,11 +37,11 @@ def _resolve_case(ctx: click.Context, identity: str, case: str) -> str:
     settings = _settings(ctx)
     store = OperatorStore(settings.path(settings.operator.store), identity)
     try:
-        record = store.get(case)
+        full_id = store.resolve(case)  # the id alone: no need to decrypt the record
     finally:
         store.close()
-    if record is not None:
-        return record["case_id"]
+    if full_id is not None:
+        return full_id
     try:
         return str(uuid.UUID(case)) if len(case) == 36 else _no_case(case)
     except ValueError:

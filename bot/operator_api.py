@@ -51,6 +51,12 @@ def _case_id(value: str) -> str | None:
         return None
 
 
+def _find_case(cases: CaseStore, case_id: str):
+    """The case a route's <case_id> names, or None (malformed ids included: both are a 404)."""
+    canonical = _case_id(case_id)
+    return cases.get(canonical) if canonical else None
+
+
 def _json_field(name: str) -> object:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
@@ -104,10 +110,9 @@ def create_operator_app(services: Services) -> Flask:
         text = text.strip()
         if len(text) > settings.operator_api.max_message_chars:
             raise BadRequest(f"'text' is longer than {settings.operator_api.max_message_chars} characters")
-        canonical = _case_id(case_id)
         with services.sessions.begin() as session:
             cases = CaseStore(session, services.secrets)
-            case = cases.get(canonical) if canonical else None
+            case = _find_case(cases, case_id)
             if case is None:
                 return jsonify(error="no such case"), 404
             now = utcnow()
@@ -123,10 +128,9 @@ def create_operator_app(services: Services) -> Flask:
         status = _json_field("status")
         if not isinstance(status, str) or status not in CASE_STATUSES:
             raise BadRequest(f"'status' must be one of: {', '.join(CASE_STATUSES)}")
-        canonical = _case_id(case_id)
         with services.sessions.begin() as session:
             cases = CaseStore(session, services.secrets)
-            case = cases.get(canonical) if canonical else None
+            case = _find_case(cases, case_id)
             if case is None:
                 return jsonify(error="no such case"), 404
             changed = cases.set_status(case, status)
