@@ -19,7 +19,7 @@ RASA_PORT ?= 5005
 # Rasa would otherwise try to send usage data to its makers.
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: run test test-sqlite test-postgresql install chat keys clean rasa-venv rasa-train rasa-run age-cli
+.PHONY: run test test-sqlite test-postgresql install chat keys clean rasa-venv rasa-train rasa-run age-cli browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,7 +48,7 @@ chat: keys
 # The whole suite, on SQLite and then on PostgreSQL (127.0.0.1:5432, user postgres; the tests start
 # the cluster when it is not running), each test on its own fresh database. The PostgreSQL run
 # goes on even if the SQLite run failed, so one `make test` reports both; it fails if either did.
-test: install age-cli rasa-train
+test: install age-cli browser rasa-train
 	$(BIN)/ruff check .
 	@status=0; \
 	$(MAKE) --no-print-directory test-sqlite || status=1; \
@@ -58,17 +58,21 @@ test: install age-cli rasa-train
 # Each run has its own temporary folder (pytest would otherwise share /tmp/pytest-of-$USER with
 # every other session on the machine and keep only the last three): the end-of-session leak scan
 # (tests/leak_guard.py) reads everything this run wrote, and nothing of another run.
-test-sqlite: install age-cli rasa-train
+test-sqlite: install age-cli browser rasa-train
 	mkdir -p var/test-runs
 	GRIEVANCE_TEST_DB=sqlite $(BIN)/python -m pytest --basetemp=$(CURDIR)/var/test-runs/sqlite
 
-test-postgresql: install age-cli rasa-train
+test-postgresql: install age-cli browser rasa-train
 	mkdir -p var/test-runs
 	GRIEVANCE_TEST_DB=postgresql $(BIN)/python -m pytest --basetemp=$(CURDIR)/var/test-runs/postgresql
 
 # The export tests decrypt with the standard `age` CLI, as a partner would (Debian package `age`).
 age-cli:
 	@command -v age >/dev/null || { apt-get update -qq && apt-get install -y -qq age; }
+
+# Web pages and reports are checked in a real browser: Debian's headless Chromium (no browser download).
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium chromium-driver; }
 
 $(RASA_STAMP): nlu/rasa/requirements.txt nlu/rasa/constraints.txt
 	@test -n "$(RASA_PYTHON)" || { echo "The Rasa backend needs Python 3.10 (python3.10 not found)."; exit 1; }

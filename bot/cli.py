@@ -418,6 +418,47 @@ for command in (nlu_group, cases_group, export, decrypt, reply_command, api_toke
     cli.add_command(command)
 
 
+# ---------------------------------------------------------------- the operator's desk (desk/)
+# The one place the intake server's command line names the desk: its commands are imported
+# only when one of them is called, so `grievance serve` never loads desk/.
+
+DESK_COMMANDS = {
+    "report": ("desk.reports.cli", "report", "Patterns across cases for a period (operator side)."),
+    "demo-data": ("desk.reports.cli", "demo_data", "Fill the operator store with FAKE cases (operator side)."),
+}
+
+
+class _DeskCommand(click.Command):
+    """A desk command known by name and help only, until it is called."""
+
+    def __init__(self, name: str, module: str, attribute: str, help_text: str) -> None:
+        super().__init__(name, help=help_text, context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+                         add_help_option=False)
+        self.target = (module, attribute)
+
+    def _load(self) -> click.Command:
+        import importlib
+
+        module, attribute = self.target
+        return getattr(importlib.import_module(module), attribute)
+
+    def main(self, *args, **kwargs):  # pragma: no cover - only when run as its own program
+        return self._load().main(*args, **kwargs)
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["desk_args"] = list(args)
+        return []
+
+    def invoke(self, ctx: click.Context):
+        command = self._load()
+        with command.make_context(self.name, ctx.meta.get("desk_args", []), parent=ctx.parent) as sub:
+            return command.invoke(sub)
+
+
+for name, (module, attribute, help_text) in DESK_COMMANDS.items():
+    cli.add_command(_DeskCommand(name, module, attribute, help_text))
+
+
 def main() -> None:
     """Console script entry point."""
     from storage.crypto import CryptoError
