@@ -297,3 +297,9 @@ def test_the_intake_server_never_loads_the_desk():
     code = "import sys, bot.cli, bot.app, bot.server; print(any(m == 'desk' or m.startswith('desk.') for m in sys.modules))"
     found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path(__file__).parents[1])
     assert found.stdout.strip() == "False"
+
+
+def test_a_pdf_is_printed_with_the_headless_browser(public_report, tmp_path):
+    written = write_report(public_report, tmp_path / "pdf", "Test hotline", pdf=True)
+    pdf = tmp_path / "pdf" / "report.pdf"
+    assert pdf in written and pdf.read_bytes().startswith(b"%PDF-") and pdf.stat().st_size > 10_000
