@@ -425,6 +425,7 @@ for command in (nlu_group, cases_group, export, decrypt, reply_command, api_toke
 DESK_COMMANDS = {
     "report": ("desk.reports.cli", "report", "Patterns across cases for a period (operator side)."),
     "demo-data": ("desk.reports.cli", "demo_data", "Fill the operator store with FAKE cases (operator side)."),
+    "desk": ("desk.cli", "desk", "The operator's web console and its accounts (operator side)."),
 }
 
 

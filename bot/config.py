@@ -145,14 +145,15 @@ class Question(_Frozen):
     optional: bool = False
     marks_urgent: bool = False  # a YES here marks the case urgent and sends the emergency contacts
     grants_contact: bool = False  # a YES here lets the operator contact the worker (sealed in the case)
+    grants_referral: bool = False  # a YES here lets the desk refer the problem to the company (never the worker's identity)
     # What the NLU may have found in the description for this question; the worker is then
     # asked to confirm it ("We understood: Gazipur. Is that right?") instead of typing it again.
     entity: Literal["people", "time", "workplace", "place"] | None = None
 
     @model_validator(mode="after")
     def _flags_need_yes_no(self) -> Question:
-        if (self.marks_urgent or self.grants_contact) and self.kind != "yes_no":
-            raise ValueError("marks_urgent and grants_contact need kind yes_no")
+        if (self.marks_urgent or self.grants_contact or self.grants_referral) and self.kind != "yes_no":
+            raise ValueError("marks_urgent, grants_contact and grants_referral need kind yes_no")
         return self
 
 

@@ -470,3 +470,53 @@ def open_worker_answer(identities: list[str], sealed: bytes) -> bytes:
         return pyrage.decrypt(sealed[len(ANSWER_SEAL_V1) :], parsed)
     except pyrage.DecryptError:
         raise DecryptionError("the sealed answer does not open with this operator key") from None
+
+
+# ================================================================ the desk (desk/): its own secrets at rest
+# Notes, TOTP secrets and session signing on the operator's machine, all derived from or sealed
+# under the operator store key; referrals sealed to a company's age key; the operator's private
+# key itself kept under a passphrase (age's scrypt recipient).
+
+
+def encrypt_desk_note(store_key: bytes, note_id: str, text: str) -> bytes:
+    """Encrypt a case worker's internal note (never shown to the worker), bound to its id."""
+    return encrypt_store_record(store_key, "desk-note/" + note_id, text.encode("utf-8"))
+
+
+def decrypt_desk_note(store_key: bytes, note_id: str, blob: bytes) -> str:
+    return decrypt_store_record(store_key, "desk-note/" + note_id, blob).decode("utf-8")
+
+
+def encrypt_totp_secret(store_key: bytes, username: str, secret: str) -> bytes:
+    """Encrypt a desk user's TOTP seed (a copied store file must not let anyone make codes)."""
+    return encrypt_store_record(store_key, "desk-totp/" + username, secret.encode("ascii"))
+
+
+def decrypt_totp_secret(store_key: bytes, username: str, blob: bytes) -> str:
+    return decrypt_store_record(store_key, "desk-totp/" + username, blob).decode("ascii")
+
+
+def desk_session_key(store_key: bytes) -> bytes:
+    """The key that signs the desk's session cookies: the same for every worker process of one desk."""
+    return HKDF(algorithm=hashes.SHA256(), length=_KEY_BYTES, salt=None, info=b"grievance/desk-session").derive(store_key)
+
+
+def seal_referral(record: bytes, company_recipient: str) -> bytes:
+    """Seal a referral (a redacted record) to the company's age public key: only the company opens it."""
+    return pyrage.encrypt(record, [_parse_recipient(company_recipient)])
+
+
+def protect_identity(identity: str, passphrase: str) -> bytes:
+    """The operator's private key encrypted under a passphrase (age scrypt), to keep on disk instead of the clear key."""
+    _parse_identity(identity)
+    return pyrage.passphrase.encrypt(identity.strip().encode(), passphrase)
+
+
+def unlock_identity(blob: bytes, passphrase: str) -> str:
+    """The operator's private key from `protect_identity`'s file; raises `DecryptionError` on a wrong passphrase."""
+    try:
+        identity = pyrage.passphrase.decrypt(blob, passphrase).decode()
+    except pyrage.DecryptError:
+        raise DecryptionError("wrong passphrase, or not a protected operator key") from None
+    _parse_identity(identity)
+    return identity

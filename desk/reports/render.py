@@ -9,12 +9,14 @@ the same bytes. The PDF is printed by a headless Chromium when one is installed.
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
 import shutil
 import subprocess
 import tempfile
+from importlib import resources
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -86,12 +88,27 @@ def _performance(report: Report) -> list[tuple[str, str]]:
     ]
 
 
-def render_html(report: Report, title: str) -> str:
+def report_css() -> str:
+    """The report's styles: inlined in the standalone file, served as a static file by the desk."""
+    return resources.files("desk.reports").joinpath("templates/report.css").read_text(encoding="utf-8")
+
+
+def _as_image(svg: str) -> str:
+    # Under the desk's Content-Security-Policy an inline SVG's style attributes would be refused;
+    # an image is its own document.
+    data = base64.b64encode(svg.encode()).decode()
+    return f'<img alt="" src="data:image/svg+xml;base64,{data}">'
+
+
+def render_html(report: Report, title: str, *, fragment: bool = False) -> str:
+    """The whole page (standalone file), or with `fragment` only its body, with the charts as images (the desk)."""
     table = report.by_category_month
     chart_svgs = {
         "months": charts.column_totals_chart(table, "Cases received per month"),
         "categories": charts.row_totals_chart(table, "Cases per category", CATEGORY_NAMES),
     }
+    if fragment:
+        chart_svgs = {name: _as_image(svg) for name, svg in chart_svgs.items()}
     one_way = [
         ("Channel", _one_way_rows(report.by_channel)),
         ("Language", _one_way_rows(report.by_language)),
@@ -101,8 +118,8 @@ def render_html(report: Report, title: str) -> str:
     rises = [{"label": CATEGORY_NAMES.get(r.category, r.category), "count": report.count_text(r.count),
               "previous": report.count_text(r.previous)} for r in report.rises]
     list_rows = [{**line.__dict__, "category": CATEGORY_NAMES.get(line.category, line.category)} for line in report.grievance_list]
-    return _environment().get_template("report.html").render(
-        title=title, report=report, charts=chart_svgs, category_rows=_category_rows(report), one_way=one_way,
+    return _environment().get_template("report_body.html" if fragment else "report.html").render(
+        css=report_css(), title=title, report=report, charts=chart_svgs, category_rows=_category_rows(report), one_way=one_way,
         named=[("Workplaces", report.workplaces), ("Brands and buyers", report.brands)],
         named_floor=report.k if report.public else 2, rises=rises, list_rows=list_rows,
         total_text=table.total_text(), withheld_text=report.count_text(report.lines_withheld),
