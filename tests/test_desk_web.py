@@ -46,9 +46,9 @@ def clock() -> Clock:
     return Clock()
 
 
-@pytest.fixture
-def referral_settings(settings_with):
-    questions = [
+def referral_flow() -> list[dict]:
+    """The shipped questions, and the one that lets the desk refer the problem to the company."""
+    return [
         {"id": "category", "kind": "category"}, {"id": "workplace", "kind": "text", "entity": "workplace"},
         {"id": "location", "kind": "text", "entity": "place"}, {"id": "brand", "kind": "text", "optional": True},
         {"id": "when", "kind": "text", "entity": "time"}, {"id": "ongoing", "kind": "yes_no"},
@@ -56,7 +56,11 @@ def referral_settings(settings_with):
         {"id": "contact_consent", "kind": "yes_no", "grants_contact": True},
         {"id": "referral_consent", "kind": "yes_no", "grants_referral": True},
     ]
-    return settings_with(flow={"questions": questions})
+
+
+@pytest.fixture
+def referral_settings(settings_with):
+    return settings_with(flow={"questions": referral_flow()})
 
 
 @pytest.fixture

@@ -154,7 +154,7 @@ def case_page(case_id: str):
     record = case.record
     language = g.user.language
     questions = [(q.id, _catalogs().text(language, f"label.{q.id}") if _catalogs().has(language, f"label.{q.id}") else q.id,
-                  record["answers"].get(q.id)) for q in context.settings.flow.questions]
+                  record["category"] if q.kind == "category" else record["answers"].get(q.id)) for q in context.settings.flow.questions]
     assign_form = AssignForm()
     assign_form.assignee.choices = options([("", "-")] + [(u.username, u.username) for u in context.store.users()
                                                           if u.role != "analyst" and not u.disabled])
