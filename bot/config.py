@@ -31,7 +31,7 @@ TAXONOMY = (
     "environment_community",
     "other",
 )
-CHANNEL_TYPES = ("console", "sms", "whatsapp", "telegram")
+CHANNEL_TYPES = ("console", "sms", "whatsapp", "telegram", "messenger", "line")
 QUESTION_KINDS = ("text", "yes_no", "number", "category")
 
 
@@ -365,11 +365,37 @@ class TelegramSettings(ProviderSettings):
     rate: RateLimit = RateLimit(messages_per_second=25.0, per_address_interval_seconds=1.0)
 
 
+class MessengerSettings(ProviderSettings):
+    """Facebook Messenger, a Page's inbox, through the Graph API (`GET|POST /webhooks/messenger`)."""
+
+    app_secret: SecretSource = SecretSource(env="MESSENGER_APP_SECRET")
+    verify_token: SecretSource = SecretSource(env="MESSENGER_VERIFY_TOKEN")
+    page_access_token: SecretSource = SecretSource(env="MESSENGER_PAGE_ACCESS_TOKEN")
+    page_id: str | None = None
+    graph_base_url: str = "https://graph.facebook.com/v21.0"
+    human_agent_tag: bool = False  # the Page has Meta's Human Agent permission: a person may answer for 7 days
+    rate: RateLimit = RateLimit(messages_per_second=20.0)
+
+
+class LineSettings(ProviderSettings):
+    """LINE, a LINE Official Account, through the Messaging API (`POST /webhooks/line`)."""
+
+    channel_secret: SecretSource = SecretSource(env="LINE_CHANNEL_SECRET")
+    channel_access_token: SecretSource = SecretSource(env="LINE_CHANNEL_ACCESS_TOKEN")
+    api_base_url: str = "https://api.line.me"
+    data_api_base_url: str = "https://api-data.line.me"
+    monthly_push_quota: Annotated[int, Field(ge=0)] | None = None  # lower than LINE's own (the plan's) to keep a reserve
+    quota_warning_share: Annotated[float, Field(gt=0, le=1)] = 0.8
+    rate: RateLimit = RateLimit(messages_per_second=20.0)
+
+
 class Channels(_Frozen):
     console: ChannelSettings = ChannelSettings(enabled=True)
     twilio: TwilioSettings = TwilioSettings()
     whatsapp_cloud: WhatsAppCloudSettings = WhatsAppCloudSettings()
     telegram: TelegramSettings = TelegramSettings()
+    messenger: MessengerSettings = MessengerSettings()
+    line: LineSettings = LineSettings()
 
 
 class OperatorApi(_Frozen):

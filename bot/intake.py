@@ -191,3 +191,16 @@ class Intake:
         if message.media and turn.draft is not None:
             turn.replies.insert(0, self.engine.t(turn.draft.language, "media.received"))
         return turn
+
+    def forget(self, channel: str, sender: str, *, opted_out: bool) -> None:
+        """The worker left the channel (blocked the account) or came back: erase the conversation in progress.
+
+        Leaving (`opted_out`) also erases the unfinished report: nobody can answer or push to it
+        now. Confirmed cases are untouched; their messages stay readable by STATUS.
+        """
+        if not opted_out:
+            return
+        lookup = crypto.conversation_lookup(self.secrets, channel, sender)
+        with self.sessions.begin() as session:
+            ConversationStore(session, self.secrets, self.idle_expiry).erase(lookup)
+        log.info("conversation erased: the worker left the channel", extra={"channel": channel})

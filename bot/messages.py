@@ -17,7 +17,7 @@ class ReplyAddress:
     """Where and how to reach a worker: kept only encrypted, and only while replies need it."""
 
     adapter: str  # the adapter that received the message ("twilio", "telegram", ...) and sends replies
-    channel: str  # "console", "sms", "whatsapp", "telegram"
+    channel: str  # "console", "sms", "whatsapp", "telegram", "messenger", "line"
     address: str  # phone number (E.164) or chat id: never logged
     last_inbound_at: datetime | None = None  # WhatsApp's 24-hour window opens at the worker's last message
 
@@ -61,7 +61,7 @@ class MediaItem:
 class InboundMessage:
     """One message from a worker, as the channel received it."""
 
-    channel: str  # "console", "sms", "whatsapp", "telegram"
+    channel: str  # "console", "sms", "whatsapp", "telegram", "messenger", "line"
     sender: str  # the address on that channel: phone number (E.164), chat id (never logged)
     text: str
     adapter: str = "console"  # which adapter received it (and will send replies)
