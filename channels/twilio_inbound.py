@@ -21,6 +21,7 @@ from twilio.request_validator import RequestValidator
 
 from bot.messages import MediaItem, Reply
 
+from .base import is_bsuid
 from .media import MediaRejected, clean_media
 from .sms_segments import split_for_sms
 
@@ -76,7 +77,7 @@ class InboundFields:
     """What we use of Twilio's inbound form (ProfileName, WaId and the rest are never read)."""
 
     channel: str  # "sms" or "whatsapp"
-    sender: str  # E.164, without the "whatsapp:" prefix
+    sender: str  # E.164, or a WhatsApp user's BSUID; without the "whatsapp:" prefix
     text: str
     message_sid: str
     media: tuple[MediaRef, ...]
@@ -94,9 +95,12 @@ def parse_inbound(form) -> InboundFields:
     channel = "sms"
     if sender.lower().startswith(WHATSAPP_PREFIX):
         channel, sender = "whatsapp", sender[len(WHATSAPP_PREFIX):].strip()
-    if not _PHONE.match(sender):
+    # A WhatsApp user with a username and no visible number: kept as its BSUID, answered by TwiML
+    # like anyone, and by "whatsapp:<BSUID>" through the REST API later.
+    username = channel == "whatsapp" and is_bsuid(sender)
+    if not username and not _PHONE.match(sender):
         raise MalformedWebhook("sender is not a phone number")
-    if not sender.startswith("+") and channel == "whatsapp":
+    if not username and channel == "whatsapp" and not sender.startswith("+"):
         sender = "+" + sender
     try:
         count = int(form.get("NumMedia") or 0)

@@ -11,12 +11,16 @@ Validation errors are never shown or logged: they would quote the input.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from channels.base import is_bsuid
 
 MEDIA_TYPES = ("image", "audio", "voice", "video", "document")
 IGNORED_TYPES = frozenset({"reaction", "system", "request_welcome", "ephemeral"})  # not a message to answer
+_DIGITS = re.compile(r"\d{4,20}")
 
 
 class MalformedPayload(Exception):
@@ -61,7 +65,10 @@ class _Location(_Model):
 
 
 class _Message(_Model):
-    sender: str = Field(alias="from", pattern=r"^\d{4,20}$")
+    # `from` is the number in digits; a worker with a username may have no number to show: then
+    # `from` holds their business-scoped user id (BSUID), or is absent and only `from_user_id` has it.
+    sender: str | None = Field(default=None, alias="from")
+    user_id: str | None = Field(default=None, alias="from_user_id")
     id: str = Field(min_length=1, max_length=512)
     type: str
     text: _Text | None = None
@@ -73,6 +80,22 @@ class _Message(_Model):
     video: _Media | None = None
     document: _Media | None = None
     location: _Location | None = None
+
+    @model_validator(mode="after")
+    def _one_usable_sender(self) -> _Message:
+        if self.sender is not None:
+            if not (_DIGITS.fullmatch(self.sender) or is_bsuid(self.sender)):
+                raise ValueError("from is neither a number nor a BSUID")
+        elif self.user_id is None or not is_bsuid(self.user_id):
+            raise ValueError("no sender")
+        return self
+
+    @property
+    def address(self) -> str:
+        """The worker's address: "+" and the number when Meta shows it, else the BSUID as received."""
+        if self.sender is not None and _DIGITS.fullmatch(self.sender):
+            return "+" + self.sender
+        return self.sender or self.user_id or ""
 
 
 class _Error(_Model):
@@ -110,7 +133,7 @@ class _Payload(_Model):
 
 @dataclass(frozen=True)
 class IncomingMessage:
-    """One worker message: the sender's E.164 number, its wamid, its text and any media to fetch."""
+    """One worker message: the sender's E.164 number (or BSUID), its wamid, its text and any media to fetch."""
 
     phone_number_id: str
     sender: str
@@ -155,7 +178,7 @@ def decode(raw: bytes) -> tuple[list[IncomingMessage], list[DeliveryStatus]]:
 def _incoming(number: str, message: _Message) -> IncomingMessage | None:
     if message.type in IGNORED_TYPES:
         return None
-    base = {"phone_number_id": number, "sender": "+" + message.sender, "wamid": message.id, "kind": message.type}
+    base = {"phone_number_id": number, "sender": message.address, "wamid": message.id, "kind": message.type}
     if message.type == "text" and message.text is not None:
         return IncomingMessage(**base, text=message.text.body)
     if message.type == "interactive" and message.interactive is not None:
