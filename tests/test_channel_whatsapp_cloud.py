@@ -411,6 +411,18 @@ def test_a_later_message_to_a_bsuid_goes_through_recipient_and_the_template_too(
         assert sent["type"] == kind and sent["recipient"] == USERNAME_WORKER and "to" not in sent
 
 
+@pytest.mark.parametrize("group_id", ["120363025246125486", 555555555])
+def test_a_message_in_a_whatsapp_group_is_ignored_and_leaves_no_trace(client, wa_services, graph, captured_logs, group_id):
+    grouped = {**text("They beat us on line 4"), "group_id": group_id}
+    alone = text("hola", sender=OTHER_WORKER)
+    assert post(client, webhook([grouped, alone])).status_code == 200
+    (reply,) = wait_sent(graph, 1)  # the private message in the same delivery is still answered
+    assert reply["to"] == OTHER_WORKER
+    assert rows(wa_services, Conversation) == 1 and rows(wa_services, InboundReceipt) == 1
+    assert [r.reason for r in captured_logs.records if r.getMessage() == "message ignored"] == ["group"]
+    assert all("120363025246125486" not in str(r.__dict__) for r in captured_logs.records)
+
+
 def test_reactions_are_not_answered_and_unknown_types_get_the_empty_message_reply(client, wa_services, graph):
     reaction = _message("reaction", reaction={"message_id": "wamid.x", "emoji": "👍"})
     assert post(client, webhook([reaction])).status_code == 200

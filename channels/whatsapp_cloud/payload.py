@@ -80,6 +80,7 @@ class _Message(_Model):
     video: _Media | None = None
     document: _Media | None = None
     location: _Location | None = None
+    group_id: object = None  # set when the message was posted in a WhatsApp group
 
     @model_validator(mode="after")
     def _one_usable_sender(self) -> _Message:
@@ -142,6 +143,7 @@ class IncomingMessage:
     text: str
     media_id: str | None = None
     media_type: str = ""
+    in_group: bool = False  # posted in a group: read by the group, so never answered nor kept
 
     def __repr__(self) -> str:
         return f"IncomingMessage(kind={self.kind!r}, sender=<redacted>, text=<{len(self.text)} chars>)"
@@ -178,6 +180,8 @@ def decode(raw: bytes) -> tuple[list[IncomingMessage], list[DeliveryStatus]]:
 def _incoming(number: str, message: _Message) -> IncomingMessage | None:
     if message.type in IGNORED_TYPES:
         return None
+    if message.group_id is not None:
+        return IncomingMessage(number, message.address, message.id, message.type, "", in_group=True)
     base = {"phone_number_id": number, "sender": message.address, "wamid": message.id, "kind": message.type}
     if message.type == "text" and message.text is not None:
         return IncomingMessage(**base, text=message.text.body)
