@@ -8,6 +8,7 @@ fake Twilio on 127.0.0.1 (`fake_twilio.py`); the network guard refuses anything 
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import logging
 import os
@@ -252,6 +253,25 @@ def test_a_json_body_or_an_oversized_one_is_never_a_500(hotline):
     big = hotline.client.post("/webhooks/twilio", data={"Body": "x" * 2_000_000}, headers={"X-Twilio-Signature": "x"})
     assert big.status_code in (403, 413)
     assert hotline.client.get("/webhooks/twilio").status_code == 405
+
+
+JSON_BODY = b'{"Body": "hi", "From": "+8801711000000", "MessageSid": "SM0123456789abcdef0123456789abcdef"}'
+BODY_HASH_CASES = {  # (body posted, bodySHA256 in the signed URL): Twilio signs a JSON body's hash in the URL
+    "the body that was signed": (JSON_BODY, hashlib.sha256(JSON_BODY).hexdigest(), 400),  # valid: then no form, no message
+    "the body changed after signing": (JSON_BODY.replace(b"hi", b"ho"), hashlib.sha256(JSON_BODY).hexdigest(), 403),
+    "a hash that is not the body's": (JSON_BODY, hashlib.sha256(b"other").hexdigest(), 403),
+    "a body that is not UTF-8": (b"\xff" + JSON_BODY, hashlib.sha256(b"\xff" + JSON_BODY).hexdigest(), 403),
+}
+
+
+@pytest.mark.parametrize("case", list(BODY_HASH_CASES))
+def test_a_json_body_is_verified_against_the_signed_body_sha256(hotline, fake, case):
+    body, digest, expected = BODY_HASH_CASES[case]
+    path = "/webhooks/twilio?bodySHA256=" + digest
+    signature = sign(PUBLIC_URL + path, {})  # the URL alone is signed; the hash in it covers the body
+    response = hotline.client.post(path, data=body, headers={"X-Twilio-Signature": signature, "Content-Type": "application/json"})
+    assert response.status_code == expected
+    assert all(count(hotline.services, model) == 0 for model in TABLES) and fake.requests == []
 
 
 @pytest.mark.parametrize(
