@@ -423,6 +423,32 @@ def test_a_message_in_a_whatsapp_group_is_ignored_and_leaves_no_trace(client, wa
     assert all("120363025246125486" not in str(r.__dict__) for r in captured_logs.records)
 
 
+UNREADABLE_PARTS = {  # one nested object that cannot be read: the message is still answered, as an empty one
+    "an image without its id": {"type": "image", "image": {"mime_type": "image/jpeg", "caption": 7}},
+    "a text body that is a number": {"type": "text", "text": {"body": 42}},
+    "a location with words for numbers": {"type": "location", "location": {"latitude": "north", "longitude": None}},
+    "an interactive reply without its type": {"type": "interactive", "interactive": {"button_reply": {"id": "1"}}},
+    "a button that is a list": {"type": "button", "button": ["1"]},
+}
+
+
+@pytest.mark.parametrize("case", list(UNREADABLE_PARTS))
+def test_one_unreadable_part_never_drops_the_message(client, wa_services, graph, case):
+    message = {**_message(UNREADABLE_PARTS[case]["type"]), **UNREADABLE_PARTS[case]}
+    assert post(client, webhook([message])).status_code == 200
+    (reply,) = wait_sent(graph, 1)
+    assert reply["to"] == WORKER and "Test hotline" in body_text(reply)  # the welcome: the worker is answered
+    assert rows(wa_services, InboundReceipt) == 1
+    assert [request for request in graph.requests if request.method == "GET"] == []  # no media to fetch
+
+
+def test_an_unreadable_delivery_status_does_not_cost_the_message_beside_it(client, wa_services, graph):
+    odd = {**status("failed"), "errors": [{"code": "not a number"}]}
+    assert post(client, webhook([text("hola")], statuses=[odd, {"status": 3}])).status_code == 200
+    (reply,) = wait_sent(graph, 1)
+    assert reply["to"] == WORKER
+
+
 def test_reactions_are_not_answered_and_unknown_types_get_the_empty_message_reply(client, wa_services, graph):
     reaction = _message("reaction", reaction={"message_id": "wamid.x", "emoji": "👍"})
     assert post(client, webhook([reaction])).status_code == 200

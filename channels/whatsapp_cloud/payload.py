@@ -3,9 +3,12 @@
 Meta posts `{"object": "whatsapp_business_account", "entry": [{"changes": [{"field":
 "messages", "value": {...}}]}]}`; one `value` carries the business number's
 `metadata`, and `messages` from workers and/or `statuses` of what we sent. The
-whole payload is validated first: a malformed one is refused as a whole (400),
-so nothing is half-handled. Message types we do not read are not malformed:
-they become an empty message (the worker is told it was empty and asked again).
+whole payload is validated first: one that is not a webhook, or a message
+without an id or a usable sender, is refused as a whole (400), so nothing is
+half-handled. Anything less is not malformed: an unreadable nested part (an
+image without its id, a text body that is a number) or a message type we do
+not read leaves the message with what remains, at worst empty (the worker is
+told it was empty and asked again); an unreadable delivery status is skipped.
 Validation errors are never shown or logged: they would quote the input.
 """
 
@@ -14,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
 
 from channels.base import is_bsuid
 
@@ -82,6 +85,16 @@ class _Message(_Model):
     location: _Location | None = None
     group_id: object = None  # set when the message was posted in a WhatsApp group
 
+    @field_validator("text", "interactive", "button", *MEDIA_TYPES, "location", mode="wrap")
+    @classmethod
+    def _unreadable_part_is_dropped(cls, value, handler):
+        # One odd nested object must not cost the worker their message (nor Meta's retries for
+        # days): the part is dropped and the message handled with what remains, at worst as empty.
+        try:
+            return handler(value)
+        except ValidationError:
+            return None
+
     @model_validator(mode="after")
     def _one_usable_sender(self) -> _Message:
         if self.sender is not None:
@@ -116,6 +129,24 @@ class _Value(_Model):
     metadata: _Metadata
     messages: tuple[_Message, ...] = ()
     statuses: tuple[_Status, ...] = ()
+
+    @field_validator("statuses", mode="before")
+    @classmethod
+    def _readable_statuses_only(cls, value):
+        # A status only counts failures: an unreadable one is skipped, never the messages beside it.
+        if not isinstance(value, list | tuple):
+            return ()
+        return tuple(status for status in (_status_or_none(item) for item in value) if status is not None)
+
+
+_STATUS = TypeAdapter(_Status)
+
+
+def _status_or_none(item: object) -> _Status | None:
+    try:
+        return _STATUS.validate_python(item)
+    except ValidationError:
+        return None
 
 
 class _Change(_Model):
