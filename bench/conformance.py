@@ -82,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
         log = (root / "serve.log").open("wb")
         server = deployment.serve(port, args.workers, stderr=log, start_new_session=True)
         wait_healthy(port)
+        ready = time.monotonic() - started
         command = [
             sys.executable, str(runner), "run", "--base-url", f"http://127.0.0.1:{port}", "--corpus", str(corpus),
             "--fake-port", str(fake_port), "--phone-number-id", PHONE_NUMBER_ID,
@@ -94,7 +95,8 @@ def run(args: argparse.Namespace) -> int:
         if args.json_out:
             command += ["--json-out", str(Path(args.json_out).resolve())]
         result = subprocess.run(command, cwd=root, env={**os.environ, **keys}, check=False)  # noqa: S603  our own runner
-        print(f"conformance: runner exit {result.returncode}, {time.monotonic() - started:.0f} s in all", file=sys.stderr)
+        print(f"conformance: runner exit {result.returncode}; deployment and server ready in {ready:.1f} s, "
+              f"{time.monotonic() - started:.0f} s in all", file=sys.stderr)
         if result.returncode != 0 and args.show_log:
             sys.stderr.write((root / "serve.log").read_text(errors="replace")[-6000:])
         return result.returncode
