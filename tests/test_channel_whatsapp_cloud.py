@@ -449,6 +449,15 @@ def test_an_unreadable_delivery_status_does_not_cost_the_message_beside_it(clien
     assert reply["to"] == WORKER
 
 
+@pytest.mark.parametrize("kind", ["edit", "revoke"])
+def test_an_edit_or_a_deletion_of_an_earlier_message_is_not_answered(client, wa_services, graph, kind):
+    # As for Telegram edits: the message was taken when it came; "your message was empty" would only confuse.
+    notice = _message(kind, **{kind: {"original_message_id": "wamid.earlier", "message": {"type": "text", "text": {"body": "x"}}}})
+    assert post(client, webhook([notice])).status_code == 200
+    assert rows(wa_services, InboundReceipt) == 0 and rows(wa_services, Conversation) == 0
+    assert wa_services.dispatcher.run_once().sent == 0 and graph.sent() == []
+
+
 def test_reactions_are_not_answered_and_unknown_types_get_the_empty_message_reply(client, wa_services, graph):
     reaction = _message("reaction", reaction={"message_id": "wamid.x", "emoji": "👍"})
     assert post(client, webhook([reaction])).status_code == 200

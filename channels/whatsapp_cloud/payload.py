@@ -22,7 +22,9 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 from channels.base import is_bsuid
 
 MEDIA_TYPES = ("image", "audio", "voice", "video", "document")
-IGNORED_TYPES = frozenset({"reaction", "system", "request_welcome", "ephemeral"})  # not a message to answer
+# Not a message to answer. "edit" and "revoke" change or delete a message taken when it came (as
+# Telegram edits, they are not taken again).
+IGNORED_TYPES = frozenset({"reaction", "system", "request_welcome", "ephemeral", "edit", "revoke"})
 _DIGITS = re.compile(r"\d{4,20}")
 
 
