@@ -19,7 +19,7 @@ RASA_PORT ?= 5005
 # Rasa would otherwise try to send usage data to its makers.
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: run test test-sqlite test-postgresql install chat keys clean rasa-venv rasa-train rasa-run age-cli browser
+.PHONY: run test test-sqlite test-postgresql install chat keys clean rasa-venv rasa-train rasa-run age-cli browser conformance
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,7 @@ test: install age-cli browser rasa-train
 	@status=0; \
 	$(MAKE) --no-print-directory test-sqlite || status=1; \
 	$(MAKE) --no-print-directory test-postgresql || status=1; \
+	$(MAKE) --no-print-directory conformance || status=1; \
 	exit $$status
 
 # Each run has its own temporary folder (pytest would otherwise share /tmp/pytest-of-$USER with
@@ -65,6 +66,17 @@ test-sqlite: install age-cli browser rasa-train
 test-postgresql: install age-cli browser rasa-train
 	mkdir -p var/test-runs
 	GRIEVANCE_TEST_DB=postgresql $(BIN)/python -m pytest --basetemp=$(CURDIR)/var/test-runs/postgresql
+
+# Real provider payloads (external test data, beside the clone in CI: ../shared/conformance) posted
+# to a real `grievance serve` with Twilio, WhatsApp Cloud and Telegram on, against the runner's fake
+# provider API (bench/conformance.py). Fails on any failed check; skipped only when the corpus is absent.
+CONFORMANCE ?= ../shared/conformance
+conformance: install
+	@if [ -f "$(CONFORMANCE)/payload_conformance.py" ] && [ -d "$(CONFORMANCE)/payloads" ]; then \
+		$(BIN)/python -m bench.conformance --shared "$(CONFORMANCE)" --show-log; \
+	else \
+		echo "conformance: SKIPPED, no corpus at $(CONFORMANCE) (set CONFORMANCE=DIR to run it)"; \
+	fi
 
 # The export tests decrypt with the standard `age` CLI, as a partner would (Debian package `age`).
 age-cli:

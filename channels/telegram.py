@@ -2,7 +2,7 @@
 
 Inbound, one handler for both modes (`handle_update`): the webhook checks
 `X-Telegram-Bot-Api-Secret-Token` in constant time before reading the body,
-then every update goes the same way: parsed alone (`telegram_updates`), only
+then every update goes the same way: read alone, field by field (`telegram_updates`), only
 private chats, media fetched and cleaned, `Intake.receive` with the replies
 queued in the same transaction, the queue kicked, and on DELETE the chat's
 messages deleted where Telegram still allows it. Deduplication is the
@@ -124,7 +124,7 @@ class TelegramAdapter:
     def handle_update(self, data: object) -> int:
         """Handle one update (webhook or polling); returns HANDLED, MALFORMED or RETRY_LATER."""
         try:
-            incoming = parse_update(data, self.api.bot, self.settings.media_max_bytes)
+            incoming = parse_update(data, self.settings.media_max_bytes)
         except MalformedUpdate:
             log.warning("telegram update refused: not readable")
             return MALFORMED

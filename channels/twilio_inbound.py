@@ -13,7 +13,7 @@ import logging
 import re
 import time
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import requests
 from flask import Request
@@ -21,12 +21,14 @@ from twilio.request_validator import RequestValidator
 
 from bot.messages import MediaItem, Reply
 
+from .base import is_bsuid
 from .media import MediaRejected, clean_media
 from .sms_segments import split_for_sms
 
 log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Twilio-Signature"
+BODY_HASH_PARAMETER = "bodySHA256"  # in the query of a signed URL when the body is not a form
 WHATSAPP_PREFIX = "whatsapp:"
 WHATSAPP_MAX_CHARS = 1600  # Twilio's limit for one message body
 MAX_MEDIA = 10  # Twilio sends at most 10 media items with one message
@@ -51,7 +53,8 @@ def verify_signature(validator: RequestValidator, public_url: str, request: Requ
 
     Twilio signs the URL it called, i.e. the public one. Behind a reverse proxy
     `request.url` is the proxy's view (another host, http, a port), so the URL is
-    rebuilt from `server.public_url`, the path and the raw query string.
+    rebuilt from `server.public_url`, the path and the raw query string. A body
+    that is not a form is checked against the `bodySHA256` the signed URL names.
     """
     signature = request.headers.get(SIGNATURE_HEADER, "")
     if not signature:
@@ -60,8 +63,14 @@ def verify_signature(validator: RequestValidator, public_url: str, request: Requ
     if request.query_string:
         url += "?" + request.query_string.decode("utf-8", "replace")
     try:
+        if BODY_HASH_PARAMETER in parse_qs(urlsplit(url).query):
+            # A body that is not a form (JSON): Twilio signs the URL, which carries the body's SHA-256.
+            # The validator checks that hash only when given the raw body; given the (empty) parsed
+            # form, it would accept any body under a signature captured from another request.
+            raw = request.get_data(cache=True)
+            return bool(validator.validate(url, raw.decode("utf-8"), signature))
         return bool(validator.validate(url, request.form, signature))
-    except Exception:  # a malformed header or body is simply not a valid signature
+    except Exception:  # a malformed header or body (not UTF-8) is simply not a valid signature
         return False
 
 
@@ -76,7 +85,7 @@ class InboundFields:
     """What we use of Twilio's inbound form (ProfileName, WaId and the rest are never read)."""
 
     channel: str  # "sms" or "whatsapp"
-    sender: str  # E.164, without the "whatsapp:" prefix
+    sender: str  # E.164, or a WhatsApp user's BSUID; without the "whatsapp:" prefix
     text: str
     message_sid: str
     media: tuple[MediaRef, ...]
@@ -94,9 +103,12 @@ def parse_inbound(form) -> InboundFields:
     channel = "sms"
     if sender.lower().startswith(WHATSAPP_PREFIX):
         channel, sender = "whatsapp", sender[len(WHATSAPP_PREFIX):].strip()
-    if not _PHONE.match(sender):
+    # A WhatsApp user with a username and no visible number: kept as its BSUID, answered by TwiML
+    # like anyone, and by "whatsapp:<BSUID>" through the REST API later.
+    username = channel == "whatsapp" and is_bsuid(sender)
+    if not username and not _PHONE.match(sender):
         raise MalformedWebhook("sender is not a phone number")
-    if not sender.startswith("+") and channel == "whatsapp":
+    if not username and channel == "whatsapp" and not sender.startswith("+"):
         sender = "+" + sender
     try:
         count = int(form.get("NumMedia") or 0)

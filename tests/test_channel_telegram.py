@@ -199,6 +199,80 @@ def test_group_chats_are_ignored_and_leave_no_trace(services, client, fake, chat
     assert all("1001234567890" not in str(r.__dict__) for r in caplog.records)
 
 
+# Real shapes python-telegram-bot cannot read whole (older or newer than the library, or an odd nested
+# object): what can be read of the message is kept and answered; only what is no message at all is refused.
+def _message(message_id: int, **content) -> dict:
+    """A private message from a 2016-era client: `from` without is_bot, files without file_unique_id."""
+    person = {"id": CHAT, "first_name": "Nic", "last_name": "W"}
+    return {"message_id": message_id, "from": person, "chat": {**person, "type": "private"}, "date": 1454119029, **content}
+
+
+ODD_BUT_READABLE = {
+    "text from a user without is_bot": ({"text": "hello"}, "welcome"),
+    "text with an entity of an unknown type": ({"text": "hello", "entities": [{"type": "future_kind"}]}, "welcome"),
+    "sticker without type and with the old thumb": (
+        {"sticker": {"width": 436, "height": 512, "thumb": {"file_id": "AAQ", "file_size": 2510, "width": 77, "height": 90},
+                     "file_id": "BQA", "file_size": 38440}}, "welcome"),
+    "document with an empty thumbnail": (
+        {"document": {"file_name": "Text File", "thumbnail": {}, "file_id": "BQAD", "file_unique_id": "AQAD", "file_size": 446}},
+        "welcome"),
+    "poll without the newer fields": (
+        {"poll": {"id": "527", "question": "Test poll", "options": [{"text": "A", "voter_count": 0}], "total_voter_count": 0,
+                  "is_closed": False, "is_anonymous": True, "type": "regular", "allows_multiple_answers": True}}, "welcome"),
+    "caption of a photo whose sizes lack file_unique_id": (
+        {"photo": [{"file_id": "old-photo", "file_size": 1140, "width": 51, "height": 90}], "caption": "hello"}, "welcome"),
+    "a photo with an unreadable size beside a good one": (
+        {"photo": [{"width": 1}, {"file_id": "old-photo", "file_unique_id": "u", "width": 51, "height": 90}], "caption": "hi"},
+        "welcome"),
+    "a text that is not a string": ({"text": ["hello"]}, "welcome"),
+}
+
+
+@pytest.mark.parametrize("case", list(ODD_BUT_READABLE))
+def test_an_update_the_library_cannot_read_whole_is_still_answered(services, client, fake, case):
+    content, expect = ODD_BUT_READABLE[case]
+    fake.files["old-photo"] = ("photos/file_9.jpg", jpeg_with_exif())
+    chat = Chat(fake, client)
+    update = {"update_id": chat.next_update_id(), "message": _message(fake.next_id(CHAT), **content)}
+    reply = chat.exchange(update)
+    assert "Test hotline" in reply  # the welcome: a first message, whatever it held
+    assert count(services, InboundReceipt) == 1 and count(services, Conversation) == 1
+
+
+def test_a_photo_in_an_old_shape_is_still_fetched_with_its_caption(services, client, fake):
+    fake.files["old-photo"] = ("photos/file_9.jpg", jpeg_with_exif())
+    chat = Chat(fake, client)
+    reach_description(chat)
+    content = ODD_BUT_READABLE["caption of a photo whose sizes lack file_unique_id"][0]
+    update = {"update_id": chat.next_update_id(), "message": _message(fake.next_id(CHAT), **{**content, "caption": "Wages unpaid"})}
+    assert "We got your photo" in chat.exchange(update)
+    assert [call["file_id"] for call in fake.called("getFile")] == ["old-photo"]
+
+
+NOT_A_MESSAGE = {
+    "a message that is a number": {"message": 5},
+    "a message without a chat": {"message": {"message_id": 3, "date": 1, "text": "hi"}},
+    "a chat id that is text": {"message": {"message_id": 3, "chat": {"id": "555", "type": "private"}, "text": "hi"}},
+    "a chat id that is a boolean": {"message": {"message_id": 3, "chat": {"id": True, "type": "private"}, "text": "hi"}},
+    "a message without its id": {"message": {"chat": {"id": CHAT, "type": "private"}, "text": "hi"}},
+    "a chat without a type": {"message": {"message_id": 3, "chat": {"id": CHAT}, "text": "hi"}},
+}
+
+
+@pytest.mark.parametrize("case", list(NOT_A_MESSAGE))
+def test_what_cannot_be_a_message_at_all_is_400_and_nothing_is_stored(services, client, fake, case):
+    response = Chat(fake, client).deliver({"update_id": 41, **NOT_A_MESSAGE[case]})
+    assert response.status_code == 400
+    assert nothing_stored(services) and fake.called("sendMessage") == []
+
+
+def test_a_press_on_an_inline_mode_message_is_acknowledged_and_nothing_is_done(services, client, fake):
+    press = {"update_id": 10000, "callback_query": {"id": "4382bfdwdsb323b2d9", "from": {"id": CHAT, "first_name": "T"},
+                                                     "data": "Data from button callback", "inline_message_id": "1234csdbsk4839"}}
+    assert Chat(fake, client).deliver(press).status_code == 200
+    assert nothing_stored(services) and fake.called("sendMessage") == []
+
+
 def test_other_updates_are_acknowledged_and_ignored(services, client, fake):
     edited = {"update_id": 9, "edited_message": text_update(9, CHAT, 3, "edited")["message"]}
     assert Chat(fake, client).deliver(edited).status_code == 200

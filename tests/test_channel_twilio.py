@@ -8,6 +8,7 @@ fake Twilio on 127.0.0.1 (`fake_twilio.py`); the network guard refuses anything 
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import logging
 import os
@@ -52,6 +53,8 @@ HOTLINE_WHATSAPP = "whatsapp:+15550100001"
 TEMPLATE_SID = "HX" + "0123456789abcdef0123456789abcdef"
 WORKER = "+8801711000000"
 WHATSAPP_WORKER = "+8801822000000"
+# WhatsApp users with a username: Twilio sends their business-scoped user id (BSUID) instead of a number.
+USERNAME_WORKERS = ("US.13491208655302741918", "BD.5082947261103384", "VN.ENT.11815799212886844830", "ID.a7Kq93xZ0pL")
 PROFILE_NAME = "Rahima Begum"
 REPO = Path(__file__).resolve().parents[1]
 TABLES = (Conversation, InboundReceipt, OutboundMessage, Case, DraftMedia)
@@ -229,6 +232,11 @@ def test_a_request_without_a_valid_signature_is_refused_and_leaves_no_trace(hotl
         {"From": "messenger:1234567890"},
         {"From": "not a number"},
         {"NumMedia": "many"},
+        {"From": "US.13491208655302741918"},  # a BSUID is a WhatsApp address, never an SMS sender
+        {"From": "whatsapp:US."},
+        {"From": "whatsapp:us.1234567"},
+        {"From": "whatsapp:USA.1234567"},
+        {"From": "whatsapp:US.12345/../67"},
     ],
 )
 def test_a_signed_request_that_is_no_message_gets_400_and_nothing_is_stored(hotline, change):
@@ -245,6 +253,25 @@ def test_a_json_body_or_an_oversized_one_is_never_a_500(hotline):
     big = hotline.client.post("/webhooks/twilio", data={"Body": "x" * 2_000_000}, headers={"X-Twilio-Signature": "x"})
     assert big.status_code in (403, 413)
     assert hotline.client.get("/webhooks/twilio").status_code == 405
+
+
+JSON_BODY = b'{"Body": "hi", "From": "+8801711000000", "MessageSid": "SM0123456789abcdef0123456789abcdef"}'
+BODY_HASH_CASES = {  # (body posted, bodySHA256 in the signed URL): Twilio signs a JSON body's hash in the URL
+    "the body that was signed": (JSON_BODY, hashlib.sha256(JSON_BODY).hexdigest(), 400),  # valid: then no form, no message
+    "the body changed after signing": (JSON_BODY.replace(b"hi", b"ho"), hashlib.sha256(JSON_BODY).hexdigest(), 403),
+    "a hash that is not the body's": (JSON_BODY, hashlib.sha256(b"other").hexdigest(), 403),
+    "a body that is not UTF-8": (b"\xff" + JSON_BODY, hashlib.sha256(b"\xff" + JSON_BODY).hexdigest(), 403),
+}
+
+
+@pytest.mark.parametrize("case", list(BODY_HASH_CASES))
+def test_a_json_body_is_verified_against_the_signed_body_sha256(hotline, fake, case):
+    body, digest, expected = BODY_HASH_CASES[case]
+    path = "/webhooks/twilio?bodySHA256=" + digest
+    signature = sign(PUBLIC_URL + path, {})  # the URL alone is signed; the hash in it covers the body
+    response = hotline.client.post(path, data=body, headers={"X-Twilio-Signature": signature, "Content-Type": "application/json"})
+    assert response.status_code == expected
+    assert all(count(hotline.services, model) == 0 for model in TABLES) and fake.requests == []
 
 
 @pytest.mark.parametrize(
@@ -402,6 +429,46 @@ def test_a_bengali_summary_by_sms_is_split_into_messages_within_the_segment_budg
 def test_the_same_summary_on_whatsapp_is_one_message(hotline):
     replies = [hotline.whatsapp(text) for text in BENGALI_INTAKE]
     assert len(replies[-1]) == 1 and "রূপসী গার্মেন্টস" in replies[-1][0]
+
+
+# ---------------------------------------------------------------- WhatsApp usernames (no phone number)
+
+
+def username_payload(bsuid: str, body: str) -> dict[str, str]:
+    """Twilio's form for a WhatsApp user with a username: From holds the BSUID, there is no WaId."""
+    form = whatsapp_payload("+10000000000", body)
+    del form["WaId"]
+    return {**form, "From": "whatsapp:" + bsuid, "ExternalUserId": "whatsapp:" + bsuid}
+
+
+@pytest.mark.parametrize("bsuid", USERNAME_WORKERS)
+def test_a_whatsapp_username_without_a_number_is_answered_and_its_report_reaches_a_case(hotline, bsuid):
+    replies = [messages_of(hotline.post(username_payload(bsuid, text))) for text in ENGLISH_INTAKE + ["1"]]
+    assert "Test hotline" in replies[0][0]
+    assert "Sent. Your case code:" in replies[-1][-1]  # one conversation: the BSUID is a stable address
+    (record,) = hotline.pull()
+    assert record["channel"] == "whatsapp" and record["answers"]["workplace"] == "Sunrise Garments Ltd"
+    assert count(hotline.services, Conversation) == 0
+
+
+def test_a_message_to_a_whatsapp_username_goes_to_its_bsuid(hotline, fake):
+    seen = exact_now() - timedelta(hours=1)
+    with hotline.services.sessions.begin() as session:
+        address = ReplyAddress("twilio", "whatsapp", USERNAME_WORKERS[0], last_inbound_at=seen)
+        enqueue(session, hotline.services.secrets, address, "An officer has answered you.")
+    assert hotline.services.dispatcher.run_once().sent == 1
+    (form,) = fake.messages
+    assert form["To"] == "whatsapp:" + USERNAME_WORKERS[0] and form["Body"] == "An officer has answered you."
+
+
+def test_a_bsuid_is_kept_like_a_phone_number_never_in_the_clear(hotline):
+    for text in ENGLISH_INTAKE[:3]:
+        messages_of(hotline.post(username_payload(USERNAME_WORKERS[0], text)))
+    settings = hotline.services.settings
+    needles = [USERNAME_WORKERS[0], USERNAME_WORKERS[0].split(".", 1)[1]]
+    if ON_POSTGRES:
+        assert needles_in_database(settings.database_url, needles) == []
+    assert needles_in_tree(settings.data_dir, needles) == []
 
 
 # ---------------------------------------------------------------- sending through the REST API

@@ -4,7 +4,7 @@
 token matches. `POST /webhooks/whatsapp` checks `X-Hub-Signature-256` (HMAC-SHA256
 of the raw body with the app secret) before reading anything, then decodes the
 whole payload, fetches any media, and hands each worker message to the intake
-in its own transaction. Answers: 403 unsigned, 400 unreadable, 503 when a
+in its own transaction; a message posted in a group is ignored. Answers: 403 unsigned, 400 unreadable, 503 when a
 message could not be stored (Meta retries; the wamid receipt makes a retry
 harmless), else 200 (Meta retries anything else for days).
 """
@@ -105,6 +105,11 @@ class Webhook:
         for incoming in messages:
             if incoming.phone_number_id != self.phone_number_id:
                 log.info("message for another business number ignored", extra={"channel": CHANNEL})
+                continue
+            if incoming.in_group:
+                # A grievance written in a group is read by the group: no case, no answer, nothing kept
+                # (as for Telegram groups).
+                log.info("message ignored", extra={"channel": CHANNEL, "reason": "group"})
                 continue
             try:
                 reply = self.intake.receive(self._inbound(incoming), queue_replies=True)
