@@ -9,7 +9,8 @@
 - `counts`: how many people a worker means (`parse_count` -> `Count`: "kira2 100 orang",
   "大概三百人", "marami kami"), from `data/counts.yaml` and text2num.
 - `language`: which language a message is in (`detect_language`), by script, lingua and
-  a small model of the shipped messages.
+  a small model of the shipped messages; `detect_language_confident` only when sure
+  (to greet a worker in their language: "xin chào" yes, "hello" no).
 - `understanding` / `statistical`: the category of a report in the case taxonomy, whether
   it signals danger now, and its entities (`entities`), behind the `Understander`
   interface. The built-in understander is a character n-gram model trained at first use
@@ -32,7 +33,7 @@ from nlu.keywords import (
     parse_yes_no,
     phrases,
 )
-from nlu.language import detect_language
+from nlu.language import detect_language, detect_language_confident
 from nlu.normalize import fold, normalize
 from nlu.smalltalk import is_dont_know, is_filler
 from nlu.understanding import KeywordUnderstander, Understander, Understanding, builtin_understander
@@ -49,6 +50,7 @@ __all__ = [
     "Understanding",
     "builtin_understander",
     "detect_language",
+    "detect_language_confident",
     "fold",
     "is_dont_know",
     "is_filler",

@@ -50,6 +50,22 @@ def is_dont_know(text: str, language: str | None) -> bool:
     return cover(key, _phrases("filler", languages), _phrases("dont_know", languages)).used_marked
 
 
+def greeting_languages(text: str, languages: Iterable[str]) -> tuple[str, ...] | None:
+    """For a message that is only small talk: the languages (among `languages`, English
+    aside) whose own small talk it uses ("xin chào" -> vi, "salamat po" -> tl, "salam" ->
+    bn and id); () when it is English small talk only ("hello"). None when the message is
+    not small talk at all."""
+    key = _key(text)
+    if not key or not cover(key, _phrases("filler", tuple(languages) + ("en",))).complete:
+        return None
+    english = _phrases("filler", ("en",))
+    return tuple(
+        language
+        for language in dict.fromkeys(languages)
+        if language != "en" and cover(key, english, _phrases("filler", (language,)) - english).used_marked
+    )
+
+
 def smalltalk_languages() -> tuple[str, ...]:
     """Language codes of `smalltalk.yaml`, in file order."""
     return tuple(_data())
