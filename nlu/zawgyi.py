@@ -13,7 +13,7 @@ import functools
 import re
 import warnings
 
-from myanmar.converter import convert
+from myanmar import converter as _converter
 from myanmartools import ZawgyiDetector
 
 # Above this the detector's model finds Zawgyi more likely than Unicode. Measured on the
@@ -21,6 +21,20 @@ from myanmartools import ZawgyiDetector
 # form scores above 0.53, every Unicode text above 0.5 converts to itself.
 ZAWGYI_PROBABILITY = 0.5
 _MYANMAR = re.compile("[\u1000-\u109f]")
+
+
+class UnconvertibleText(Exception):
+    """python-myanmar met a syllable it has no mapping for."""
+
+
+def _refuse_syllable(*_args: object, **_kwargs: object) -> None:
+    raise UnconvertibleText
+
+
+# python-myanmar prints a syllable it cannot map (a piece of the worker's message, on
+# stdout, into the server's log) and drops it from the result. Its module-level `print`
+# is replaced so that such a text raises instead: the message is then kept as typed.
+_converter.print = _refuse_syllable  # type: ignore[attr-defined]
 
 
 def zawgyi_to_unicode(text: str) -> str:
@@ -31,7 +45,7 @@ def zawgyi_to_unicode(text: str) -> str:
     if _detector().get_zawgyi_probability(text) <= ZAWGYI_PROBABILITY:
         return text
     try:
-        return convert(text, "zawgyi", "unicode")
+        return _converter.convert(text, "zawgyi", "unicode")
     except Exception:  # noqa: BLE001 -- a worker's message is never lost to a font converter
         return text
 

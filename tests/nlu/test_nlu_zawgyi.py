@@ -55,3 +55,10 @@ def test_unicode_sentences_are_left_alone(text):
 @pytest.mark.parametrize("text", ["hello", "আগুন লেগেছে", "ไฟไหม้", "工厂着火了", "", "ဟု\ud800"])
 def test_other_text_is_untouched(text):
     assert zawgyi_to_unicode(text) == text
+
+
+def test_a_syllable_the_converter_cannot_map_keeps_the_text_and_prints_nothing(capsys):
+    # Malformed Zawgyi (stray medials): python-myanmar would print the syllable and drop it.
+    text = "ဃႉဳ ေလာင္ ဝႈဴ"
+    assert zawgyi_to_unicode(text) == text
+    assert capsys.readouterr().out == ""
