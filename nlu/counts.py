@@ -67,8 +67,18 @@ class _Mention:
 
 
 @dataclass(frozen=True)
+class _Word:
+    text: str  # folded, accents kept
+    accented: bool  # then matched only as typed with its accents
+    entry: tuple[str, int]  # (kind, value)
+
+
+@dataclass(frozen=True)
 class _Lexicon:
     words: Mapping[str, tuple[str, int]]  # folded word -> (kind, value)
+    # Number words by the first letter of their accent-free fold, longest first and a word
+    # written with accents before its bare twin ("mươi" x10 before "muoi").
+    by_first_char: Mapping[str, tuple[_Word, ...]]
     people: frozenset[str]
     approximate: frozenset[str]
     many: frozenset[str]
@@ -155,8 +165,6 @@ def _tokens(exact: str, loose: str, lexicon: _Lexicon) -> list[_Token]:
         if len(digits) > len(str(MAX_NUMBER)):
             continue
         tokens.append(_Token(start, end, "digits", int(digits), False))
-    # Longest first; a word written with accents before its bare twin ("mươi" x10, not "muoi" 10).
-    words = sorted(lexicon.words.items(), key=lambda item: (-len(item[0]), item[0] == fold(item[0])))
     taken = [False] * len(loose)
     for token in tokens:
         taken[token.start : token.end] = [True] * (token.end - token.start)
@@ -165,7 +173,7 @@ def _tokens(exact: str, loose: str, lexicon: _Lexicon) -> list[_Token]:
         if taken[i] or not is_word_char(loose[i]):
             i += 1
             continue
-        match = _word_at(exact, loose, i, words)
+        match = _word_at(exact, loose, i, lexicon.by_first_char.get(loose[i], ()))
         if match is None:
             i += 1
             continue
@@ -175,11 +183,11 @@ def _tokens(exact: str, loose: str, lexicon: _Lexicon) -> list[_Token]:
     return sorted(tokens, key=lambda token: token.start)
 
 
-def _word_at(exact: str, loose: str, i: int, words: list) -> tuple[str, tuple[str, int]] | None:
-    for word, entry in words:
-        text = exact if word != fold(word) else loose
-        if text.startswith(word, i) and starts_word(text, i, word) and ends_word(text, i + len(word), word):
-            return word, entry
+def _word_at(exact: str, loose: str, i: int, words: tuple[_Word, ...]) -> tuple[str, tuple[str, int]] | None:
+    for word in words:
+        text = exact if word.accented else loose
+        if text.startswith(word.text, i) and starts_word(text, i, word.text) and ends_word(text, i + len(word.text), word.text):
+            return word.text, word.entry
     return None
 
 
@@ -313,7 +321,14 @@ def _lexicon(languages: tuple[str, ...]) -> _Lexicon:
         people.update(fold(phrase) for phrase in entry.get("people", ()))
         approximate.update(fold(phrase) for phrase in entry.get("approximate", ()))
         many.update(fold(phrase) for phrase in entry.get("many", ()))
-    return _Lexicon(words, frozenset(people), frozenset(approximate), frozenset(many))
+    by_first_char: dict[str, list[_Word]] = {}
+    for text, entry in words.items():
+        bare = fold(text)
+        by_first_char.setdefault(bare[0], []).append(_Word(text, text != bare, entry))
+    ordered = {
+        char: tuple(sorted(group, key=lambda word: (-len(word.text), not word.accented))) for char, group in by_first_char.items()
+    }
+    return _Lexicon(words, ordered, frozenset(people), frozenset(approximate), frozenset(many))
 
 
 @functools.cache
