@@ -89,8 +89,17 @@ def parse_count(text: str, language: str | None) -> Count | None:
 
     The number nearest a word for people wins ("line 3, 45 people" -> 45); "about",
     ranges and "+" make it approximate; "many" without a number is Count(None, True);
-    a message with nothing count-like (and "don't know") is None. Never raises."""
-    lexicon = _lexicon(_languages(language))
+    a message with nothing count-like (and "don't know") is None. When the worker's
+    language finds nothing, every language is tried: the language chosen at the menu is
+    not always the one typed ("marami kami" under English). Never raises."""
+    count = _parse_count(text, _languages(language))
+    if count is None and language is not None:
+        count = _parse_count(text, _languages(None))
+    return count
+
+
+def _parse_count(text: str, languages: tuple[str, ...]) -> Count | None:
+    lexicon = _lexicon(languages)
     clean = normalize(text)[:MAX_COUNT_CHARS]
     plus = _PLUS.search(clean) is not None
     # "-5" is no count; fold() would strip the sign from the message's edge.
@@ -99,10 +108,11 @@ def parse_count(text: str, language: str | None) -> Count | None:
         return None
     loose = fold(folded)
     many = _any_phrase(loose, lexicon.many)
-    about = plus or _any_phrase(loose, lexicon.approximate)
+    # "About" in any language: a guess is a guess whatever language the menu was answered in.
+    about = plus or _any_phrase(loose, _lexicon(_languages(None)).approximate)
     # Blank "about"/"many" words before text2num, which reads "unas" as 1 and "hundreds" as 100.
     spoken = _blank(folded, loose, lexicon.approximate | lexicon.many)
-    spoken = _text2num(spoken, language)
+    spoken = _text2num(spoken, languages)
     loose = fold(spoken)
     exact = spoken if len(spoken) == len(loose) else loose
     people = [span for phrase in lexicon.people for span in occurrences(loose, phrase)]
@@ -124,9 +134,9 @@ def _languages(language: str | None) -> tuple[str, ...]:
     return tuple(_data()) if language is None else with_english(language)
 
 
-def _text2num(text: str, language: str | None) -> str:
+def _text2num(text: str, languages: tuple[str, ...]) -> str:
     for code in _TEXT2NUM_LANGUAGES:
-        if language is None or code in (language, "en"):
+        if code in languages:
             text = _words_to_digits(text, code)
     return text
 

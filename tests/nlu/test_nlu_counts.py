@@ -85,3 +85,12 @@ def test_count_is_frozen():
 def test_parse_number_is_unchanged(text, expected):
     # Its other callers still get the first number, as before.
     assert parse_number(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "expected"),
+    [("en", "marami kami", Count(None, True)), ("bn", "kira2 100 orang", Count(100, True)), ("es", "三百人", Count(300, False))],
+)
+def test_other_languages_are_tried_when_the_chosen_one_finds_nothing(language, text, expected):
+    # The language picked at the menu is not always the one the worker types.
+    assert parse_count(text, language) == expected
