@@ -16,11 +16,14 @@ from nlu.data_files import load_data_file
 from nlu.normalize import fold, normalize
 from nlu.phrase_cover import cover
 from nlu.vocabulary import phrases as keyword_phrases
-from nlu.vocabulary import with_english
+from nlu.vocabulary import resolve_kind, with_english
 
 # Small talk is short; a longer message is an answer (and is not worth scanning).
 MAX_SMALLTALK_CHARS = 200
 _KINDS = ("filler", "dont_know")
+# A whole-message keyword of these kinds is a command or an answer word, never small talk,
+# even when its parts are ("不要了" cancel = "不要" no + "了"; Vietnamese "dừng" stop, not "đúng" yes).
+_NOT_SMALLTALK_KINDS = frozenset({"help", "back", "cancel", "delete", "language", "status", "done", "confirm", "change"})
 # Variation selectors, the keycap mark, skin tones and the joiner ride on emoji.
 _EMOJI_MARKS = frozenset("\ufe0e\ufe0f\u20e3\u200d") | frozenset(map(chr, range(0x1F3FB, 0x1F400)))
 
@@ -34,6 +37,8 @@ def is_filler(text: str, language: str | None) -> bool:
     if not key:
         return _only_emoji(text)
     languages = _languages(language)
+    if resolve_kind(text, languages) in _NOT_SMALLTALK_KINDS:
+        return False
     reading = cover(key, _phrases("filler", languages), _phrases("dont_know", languages))
     # "不知道"/"没有" (none) is an answer of its own, even where its words are also small talk.
     return reading.complete and not reading.used_marked
@@ -47,6 +52,8 @@ def is_dont_know(text: str, language: str | None) -> bool:
     if not key:
         return False
     languages = _languages(language)
+    if resolve_kind(text, languages) in _NOT_SMALLTALK_KINDS:
+        return False
     return cover(key, _phrases("filler", languages), _phrases("dont_know", languages)).used_marked
 
 

@@ -4,7 +4,7 @@ import pytest
 
 from nlu import is_dont_know, is_filler
 from nlu.smalltalk import smalltalk_languages, smalltalk_phrases
-from nlu.vocabulary import with_english
+from nlu.vocabulary import phrases, with_english
 
 FIRST_RELEASE = ("en", "bn", "hi", "ne", "my", "km", "th", "vi", "id", "tl", "ja", "zh", "es")
 
@@ -116,3 +116,18 @@ def test_the_language_limits_the_phrases():
     assert not is_filler("salamat po", "bn")
     assert is_filler("thank you", "bn")
     assert with_english("bn") == ("bn", "en")
+
+
+COMMAND_KINDS = ("help", "back", "cancel", "delete", "language", "status", "done", "skip", "confirm", "change")
+
+
+@pytest.mark.parametrize("language", FIRST_RELEASE)
+def test_no_command_or_answer_word_is_small_talk(language):
+    # A worker's STOP, HELP or DONE must never be swallowed as small talk.
+    clashes = [
+        (kind, phrase)
+        for kind in COMMAND_KINDS
+        for phrase in phrases(kind, language)
+        if is_filler(phrase, language) or is_dont_know(phrase, language) and kind != "skip"
+    ]
+    assert not clashes
