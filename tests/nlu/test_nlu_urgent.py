@@ -54,6 +54,10 @@ URGENT = [
     ('es', 'el jefe me golpeó'), ('es', 'amenazó con matarme'), ('es', 'nos quitaron el pasaporte y nos encerraron'),
     ('es', 'quiero morir'), ('es', 'atrapados'), ('es', 'mi compañera se quiere suicidar'),
     ('es', 'nos tienen encerrados'),
+    # cries for help
+    ('en', 'SOS'), ('en', 'save us please'), ('es', 'socorro'), ('vi', 'cứu với'), ('vi', 'cuu toi'), ('zh', '救命'),
+    ('bn', 'বাঁচাও'), ('bn', 'bachao'), ('hi', 'बचाओ'), ('id', 'selamatkan kami'), ('tl', 'iligtas nyo kami'),
+    ('km', 'ជួយសង្គ្រោះផង'), ('my', 'ကယ်ပါ'), ('th', 'ช่วยชีวิตด้วย'), ('ne', 'बचाउनुस्'),
 ]  # fmt: skip
 
 # Ordinary complaints, passport taken alone (forced labour, not danger now), words that look alike.
