@@ -18,7 +18,7 @@ from text_to_num import alpha2digit
 
 from nlu.data_files import load_data_file
 from nlu.normalize import fold, normalize
-from nlu.numbers import _MINUS, MAX_NUMBER, _is_negative
+from nlu.numbers import MAX_NUMBER, MINUS_SIGNS, is_negative
 from nlu.phrase_cover import ends_word, is_unspaced, is_word_char, occurrences, starts_word
 from nlu.vocabulary import with_english
 
@@ -36,7 +36,7 @@ _RANGE_WORDS = frozenset(
      "或", "から", "ถึง", "หรือ", "ដល់", "ឬ", "မှ", "or so"}
 )  # fmt: skip
 _PLUS = re.compile(r"[0-9]\s*\+")
-_NEGATIVE_NUMBER = re.compile(rf"^[{_MINUS}]\s*[0-9]+")
+_NEGATIVE_NUMBER = re.compile(rf"^[{MINUS_SIGNS}]\s*[0-9]+")
 _NUMBER, _MULTIPLIER, _CONNECTOR = "number", "multiplier", "connector"
 
 
@@ -169,7 +169,7 @@ def _tokens(exact: str, loose: str, lexicon: _Lexicon) -> list[_Token]:
         start, end = found.span()
         if start > 0 and loose[start - 1].isascii() and loose[start - 1].isalpha():
             continue  # "kira2", "line3": a word with a digit, not a count
-        if _ORDINAL_SUFFIX.match(loose, end) or _is_negative(loose, start) or _is_time(loose, start, end):
+        if _ORDINAL_SUFFIX.match(loose, end) or is_negative(loose, start) or _is_time(loose, start, end):
             continue
         digits = re.sub(r"[,.]", "", found.group())
         if len(digits) > len(str(MAX_NUMBER)):
