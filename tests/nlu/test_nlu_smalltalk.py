@@ -4,6 +4,7 @@ import pytest
 
 from nlu import is_dont_know, is_filler
 from nlu.smalltalk import smalltalk_languages, smalltalk_phrases
+from nlu.training_data import examples
 from nlu.vocabulary import phrases, with_english
 
 FIRST_RELEASE = ("en", "bn", "hi", "ne", "my", "km", "th", "vi", "id", "tl", "ja", "zh", "es")
@@ -135,8 +136,6 @@ def test_no_command_or_answer_word_is_small_talk(language):
 
 def test_no_report_of_the_shipped_messages_is_small_talk_or_dont_know():
     # Every training and evaluation message that names a problem is an answer, in its language.
-    from nlu.training_data import examples
-
     reports = [example for split in ("training", "eval") for example in examples(split) if example.category != "none"]
     assert len(reports) > 300
     wrong = [e.text for e in reports if is_filler(e.text, e.language) or is_dont_know(e.text, e.language)]
