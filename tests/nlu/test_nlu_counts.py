@@ -39,6 +39,7 @@ COUNTS = [
     ("id", "dua puluh lima orang", Count(25, False)), ("id", "seratus lima puluh", Count(150, False)),
     ("id", "dua belas", Count(12, False)),
     ("tl", "isang daan", Count(100, False)), ("tl", "dalawampu't lima", Count(25, False)),
+    ("tl", "dalawang daang manggagawa", Count(200, False)), ("ja", "ふたりくらい", Count(2, True)),
     ("th", "สามสิบคน", Count(30, False)), ("th", "ยี่สิบห้าคน", Count(25, False)),
     ("my", "နှစ်ဆယ်", Count(20, False)), ("km", "មួយរយនាក់", Count(100, False)),
     ("ja", "百人", Count(100, False)), ("ja", "二十五人", Count(25, False)),
