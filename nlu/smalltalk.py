@@ -59,9 +59,9 @@ def is_dont_know(text: str, language: str | None) -> bool:
 
 def greeting_languages(text: str, languages: Iterable[str]) -> tuple[str, ...] | None:
     """For a message that is only small talk: the languages (among `languages`, English
-    aside) whose own small talk it uses ("xin chào" -> vi, "salamat po" -> tl, "salam" ->
-    bn and id); () when it is English small talk only ("hello"). None when the message is
-    not small talk at all."""
+    aside) whose own small talk it uses ("xin chào" -> vi, "salamat po" -> tl, "namaskar"
+    -> hi and ne); () when it is English small talk only ("hello", and "salam", which the
+    English list holds too). None when the message is not small talk at all."""
     key = _key(text)
     if not key or not cover(key, _phrases("filler", tuple(languages) + ("en",))).complete:
         return None
