@@ -29,7 +29,7 @@ from bot.messages import InboundMessage, MediaItem, ReplyAddress
 from storage.keys import read_secret
 
 from .base import SendError, channel_secret
-from .media import MediaRejected, clean_media
+from .media import MediaRejected, check_type, clean_media
 from .telegram_api import TelegramApi, TelegramCallError
 from .telegram_format import keyboard, split_text
 from .telegram_updates import Incoming, MalformedUpdate, parse_update
@@ -121,8 +121,12 @@ class TelegramAdapter:
             return jsonify(error="Bad Request"), 400
         return jsonify(error="temporarily unavailable, please retry"), 503
 
-    def handle_update(self, data: object) -> int:
-        """Handle one update (webhook or polling); returns HANDLED, MALFORMED or RETRY_LATER."""
+    def handle_update(self, data: object, *, last_try: bool = False) -> int:
+        """Handle one update (webhook or polling); returns HANDLED, MALFORMED or RETRY_LATER.
+
+        `last_try` (the poller, after several failures): a file Telegram still cannot give is
+        refused rather than waited for, so the worker's text goes through.
+        """
         try:
             incoming = parse_update(data, self.api.bot, self.settings.media_max_bytes)
         except MalformedUpdate:
@@ -133,7 +137,7 @@ class TelegramAdapter:
             log.info("telegram update ignored", extra={"reason": incoming.ignored})
             return HANDLED
         try:
-            media = self._fetch_media(incoming)
+            media, refused = self._fetch_media(incoming, last_try=last_try)
         except TelegramCallError:
             log.warning("telegram media not fetched; Telegram will deliver the update again", extra={"channel": "telegram"})
             return RETRY_LATER
@@ -141,7 +145,7 @@ class TelegramAdapter:
             channel="telegram", sender=str(incoming.chat_id), text=incoming.text, adapter=self.type,
             provider_id=incoming.provider_id,
             provider_ref=None if incoming.callback_id else str(incoming.message_id),
-            media=media,
+            media=media, refused_media=(*incoming.refused, *refused),
         )
         try:
             reply = self.services.intake.receive(message, queue_replies=True)
@@ -158,21 +162,33 @@ class TelegramAdapter:
             self._erase_soon(incoming.chat_id, reply.erase_refs)
         return HANDLED
 
-    def _fetch_media(self, incoming: Incoming) -> tuple[MediaItem, ...]:
-        items = []
+    def _fetch_media(self, incoming: Incoming, *, last_try: bool = False) -> tuple[tuple[MediaItem, ...], tuple[str, ...]]:
+        """The update's media, fetched and cleaned, and the reasons of those not kept.
+
+        Only a retryable Telegram error escapes (the update is tried again); anything
+        else about a file costs that file, never the worker's text.
+        """
+        items, refused = [], []
         for ref in incoming.media:
             try:
+                check_type(ref.content_type)
                 data = self.api.download(ref.file_id, self.settings.media_max_bytes)
                 if data is None:
-                    raise MediaRejected("too large")
+                    raise MediaRejected("too large", "too_large")
                 items.append(clean_media(ref.content_type, data, self.settings.media_max_bytes))
             except TelegramCallError as error:
-                if error.retryable:  # the whole update is tried again later
+                if error.retryable and not last_try:  # the whole update is tried again later
                     raise
                 log.info("telegram media not taken", extra={"reason": error.kind})  # e.g. too big for getFile
+                # Refused by the Bot API (mostly "file is too big": over 20 MB), or still failing at the last try.
+                refused.append("unreadable" if error.retryable else "too_large")
             except MediaRejected as error:  # the text (caption) still counts
                 log.info("telegram media not taken", extra={"reason": str(error)})
-        return tuple(items)
+                refused.append(error.reason)
+            except Exception as error:  # a bug about one file must not stop the chat
+                log.warning("telegram media not taken", extra={"reason": type(error).__name__})
+                refused.append("unreadable")
+        return tuple(items), tuple(refused)
 
     def _settle_press(self, incoming: Incoming, *, answered: bool) -> None:
         """Stop the button's spinner; once answered, take the keyboard off that message."""

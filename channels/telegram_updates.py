@@ -4,9 +4,10 @@ Parsed with python-telegram-bot's `Update.de_json`, one update at a time, so
 one update the library cannot read is refused alone. Only private chats are
 taken: a grievance written in a group would be read by the group, so group
 updates are ignored (and nothing of them is kept). Of a message, the text (or
-caption), and photos, voice notes and images sent as files are taken; stickers,
-locations, contacts and other kinds are never read, and the worker gets the
-usual "your message was empty" answer with the question again.
+caption), and photos, voice notes, audio files and images sent as files are
+taken; videos and other documents are refused unfetched (the worker is told);
+stickers, locations, contacts and other kinds are never read, and the worker
+gets the usual "your message was empty" answer with the question again.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class Incoming:
     text: str = ""
     media: tuple[MediaRef, ...] = ()
     callback_id: str | None = None  # set for a button press
+    refused: tuple[str, ...] = ()  # attachments not even fetched, by reason ("type", "too_large")
 
     @property
     def provider_id(self) -> str:
@@ -112,20 +114,25 @@ def _from_message(update_id: int, message: Message, max_bytes: int) -> Incoming:
         # A deep link (t.me/bot?start=PAYLOAD) arrives as "/start PAYLOAD". The payload could tie the
         # worker to where they found the link; it is never kept. The engine knows "/start".
         text = text.split(maxsplit=1)[0]
-    return Incoming(update_id, chat_id=message.chat.id, message_id=message.message_id, text=text, media=_media(message, max_bytes))
+    media, refused = _media(message, max_bytes)
+    return Incoming(update_id, chat_id=message.chat.id, message_id=message.message_id, text=text, media=media, refused=refused)
 
 
-def _media(message: Message, max_bytes: int) -> tuple[MediaRef, ...]:
+def _media(message: Message, max_bytes: int) -> tuple[tuple[MediaRef, ...], tuple[str, ...]]:
+    """The file to fetch, or why the attachment is refused unfetched (the worker is told)."""
     if message.photo:
         # Telegram sends each photo in several sizes: the largest that fits the limit.
         fitting = [p for p in message.photo if p.file_size is None or p.file_size <= max_bytes]
         if not fitting:
-            return ()
+            return (), ("too_large",)
         largest = max(fitting, key=lambda p: (p.width * p.height, p.file_size or 0))
-        return (MediaRef(largest.file_id, "image/jpeg", largest.file_size),)
-    if message.voice:
-        return (MediaRef(message.voice.file_id, message.voice.mime_type or "audio/ogg", message.voice.file_size),)
+        return (MediaRef(largest.file_id, "image/jpeg", largest.file_size),), ()
+    for recording in (message.voice, message.audio):  # a voice note, or a recorder app's file
+        if recording:
+            return (MediaRef(recording.file_id, recording.mime_type or "audio/ogg", recording.file_size),), ()
     document = message.document
     if document and (document.mime_type or "").lower() in IMAGE_DOCUMENT_TYPES:
-        return (MediaRef(document.file_id, document.mime_type.lower(), document.file_size),)
-    return ()
+        return (MediaRef(document.file_id, document.mime_type.lower(), document.file_size),), ()
+    if document or message.video or message.video_note or message.animation:
+        return (), ("type",)  # video and documents cannot be stripped of what names their author
+    return (), ()
