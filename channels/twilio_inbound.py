@@ -32,6 +32,7 @@ WHATSAPP_MAX_CHARS = 1600  # Twilio's limit for one message body
 MAX_MEDIA = 10  # Twilio sends at most 10 media items with one message
 MEDIA_TIMEOUT_SECONDS = 5.0  # one media download
 MEDIA_BUDGET_SECONDS = 8.0  # all downloads of one webhook: Twilio gives up on us after 15 s
+CLEAN_ALLOWANCE_SECONDS = 4.0  # beyond that budget, for re-encoding the last voice note
 _PHONE = re.compile(r"^\+?[0-9]{3,15}$")
 _TWIML_HEAD = '<?xml version="1.0" encoding="UTF-8"?>'
 _TWIML_EMPTY = _TWIML_HEAD + "<Response />"
@@ -177,7 +178,8 @@ class MediaFetcher:
                 if time.monotonic() > deadline:
                     raise MediaRejected("media download too slow")
             content_type = ref.content_type or response.headers.get("Content-Type", "")
-        return clean_media(content_type, bytes(data), self.max_bytes)
+        time_left = deadline + CLEAN_ALLOWANCE_SECONDS - time.monotonic()
+        return clean_media(content_type, bytes(data), self.max_bytes, time_limit=time_left)
 
     def close(self) -> None:
         self.session.close()

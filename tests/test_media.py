@@ -250,3 +250,14 @@ def test_video_and_documents_are_refused_by_type_and_nothing_of_them_is_kept(con
     assert refused.value.reason == "type"
     with pytest.raises(MediaRejected):
         media.check_type(content_type)  # adapters ask this before downloading anything
+
+
+def test_a_re_encoding_over_its_time_limit_is_refused(monkeypatch):
+    def too_slow(command, **options):
+        assert options["timeout"] == 0.5  # the floor of any limit a caller gives
+        raise subprocess.TimeoutExpired(command, options["timeout"])
+
+    monkeypatch.setattr(media.subprocess, "run", too_slow)
+    with pytest.raises(MediaRejected) as refused:
+        clean_media("audio/ogg", b"OggS", max_bytes=1_000_000, time_limit=0.01)
+    assert refused.value.reason == "unreadable"
