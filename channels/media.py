@@ -39,6 +39,7 @@ AUDIO_FORMATS = {
     "audio/ogg": "ogg", "audio/opus": "ogg", "audio/mpeg": "mp3", "audio/mp3": "mp3", "audio/amr": "amr",
     "audio/mp4": "mov", "audio/m4a": "mov", "audio/x-m4a": "mov", "audio/aac": "aac",
 }
+SEEKING_FORMATS = frozenset({"mov"})  # demuxers that must seek (read from a file, not a pipe)
 ALLOWED_TYPES = frozenset({*IMAGE_FORMATS, *AUDIO_FORMATS})
 CLEAN_AUDIO_TYPE = "audio/ogg"
 
@@ -61,6 +62,7 @@ _SAVE_MODES = {
 # Pillow's own guard, checked when the header is read: over the budget it warns, over twice the
 # budget it raises. Its warnings are errors here: a bomb is refused, never decoded.
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+_SCRATCH = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None  # noqa: S108  memory, not disk
 warnings.simplefilter("error", Image.DecompressionBombWarning)
 
 
@@ -150,25 +152,29 @@ def reencode_audio(data: bytes, input_format: str, time_limit: float | None = No
     if binary is None:  # never keep a recording we could not strip
         log.warning("voice note refused: ffmpeg is not installed")
         raise MediaRejected("audio cannot be cleaned here")
-    # The input goes through a private temporary file: an M4A's index may sit at its end, which
-    # ffmpeg cannot reach through a pipe. It lives only while ffmpeg runs.
-    with tempfile.TemporaryDirectory(prefix="media-") as folder:
-        source = os.path.join(folder, "in")
-        with open(os.open(source, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as file:
-            file.write(data)
-        command = [
-            binary, "-nostdin", "-hide_banner", "-loglevel", "error", "-threads", "1",
-            "-protocol_whitelist", "file", "-f", input_format, "-i", source,
-            "-map", "0:a:0", "-vn", "-sn", "-dn", "-map_metadata", "-1", "-map_chapters", "-1",
-            "-fflags", "+bitexact", "-flags:a", "+bitexact",
-            "-c:a", "libopus", "-b:a", AUDIO_BITRATE, "-ac", "1", "-application", "voip",
-            "-t", str(MAX_AUDIO_SECONDS), "-f", "ogg", "pipe:1",
-        ]
-        try:
-            timeout = FFMPEG_TIMEOUT_SECONDS if time_limit is None else max(0.5, min(time_limit, FFMPEG_TIMEOUT_SECONDS))
-            done = subprocess.run(command, capture_output=True, timeout=timeout, check=False)  # noqa: S603  ffmpeg by argument list, no shell
-        except subprocess.TimeoutExpired:
-            raise MediaRejected("audio took too long to clean") from None
+    timeout = FFMPEG_TIMEOUT_SECONDS if time_limit is None else max(0.5, min(time_limit, FFMPEG_TIMEOUT_SECONDS))
+    output = [
+        "-map", "0:a:0", "-vn", "-sn", "-dn", "-map_metadata", "-1", "-map_chapters", "-1",
+        "-fflags", "+bitexact", "-flags:a", "+bitexact",
+        "-c:a", "libopus", "-b:a", AUDIO_BITRATE, "-ac", "1", "-application", "voip",
+        "-t", str(MAX_AUDIO_SECONDS), "-f", "ogg", "pipe:1",
+    ]
+    head = [binary, "-hide_banner", "-loglevel", "error", "-threads", "1", "-f", input_format]
+    try:
+        if input_format not in SEEKING_FORMATS:  # the recording goes through a pipe: never on disk
+            command = [*head, "-protocol_whitelist", "pipe", "-i", "pipe:0", *output]
+            done = subprocess.run(command, input=data, capture_output=True, timeout=timeout, check=False)  # noqa: S603  ffmpeg by argument list, no shell
+        else:
+            # An M4A's index may sit at its end, which ffmpeg cannot reach through a pipe: a private
+            # file, in memory (/dev/shm) where the system has it, living only while ffmpeg runs.
+            with tempfile.TemporaryDirectory(prefix="media-", dir=_SCRATCH) as folder:
+                source = os.path.join(folder, "in")
+                with open(os.open(source, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as file:
+                    file.write(data)
+                command = [*head, "-protocol_whitelist", "file", "-i", source, *output]
+                done = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout, check=False)  # noqa: S603  ffmpeg by argument list, no shell
+    except subprocess.TimeoutExpired:
+        raise MediaRejected("audio took too long to clean") from None
     if done.returncode != 0 or not done.stdout:
         raise MediaRejected("not a readable recording")
     return done.stdout

@@ -21,15 +21,12 @@ import threading
 import time
 from concurrent.futures import TimeoutError as FutureTimeout
 
-from sqlalchemy import text
-
-from .telegram import ALLOWED_UPDATES, HANDLED, MALFORMED, RETRY_LATER, TelegramAdapter
+from .telegram import ALLOWED_UPDATES, HANDLED, MALFORMED, MAX_TRIES, RETRY_LATER, TelegramAdapter
 from .telegram_api import TelegramCallError
 
 log = logging.getLogger(__name__)
 
 MAX_PAUSE = 30.0
-MAX_TRIES = 8  # about 90 s of tries at the default pauses: longer than a passing fault
 
 
 class Poller:
@@ -122,13 +119,7 @@ class Poller:
         return True
 
     def _database_answers(self) -> bool:
-        """Whether the database is up: if not, a failure says nothing about the update itself."""
-        try:
-            with self.adapter.services.db.connect() as connection:
-                connection.execute(text("SELECT 1"))
-        except Exception:
-            return False
-        return True
+        return self.adapter.database_answers()
 
     def _pause(self, pause: float) -> float:
         self._stop.wait(pause)

@@ -30,6 +30,7 @@ from bot.services import build_services
 from channels.base import SendError
 from channels.telegram import api_for, message_ids
 from channels.telegram_format import keyboard, split_text, utf16_units
+from channels import telegram as telegram_module
 from channels import telegram_polling
 from channels.telegram_polling import Poller
 from fake_telegram import FakeTelegramServer, photo_update, press_update, text_update, voice_update
@@ -425,7 +426,7 @@ def poison_intake(services, monkeypatch) -> list[int]:
 
 
 def test_polling_skips_an_update_that_fails_every_try_and_answers_the_worker_behind_it(services, fake, monkeypatch):
-    monkeypatch.setattr(telegram_polling, "MAX_TRIES", 3)
+    monkeypatch.setattr(telegram_polling, "MAX_TRIES", 3)  # the poller's own count (as imported there)
     tries = poison_intake(services, monkeypatch)
     chat = Chat(fake)
     chat.deliver(chat.text("poison"))
@@ -443,6 +444,21 @@ def test_polling_skips_an_update_that_fails_every_try_and_answers_the_worker_beh
     assert len(tries) == 3 and poller.skipped == 1
     assert poller.failures == {}  # counts are dropped once an update is done with
     assert poller.offset == behind.update_id + 1
+
+
+@pytest.mark.parametrize("database_up", [True, False])
+def test_a_webhook_update_that_fails_every_try_is_given_up_only_while_the_database_answers(services, client, fake, monkeypatch, database_up):
+    adapter = services.adapters["telegram"]
+    monkeypatch.setattr(telegram_module, "MAX_TRIES", 3)
+    monkeypatch.setattr(adapter, "database_answers", lambda: database_up)
+    tries = poison_intake(services, monkeypatch)
+    update = Chat(fake, client).text("poison")
+    statuses = [Chat(fake, client).deliver(update).status_code for _ in range(3 if database_up else 5)]
+    if database_up:
+        assert statuses == [503, 503, 200] and len(tries) == 3 and adapter.skipped == 1
+        assert adapter.failures == {}  # nothing of the update is kept once given up
+    else:
+        assert statuses == [503] * 5 and adapter.skipped == 0  # still owed: Telegram sends it again
 
 
 def test_polling_skips_nothing_while_the_database_is_away(services, fake, monkeypatch):
