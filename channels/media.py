@@ -7,7 +7,7 @@ device, a GPS atom in an MP4). Any of these can identify a worker. So:
 - images are opened only as the format they were declared as, refused over a
   pixel budget before any pixel is decoded, then re-encoded from their pixels
   alone (Pillow), which drops every metadata block;
-- audio (voice notes: OGG/Opus, AMR, M4A/AAC, MP3) is re-encoded by ffmpeg to
+- audio (voice notes: OGG/Opus, AMR, M4A/3GP/AAC, MP3, WAV, WebM) is re-encoded by ffmpeg to
   mono OGG/Opus with every metadata block, chapter, cover picture and other
   stream dropped (`-map_metadata -1`, `-vn`), cut at `MAX_AUDIO_SECONDS`;
 - video and documents (PDF and the rest) are refused: nothing here can prove
@@ -38,6 +38,8 @@ IMAGE_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP",
 AUDIO_FORMATS = {
     "audio/ogg": "ogg", "audio/opus": "ogg", "audio/mpeg": "mp3", "audio/mp3": "mp3", "audio/amr": "amr",
     "audio/mp4": "mov", "audio/m4a": "mov", "audio/x-m4a": "mov", "audio/aac": "aac",
+    "audio/3gpp": "mov", "audio/3gpp2": "mov",  # Android recorders, often through MMS
+    "audio/wav": "wav", "audio/x-wav": "wav", "audio/wave": "wav", "audio/webm": "matroska",
 }
 SEEKING_FORMATS = frozenset({"mov"})  # demuxers that must seek (read from a file, not a pipe)
 ALLOWED_TYPES = frozenset({*IMAGE_FORMATS, *AUDIO_FORMATS})

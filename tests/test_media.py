@@ -57,7 +57,7 @@ def tagged_recording(container: str, codec: str, seconds: float = 1.0, video: bo
     if video:
         inputs += ["-f", "lavfi", "-i", f"testsrc=size=64x48:rate=5:duration={seconds}", "-c:v", "mpeg4"]
     tags = ["-metadata", "title=SecretTitle", "-metadata", "artist=WorkerName", "-metadata", "location=+23.7500+090.3900/"]
-    flags = ["-movflags", "+use_metadata_tags+frag_keyframe+empty_moov"] if container == "mp4" else []
+    flags = ["-movflags", "+use_metadata_tags+frag_keyframe+empty_moov"] if container in ("mp4", "3gp") else []
     return ffmpeg(*inputs, *tags, *flags, "-c:a", codec, "-f", container)
 
 
@@ -138,6 +138,15 @@ def test_crafted_and_mis_declared_media_is_refused_with_a_reason(name, content_t
     assert refused.value.reason == reason, name
 
 
+def test_a_multi_picture_jpeg_from_a_camera_phone_keeps_its_first_picture_only():
+    first, second = Image.new("RGB", (20, 10), (200, 0, 0)), Image.new("RGB", (20, 10), (0, 200, 0))
+    mpo = encoded(first, "MPO", save_all=True, append_images=[second])
+    cleaned = clean_media("image/jpeg", mpo, max_bytes=1_000_000)
+    with Image.open(io.BytesIO(cleaned.data)) as image:
+        assert image.format == "JPEG" and getattr(image, "n_frames", 1) == 1
+        assert image.getpixel((5, 5))[0] > 150
+
+
 def test_the_pixel_budget_is_checked_before_any_pixel_is_decoded(monkeypatch):
     def no_decoding(self):
         raise AssertionError("decoded")
@@ -181,6 +190,9 @@ def test_any_unexpected_decoder_error_is_a_refusal_not_a_crash(monkeypatch):
         ("audio/mpeg", "mp3", "libmp3lame"),
         ("audio/mp4", "mp4", "aac"),  # an M4A from a phone's recorder, with a GPS atom
         ("audio/aac", "adts", "aac"),  # raw AAC carries no tags, but is re-encoded all the same
+        ("audio/3gpp", "3gp", "aac"),  # an Android recorder's file, as MMS brings it
+        ("audio/wav", "wav", "pcm_s16le"),
+        ("audio/webm", "webm", "libopus"),  # a browser's recording
     ],
 )
 def test_voice_notes_are_re_encoded_without_any_tag(content_type, container, codec):
