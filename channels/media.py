@@ -45,8 +45,8 @@ SEEKING_FORMATS = frozenset({"mov"})  # demuxers that must seek (read from a fil
 ALLOWED_TYPES = frozenset({*IMAGE_FORMATS, *AUDIO_FORMATS})
 CLEAN_AUDIO_TYPE = "audio/ogg"
 
-# 16 million pixels: a 12 MP phone photo fits; messengers send photos far smaller. Decoded, an RGBA
-# image takes 4 bytes a pixel and is copied twice while cleaned (about 200 MB at the budget).
+# 16 million pixels: a 12 MP phone photo fits; messengers send photos far smaller. Decoded, an image
+# takes up to 4 bytes a pixel and is copied twice while cleaned (a 12 MP photo peaks near 200 MB).
 MAX_PIXELS = 16_000_000
 MAX_AUDIO_SECONDS = 600  # longer recordings are cut here
 AUDIO_BITRATE = "24k"  # Opus at 24 kb/s mono: clear speech, about 180 KB a minute
@@ -64,8 +64,10 @@ _SAVE_MODES = {
 # Pillow's own guard, checked when the header is read: over the budget it warns, over twice the
 # budget it raises. Its warnings are errors here: a bomb is refused, never decoded.
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
-_SCRATCH = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None  # noqa: S108  memory, not disk
 warnings.simplefilter("error", Image.DecompressionBombWarning)
+
+# Where an M4A waits for ffmpeg: memory (/dev/shm) where the system has it, never the data disk.
+_SCRATCH = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None  # noqa: S108  memory, not disk
 
 
 class MediaRejected(Exception):
