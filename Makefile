@@ -19,7 +19,7 @@ RASA_PORT ?= 5005
 # Rasa would otherwise try to send usage data to its makers.
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: run test test-sqlite test-postgresql install chat keys clean rasa-venv rasa-train rasa-run age-cli browser conformance
+.PHONY: run test test-sqlite test-postgresql install chat keys clean rasa-venv rasa-train rasa-run age-cli browser conformance ffmpeg
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +27,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) ffmpeg
 
 keys: install
 	$(BIN)/grievance --config $(CONFIG) init
@@ -82,9 +82,15 @@ conformance: install
 age-cli:
 	@command -v age >/dev/null || { apt-get update -qq && apt-get install -y -qq age; }
 
-# Web pages and reports are checked in a real browser: Debian's headless Chromium (no browser download).
+# Web pages and reports are checked in a real browser: Debian's headless Chromium and its driver
+# (no browser download).
 browser:
-	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium chromium-driver; }
+	@{ command -v chromium && command -v chromedriver; } >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium chromium-driver; }
+
+# Voice notes are re-encoded by ffmpeg without their metadata (channels/media.py); without it
+# every voice note is refused. Debian package `ffmpeg`.
+ffmpeg:
+	@command -v ffmpeg >/dev/null || { apt-get update -qq && apt-get install -y -qq ffmpeg; }
 
 $(RASA_STAMP): nlu/rasa/requirements.txt nlu/rasa/constraints.txt
 	@test -n "$(RASA_PYTHON)" || { echo "The Rasa backend needs Python 3.10 (python3.10 not found)."; exit 1; }

@@ -137,6 +137,10 @@ class Retention(_Frozen):
 class Limits(_Frozen):
     max_message_chars: Annotated[int, Field(ge=100, le=100_000)] = 5000
     max_description_chars: Annotated[int, Field(ge=100, le=200_000)] = 20_000
+    # Photos and voice notes one report can carry, and their cleaned bytes in all: a sealed case
+    # must stay small enough to deliver and open (25 photos once made an 87 MB case). 0 takes none.
+    max_attachments_per_report: Annotated[int, Field(ge=0, le=20)] = 5
+    max_attachment_bytes_per_report: Annotated[int, Field(ge=0, le=50_000_000)] = 15_000_000
 
 
 class Question(_Frozen):

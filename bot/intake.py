@@ -14,8 +14,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -23,7 +23,7 @@ from nlu import Understander
 
 from .case_record import build_case_record, grants_contact
 from .config import Settings
-from .draft import Draft
+from .draft import STEP_DIALOGUE, Draft
 from .engine import CaseStatus, Engine, StatusThrottled, Turn
 from .i18n import Catalogs
 from .messages import InboundMessage, Reply, ReplyAddress
@@ -153,15 +153,22 @@ class Intake:
             known_refs = tuple(loaded.draft.message_refs) if loaded.draft else ()
             reply_address = ReplyAddress(message.adapter, message.channel, message.sender, last_inbound_at=now)
             desk = _Desk(self, session, message, conversations, lookup, reply_address)
+            # Media join a report in progress before the turn, so a photo sent with the last answer
+            # is sealed with the case; a first message's media once the turn made a draft.
+            media = _MediaTally(refused=list(message.refused_media))
+            if _takes_media(loaded.draft):
+                self._keep_media(conversations, lookup, message, media, now)
             turn = self._turn(loaded.draft, message, desk)
             if turn.draft is None:
                 conversations.erase(lookup)
             else:
                 if message.provider_ref:
                     turn.draft.message_refs.append(message.provider_ref)
-                for item in message.media:
-                    conversations.add_media(lookup, item, now)
+                if not _takes_media(loaded.draft):
+                    self._keep_media(conversations, lookup, message, media, now, draft=turn.draft)
                 conversations.save(lookup, turn.draft, reply_address, now)
+            if turn.draft is not None or turn.case_code:
+                turn.replies[0:0] = self._media_notes(turn.draft or loaded.draft, media)
             texts = list(turn.replies)
             if loaded.expired:
                 hours = f"{self.settings.session.idle_expiry_hours:g}"
@@ -184,13 +191,40 @@ class Intake:
         )
 
     def _turn(self, draft: Draft | None, message: InboundMessage, desk: _Desk) -> Turn:
-        if message.media and not message.text.strip() and draft is not None:
+        if (message.media or message.refused_media) and not message.text.strip() and draft is not None:
             # A photo or voice note alone is no answer: keep it and ask the same question again.
-            return Turn([self.engine.t(draft.language, "media.received"), self.engine.prompt(draft)], draft, events=["media"])
-        turn = self.engine.handle(draft, message.text, desk)
-        if message.media and turn.draft is not None:
-            turn.replies.insert(0, self.engine.t(turn.draft.language, "media.received"))
-        return turn
+            return Turn([self.engine.prompt(draft)], draft, events=["media"])
+        return self.engine.handle(draft, message.text, desk)
+
+    def _keep_media(self, conversations: ConversationStore, lookup: str, message: InboundMessage,
+                    tally: _MediaTally, now: datetime, draft: Draft | None = None) -> None:
+        """Keep the message's media with the report, within the per-report caps; refuse the rest."""
+        if not message.media:
+            return
+        if draft is not None and draft.step == STEP_DIALOGUE:
+            # An answer into a sealed case is text only: say so rather than keep what nobody would see.
+            tally.refused += ["answer"] * len(message.media)
+            return
+        limits = self.settings.limits
+        count, size = conversations.media_usage(lookup)
+        for item in message.media:
+            if count + 1 > limits.max_attachments_per_report:
+                tally.refused.append("limit")
+            elif size + len(item.data) > limits.max_attachment_bytes_per_report:
+                tally.refused.append("too_large")
+            else:
+                conversations.add_media(lookup, item, now)
+                count, size = count + 1, size + len(item.data)
+                tally.kept += 1
+
+    def _media_notes(self, draft: Draft | None, tally: _MediaTally) -> list[str]:
+        """What the worker is told about their attachments: kept, and each reason one was not."""
+        language = draft.language if draft else None
+        notes = [self.engine.t(language, "media.received")] if tally.kept else []
+        for reason in dict.fromkeys(tally.refused):
+            key = f"media.refused.{reason if reason in REFUSAL_REASONS else 'unreadable'}"
+            notes.append(self.engine.t(language, key, max=self.settings.limits.max_attachments_per_report))
+        return notes
 
     def forget(self, channel: str, sender: str, *, opted_out: bool) -> None:
         """The worker left the channel (blocked the account) or came back: erase the conversation in progress.
@@ -204,3 +238,19 @@ class Intake:
         with self.sessions.begin() as session:
             ConversationStore(session, self.secrets, self.idle_expiry).erase(lookup)
         log.info("conversation erased: the worker left the channel", extra={"channel": channel})
+
+
+REFUSAL_REASONS = ("type", "too_large", "unreadable", "limit", "answer")
+
+
+@dataclass
+class _MediaTally:
+    """Of one message's attachments: how many were kept, and why each other one was not."""
+
+    kept: int = 0
+    refused: list[str] = field(default_factory=list)
+
+
+def _takes_media(draft: Draft | None) -> bool:
+    """A report in progress (not an answer into a sealed case) takes the worker's media as they come."""
+    return draft is not None and draft.step != STEP_DIALOGUE

@@ -68,6 +68,9 @@ class InboundMessage:
     provider_id: str | None = None  # the provider's id of this delivery, for deduplication
     provider_ref: str | None = None  # the provider's id of the message, e.g. to delete it later
     media: tuple[MediaItem, ...] = field(default=())
+    # Attachments the channel could not keep, by reason ("type", "too_large", "unreadable"): the
+    # worker is told, in their language, what was not kept and why.
+    refused_media: tuple[str, ...] = field(default=())
 
     @property
     def reply_address(self) -> ReplyAddress:
@@ -79,7 +82,7 @@ class InboundMessage:
     def __repr__(self) -> str:
         return (
             f"InboundMessage(adapter={self.adapter!r}, channel={self.channel!r}, sender=<redacted>, "
-            f"text=<{len(self.text)} chars>, media={len(self.media)})"
+            f"text=<{len(self.text)} chars>, media={len(self.media)}, refused={len(self.refused_media)})"
         )
 
 

@@ -14,7 +14,10 @@ a string); only an update that cannot be a message at all is refused: no
 Only private chats are taken: a grievance written in a group would be read by
 the group, so group updates are ignored (and nothing of them is kept).
 Stickers, locations, contacts and other kinds are never read; the worker gets
-the usual "your message was empty" answer with the question again.
+the usual "your message was empty" answer with the question again. Photos,
+voice notes, audio files and images sent as files are taken; videos and other
+documents are refused unfetched (they cannot be stripped of what names their
+author), and the worker is told.
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ class Incoming:
     text: str = ""
     media: tuple[MediaRef, ...] = ()
     callback_id: str | None = None  # set for a button press
+    refused: tuple[str, ...] = ()  # attachments not even fetched, by reason ("type", "too_large")
 
     @property
     def provider_id(self) -> str:
@@ -118,7 +122,8 @@ def _from_message(update_id: int, message: object, max_bytes: int) -> Incoming:
         # A deep link (t.me/bot?start=PAYLOAD) arrives as "/start PAYLOAD". The payload could tie the
         # worker to where they found the link; it is never kept. The engine knows "/start".
         text = text.split(maxsplit=1)[0]
-    return Incoming(update_id, chat_id=chat_id, message_id=message_id, text=text, media=_media(message, max_bytes))
+    media, refused = _media(message, max_bytes)
+    return Incoming(update_id, chat_id=chat_id, message_id=message_id, text=text, media=media, refused=refused)
 
 
 def _from_press(update_id: int, query: object) -> Incoming:
@@ -141,7 +146,8 @@ def _file(item: object, content_type: str) -> MediaRef | None:
     return MediaRef(file_id, content_type, _int(item.get("file_size"))) if file_id else None
 
 
-def _media(message: dict, max_bytes: int) -> tuple[MediaRef, ...]:
+def _media(message: dict, max_bytes: int) -> tuple[tuple[MediaRef, ...], tuple[str, ...]]:
+    """The file to fetch, or why the attachment is refused unfetched (the worker is told)."""
     photo = message.get("photo")
     if isinstance(photo, list) and photo:
         # Telegram sends each photo in several sizes: the largest readable one that fits the limit.
@@ -151,14 +157,19 @@ def _media(message: dict, max_bytes: int) -> tuple[MediaRef, ...]:
             if ref is not None and (ref.size is None or ref.size <= max_bytes):
                 area = (_int(item.get("width")) or 0) * (_int(item.get("height")) or 0)
                 sizes.append((area, ref.size or 0, ref))
-        return (max(sizes, key=lambda size: size[:2])[2],) if sizes else ()
-    voice = _dict(message.get("voice"))
-    if voice:
-        ref = _file(voice, (_str(voice.get("mime_type")) or "audio/ogg").lower())
-        return (ref,) if ref else ()
+        if sizes:
+            return (max(sizes, key=lambda size: size[:2])[2],), ()
+        return (), (("too_large",) if any(_file(item, "image/jpeg") for item in photo) else ())
+    for kind in ("voice", "audio"):  # a voice note, or a recorder app's file
+        recording = _dict(message.get(kind))
+        if recording:
+            ref = _file(recording, (_str(recording.get("mime_type")) or "audio/ogg").lower())
+            return ((ref,), ()) if ref else ((), ())
     document = _dict(message.get("document"))
     content_type = (_str(document.get("mime_type")) or "").lower()
     if content_type in IMAGE_DOCUMENT_TYPES:
         ref = _file(document, content_type)
-        return (ref,) if ref else ()
-    return ()
+        return ((ref,), ()) if ref else ((), ())
+    if document or any(message.get(kind) is not None for kind in ("video", "video_note", "animation")):
+        return (), ("type",)  # video and documents cannot be stripped of what names their author
+    return (), ()

@@ -92,13 +92,15 @@ class TwilioAdapter:
         except MalformedWebhook as error:  # fixed phrases, no content
             log.warning("twilio webhook refused: malformed", extra={"reason": str(error)})
             return _plain(400, "malformed request")
+        media, refused = self.media.fetch_all(fields.media, fields.channel)
         message = InboundMessage(
             channel=fields.channel,
             sender=fields.sender,
             text=fields.text,
             adapter=self.type,
             provider_id=fields.message_sid,
-            media=self.media.fetch_all(fields.media, fields.channel),
+            media=media,
+            refused_media=refused,
         )
         try:
             reply = self.intake.receive(message)

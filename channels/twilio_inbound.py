@@ -22,7 +22,7 @@ from twilio.request_validator import RequestValidator
 from bot.messages import MediaItem, Reply
 
 from .base import is_bsuid
-from .media import MediaRejected, clean_media
+from .media import MediaRejected, check_type, clean_media
 from .sms_segments import split_for_sms
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,7 @@ WHATSAPP_MAX_CHARS = 1600  # Twilio's limit for one message body
 MAX_MEDIA = 10  # Twilio sends at most 10 media items with one message
 MEDIA_TIMEOUT_SECONDS = 5.0  # one media download
 MEDIA_BUDGET_SECONDS = 8.0  # all downloads of one webhook: Twilio gives up on us after 15 s
+CLEAN_ALLOWANCE_SECONDS = 4.0  # beyond that budget, for re-encoding the last voice note
 _PHONE = re.compile(r"^\+?[0-9]{3,15}$")
 _TWIML_HEAD = '<?xml version="1.0" encoding="UTF-8"?>'
 _TWIML_EMPTY = _TWIML_HEAD + "<Response />"
@@ -140,30 +141,37 @@ class MediaFetcher:
         self.session = requests.Session()
         self.session.max_redirects = 3
 
-    def fetch_all(self, refs: tuple[MediaRef, ...], channel: str) -> tuple[MediaItem, ...]:
-        """The media that could be fetched and cleaned; each failure is logged (reason only) and skipped."""
+    def fetch_all(self, refs: tuple[MediaRef, ...], channel: str) -> tuple[tuple[MediaItem, ...], tuple[str, ...]]:
+        """The media that could be fetched and cleaned, and the reason of each one that could not
+        (the worker is told); each failure is logged (reason only) and costs only that file."""
         if not refs or self.max_bytes <= 0:
             if refs:
                 log.warning("twilio media not kept", extra={"channel": channel, "reason": "media disabled", "count": len(refs)})
-            return ()
+            return (), ()
         deadline = time.monotonic() + self.budget
-        items = []
+        items, refused = [], []
         for ref in refs:
             try:
                 items.append(self._fetch(ref, deadline))
+                continue
             except MediaRejected as rejected:  # its message is one of a few fixed phrases
                 log.warning("twilio media not kept", extra={"channel": channel, "reason": str(rejected)})
+                refused.append(rejected.reason)
+                continue
             except requests.Timeout:
                 log.warning("twilio media not kept", extra={"channel": channel, "reason": "timeout"})
             except requests.RequestException as error:
                 log.warning("twilio media not kept", extra={"channel": channel, "reason": type(error).__name__})
             except Exception as error:  # a photo must never cost the worker their text
                 log.warning("twilio media not kept", extra={"channel": channel, "reason": type(error).__name__})
-        return tuple(items)
+            refused.append("unreadable")
+        return tuple(items), tuple(refused)
 
     def _fetch(self, ref: MediaRef, deadline: float) -> MediaItem:
         if _origin(ref.url) != self.origin:
             raise MediaRejected("media url not on the Twilio API host")
+        if ref.content_type:
+            check_type(ref.content_type)  # a video or a document is not even downloaded
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise MediaRejected("no time left for more media")
@@ -173,16 +181,17 @@ class MediaFetcher:
                 raise MediaRejected(f"media http {response.status_code}")
             declared = response.headers.get("Content-Length", "")
             if declared.isdigit() and int(declared) > self.max_bytes:
-                raise MediaRejected("media too large")
+                raise MediaRejected("media too large", "too_large")
             data = bytearray()
             for chunk in response.iter_content(64 * 1024):
                 data += chunk
                 if len(data) > self.max_bytes:
-                    raise MediaRejected("media too large")
+                    raise MediaRejected("media too large", "too_large")
                 if time.monotonic() > deadline:
                     raise MediaRejected("media download too slow")
             content_type = ref.content_type or response.headers.get("Content-Type", "")
-        return clean_media(content_type, bytes(data), self.max_bytes)
+        time_left = deadline + CLEAN_ALLOWANCE_SECONDS - time.monotonic()
+        return clean_media(content_type, bytes(data), self.max_bytes, time_limit=time_left)
 
     def close(self) -> None:
         self.session.close()

@@ -30,7 +30,8 @@ from . import crypto
 from .db import as_utc
 from .models import Conversation, DraftMedia
 
-MAX_MESSAGE_REFS = 300  # enough for any intake; DELETE removes what it can of these
+MAX_MESSAGE_REFS = 300
+_AEAD_OVERHEAD = 5 + 12 + 16  # crypto's version and key id, nonce, tag: around each stored medium  # enough for any intake; DELETE removes what it can of these
 
 _TABLE = Conversation.__table__
 _ADVISORY_LOCK = select(func.pg_advisory_xact_lock(func.hashtextextended(bindparam("lookup"), 0)))
@@ -38,6 +39,9 @@ _SELECT = select(_TABLE.c.draft, _TABLE.c.expires_at).where(_TABLE.c.lookup == b
 _UPDATE_DRAFT = _TABLE.update().where(_TABLE.c.lookup == bindparam("b_lookup")).values(draft=bindparam("b_draft"))
 _INSERT_MEDIA = DraftMedia.__table__.insert()
 _DELETE_MEDIA = delete(DraftMedia).where(DraftMedia.lookup == bindparam("lookup"))
+_MEDIA_USAGE = select(func.count(DraftMedia.id), func.coalesce(func.sum(func.length(DraftMedia.blob)), 0)).where(
+    DraftMedia.lookup == bindparam("lookup")
+)
 _DELETE = delete(_TABLE).where(_TABLE.c.lookup == bindparam("lookup"))
 
 
@@ -122,6 +126,15 @@ class ConversationStore:
         payload = json.dumps({"content_type": item.content_type}).encode() + b"\n" + item.data
         blob = crypto.encrypt_draft_media(self.secrets, media_id, payload)
         self.connection.execute(_INSERT_MEDIA, {"id": media_id, "lookup": lookup, "blob": blob, "created_at": now})
+
+    def media_usage(self, lookup: str) -> tuple[int, int]:
+        """How many media this conversation keeps, and their bytes (from the stored size: nothing decrypted).
+
+        The AEAD envelope is not counted; the content type stored with each item is (some 30
+        bytes), so the figure is a little above the media's own size, never below.
+        """
+        count, stored = self.connection.execute(_MEDIA_USAGE, {"lookup": lookup}).one()
+        return int(count), max(0, int(stored) - int(count) * _AEAD_OVERHEAD)
 
     def media(self, lookup: str) -> list[MediaItem]:
         rows = self.session.execute(select(DraftMedia).where(DraftMedia.lookup == lookup).order_by(DraftMedia.created_at, DraftMedia.id)).scalars()

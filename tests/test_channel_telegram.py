@@ -30,12 +30,15 @@ from bot.services import build_services
 from channels.base import SendError
 from channels.telegram import api_for, message_ids
 from channels.telegram_format import keyboard, split_text, utf16_units
+from channels import telegram as telegram_module
+from channels import telegram_polling
 from channels.telegram_polling import Poller
 from fake_telegram import FakeTelegramServer, photo_update, press_update, text_update, voice_update
 from databases import example_config, needles_at_rest
 from storage import crypto
 from storage.keys import init_keys, load_operator_identity
 from storage.models import Conversation, InboundReceipt, OutboundMessage, OutboxEntry
+from test_media import SECRET_TAGS, pdf_with_author, png_declaring, rgba_png, tagged_recording
 from worker_scripts import ENGLISH_INTAKE, ENGLISH_SECRETS
 
 # Shaped so the log scrubber would NOT hide it: if a URL with it were logged, the scan would see it.
@@ -381,7 +384,7 @@ def test_media_is_fetched_cleaned_and_sealed_with_the_case(services, client, fak
     assert b"Model-XYZ-12345" in photo
     fake.files["small"] = ("photos/file_1.jpg", b"tiny thumbnail, never fetched")
     fake.files["big"] = ("photos/file_2.jpg", photo)
-    fake.files["voice"] = ("voice/file_3.oga", b"OggS\x00\x02voice-bytes")
+    fake.files["voice"] = ("voice/file_3.oga", tagged_recording("ogg", "libopus"))  # a real voice note, with tags
     fake.files["doc"] = ("documents/file_4.jpg", photo)
     chat = Chat(fake, client)
     reach_description(chat)
@@ -405,7 +408,7 @@ def test_media_is_fetched_cleaned_and_sealed_with_the_case(services, client, fak
     [attachment] = record["attachments"]
     data = base64.b64decode(attachment["data_base64"])
     assert attachment["content_type"] == content_type
-    assert b"Model-XYZ-12345" not in data and b"PhoneMaker" not in data
+    assert not [tag for tag in SECRET_TAGS if tag in data]
     if content_type.startswith("image/"):
         with Image.open(io.BytesIO(data)) as image:
             assert image.size == (64, 48) and not image.getexif()
@@ -433,6 +436,121 @@ def test_a_media_fetch_failure_is_503_so_telegram_retries(services, client, fake
     assert chat.deliver(update).status_code == 503
     assert count(services, InboundReceipt) == receipts  # not taken: the retry will be handled
     assert "We got your photo" in chat.exchange(update)
+
+
+def file_update(chat: Chat, kind: str, content_type: str, caption: str) -> dict:
+    """The worker sends a file: a "document" (any type, as a file) or a "video"."""
+    update = text_update(chat.next_update_id(), CHAT, chat.fake.next_id(CHAT), "x")
+    del update["message"]["text"]
+    update["message"]["caption"] = caption
+    if kind == "video":
+        update["message"]["video"] = {"file_id": "f", "file_unique_id": "uf", "width": 64, "height": 48, "duration": 1}
+    else:
+        update["message"]["document"] = {"file_id": "f", "file_unique_id": "uf", "file_name": "IMG.bin", "mime_type": content_type}
+    return update
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "content_type", "data", "told", "fetched"),
+    [
+        ("RGBA PNG declared JPEG", "document", "image/jpeg", rgba_png(), "We could not open your photo", True),
+        ("8900x8900 PNG bomb", "document", "image/png", png_declaring(8900, 8900), "too big, so it was not kept", True),
+        ("PDF with /Author", "document", "application/pdf", pdf_with_author(), "We take only photos and voice messages", False),
+        ("MP4 video with GPS", "video", "video/mp4", b"\x00\x00\x00\x18ftypmp42", "We take only photos and voice messages", False),
+    ],
+    ids=lambda value: value if isinstance(value, str) and " " in value else "",
+)
+def test_a_crafted_or_refused_file_costs_only_itself_and_the_worker_is_told(services, client, fake, name, kind, content_type, data, told, fetched):
+    fake.files["f"] = ("documents/file_9", data)
+    chat = Chat(fake, client)
+    reach_description(chat)
+    update = file_update(chat, kind, content_type, "Wages not paid for two months")
+    response = chat.deliver(update)
+    assert response.status_code == 200, name  # was 503 on every retry for the crafted PNG
+    fake.wait_for(lambda: told in chat.replies()[-1], what="the refusal")
+    assert "Is this about" in chat.replies()[-1]  # the caption was taken as the description
+    assert bool(fake.called("getFile")) == fetched  # video and documents are not even downloaded
+    assert chat.deliver(update).status_code == 200  # a retry is a duplicate, not a crash
+
+
+def test_on_the_last_try_a_file_telegram_cannot_give_is_refused_and_the_text_goes_through(services, fake):
+    adapter = services.adapters["telegram"]
+    chat = Chat(fake)
+    fake.fail_next("getFile", 502, "Bad Gateway", times=2)
+    update = photo_update(chat.next_update_id(), CHAT, fake.next_id(CHAT), [("big", 64, 48, 2000)], caption="hi")
+    assert adapter.handle_update(update) == 503  # not the last try: Telegram's fault may pass
+    assert adapter.handle_update(update, last_try=True) == 200
+    services.dispatcher.close()
+    assert "We could not open your photo" in chat.replies()[-1] and "1 English" in chat.replies()[-1]
+
+
+def poison_intake(services, monkeypatch) -> list[int]:
+    """The intake fails (as a bug would) on every message saying "poison"; returns the tries made."""
+    tries = []
+    real = services.intake.receive
+
+    def receive(message, **options):
+        if message.text == "poison":
+            tries.append(1)
+            raise RuntimeError("a bug")
+        return real(message, **options)
+
+    monkeypatch.setattr(services.intake, "receive", receive)
+    return tries
+
+
+def test_polling_skips_an_update_that_fails_every_try_and_answers_the_worker_behind_it(services, fake, monkeypatch):
+    monkeypatch.setattr(telegram_polling, "MAX_TRIES", 3)  # the poller's own count (as imported there)
+    tries = poison_intake(services, monkeypatch)
+    chat = Chat(fake)
+    chat.deliver(chat.text("poison"))
+    behind = Chat(fake, chat_id=CHAT + 1)
+    behind.update_id = chat.update_id
+    behind.deliver(behind.text("hi"))
+    poller = Poller(services.adapters["telegram"], poll_timeout=1, first_pause=0.01)
+    thread = threading.Thread(target=poller.run)
+    thread.start()
+    try:
+        fake.wait_for(lambda: behind.replies(), what="the worker behind the poison update to be answered")
+    finally:
+        poller.stop()
+        thread.join(10)
+    assert len(tries) == 3 and poller.skipped == 1
+    assert poller.failures == {}  # counts are dropped once an update is done with
+    assert poller.offset == behind.update_id + 1
+
+
+@pytest.mark.parametrize("database_up", [True, False])
+def test_a_webhook_update_that_fails_every_try_is_given_up_only_while_the_database_answers(services, client, fake, monkeypatch, database_up):
+    adapter = services.adapters["telegram"]
+    monkeypatch.setattr(telegram_module, "MAX_TRIES", 3)
+    monkeypatch.setattr(adapter, "database_answers", lambda: database_up)
+    tries = poison_intake(services, monkeypatch)
+    update = Chat(fake, client).text("poison")
+    statuses = [Chat(fake, client).deliver(update).status_code for _ in range(3 if database_up else 5)]
+    if database_up:
+        assert statuses == [503, 503, 200] and len(tries) == 3 and adapter.skipped == 1
+        assert adapter.failures == {}  # nothing of the update is kept once given up
+    else:
+        assert statuses == [503] * 5 and adapter.skipped == 0  # still owed: Telegram sends it again
+
+
+def test_polling_skips_nothing_while_the_database_is_away(services, fake, monkeypatch):
+    monkeypatch.setattr(telegram_polling, "MAX_TRIES", 2)
+    monkeypatch.setattr(Poller, "_database_answers", lambda self: False)
+    tries = poison_intake(services, monkeypatch)
+    chat = Chat(fake)
+    chat.deliver(chat.text("poison"))
+    poller = Poller(services.adapters["telegram"], poll_timeout=1, first_pause=0.01)
+    thread = threading.Thread(target=poller.run)
+    thread.start()
+    try:
+        fake.wait_for(lambda: len(tries) >= 5, what="the update to be tried past MAX_TRIES")
+    finally:
+        poller.stop()
+        thread.join(10)
+    assert poller.skipped == 0 and poller.offset is None  # still owed: Telegram keeps it
+    assert list(poller.failures.values())[0] >= 5
 
 
 # ---------------------------------------------------------------- DELETE

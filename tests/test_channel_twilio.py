@@ -42,7 +42,7 @@ from storage.operator_store import OperatorStore
 from storage.pull import pull_cases
 from storage.outbound import enqueue, exact_now
 from storage.outbox import forward_outbox
-from test_media import photo_with_exif
+from test_media import pdf_with_author, photo_with_exif, png_declaring, rgba_png
 from worker_scripts import BENGALI_INTAKE, BENGALI_SECRETS, ENGLISH_INTAKE, ENGLISH_SECRETS
 
 ACCOUNT_SID = "AC" + "3f9a1c0de2b44f6a8e7d5c1b0a9f8e7d"
@@ -377,17 +377,21 @@ def test_a_photo_is_fetched_with_the_account_credentials_stripped_and_sealed_wit
 
 
 @pytest.mark.parametrize(
-    ("media", "reason"),
+    ("media", "reason", "told"),
     [
-        ({"status": 404}, "media http 404"),
-        ({"delay": 3.0}, "timeout"),
-        ({"data": b"x" * 5000, "content_type": "audio/ogg"}, "media too large"),
-        ({"content_type": "application/x-msdownload", "data": b"MZ"}, "media type not accepted"),
-        ({"data": b"not a jpeg"}, "not a readable image"),
-        ({"other_host": True}, "media url not on the Twilio API host"),
+        ({"status": 404}, "media http 404", "could not open"),
+        ({"delay": 3.0}, "timeout", "could not open"),
+        ({"data": b"x" * 5000, "content_type": "audio/ogg"}, "media too large", "too big"),
+        ({"content_type": "application/x-msdownload", "data": b"MZ"}, "media type not accepted", "only photos and voice"),
+        ({"content_type": "application/pdf", "data": pdf_with_author()}, "media type not accepted", "only photos and voice"),
+        ({"content_type": "video/mp4", "data": b"\x00\x00\x00\x18ftypmp42"}, "media type not accepted", "only photos and voice"),
+        ({"data": b"not a jpeg"}, "not a readable image", "could not open"),
+        ({"data": rgba_png()}, "not a readable image", "could not open"),  # the audit's crafted PNG, declared JPEG
+        ({"data": png_declaring(8900, 8900), "content_type": "image/png"}, "image over the pixel budget", "too big"),
+        ({"other_host": True}, "media url not on the Twilio API host", "could not open"),
     ],
 )
-def test_media_that_cannot_be_fetched_or_kept_never_costs_the_text(make_hotline, fake, captured_logs, media, reason):
+def test_media_that_cannot_be_fetched_or_kept_never_costs_the_text(make_hotline, fake, captured_logs, media, reason, told):
     hotline = make_hotline(media_max_bytes=4000)
     hotline.adapter.media.timeout = 0.3
     options = {"content_type": "image/jpeg", "data": photo_with_exif(), **media}
@@ -400,7 +404,10 @@ def test_media_that_cannot_be_fetched_or_kept_never_costs_the_text(make_hotline,
     replies = hotline.sms(ENGLISH_INTAKE[3], media=((url, declared),))
     assert any("Is this about" in part for part in replies)  # the description was taken
     assert not any(part.startswith("We got your photo") for part in replies)
+    assert told in " ".join(replies)  # the worker is told what was not kept, and why
     assert count(hotline.services, DraftMedia) == 0
+    if "type" in reason:
+        assert fake.media_requests() == []  # a video or a document is not even downloaded
     kept_out = [r for r in captured_logs.records if r.getMessage() == "twilio media not kept"]
     assert [r.reason for r in kept_out] == [reason]
     ours = [r.getMessage() for r in captured_logs.records if r.name.startswith(("channels", "bot"))]

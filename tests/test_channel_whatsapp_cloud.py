@@ -43,6 +43,7 @@ from storage.keys import load_operator_identity
 from storage.models import Case, Conversation, DraftMedia, InboundReceipt, OutboundMessage, OutboxEntry
 from storage.outbound import exact_now
 from storage.outbox import forward_outbox
+from test_media import rgba_png
 
 REPO = Path(__file__).resolve().parents[1]
 PHONE_NUMBER_ID = "1234567890"
@@ -360,7 +361,8 @@ def test_the_same_wamid_twice_gets_one_reply(client, wa_services, graph):
     assert post(client, webhook([message])).status_code == 200
     wait_sent(graph, 1)
     assert post(client, webhook([message])).status_code == 200  # Meta's retry
-    assert rows(wa_services, OutboundMessage) == 0
+    # The first reply's row goes once Graph has answered the dispatcher (just after the fake saw it).
+    assert wait_until(lambda: rows(wa_services, OutboundMessage) == 0)
     assert wa_services.dispatcher.run_once().sent == 0
     assert len(graph.sent()) == 1 and rows(wa_services, InboundReceipt) == 1
 
@@ -578,6 +580,56 @@ def test_a_temporary_graph_failure_while_fetching_media_is_a_503_and_the_retry_k
     assert rows(wa_services, InboundReceipt) == receipts and rows(wa_services, DraftMedia) == 0
     assert post(client, webhook([message])).status_code == 200
     assert rows(wa_services, DraftMedia) == 1
+
+
+def reach_description_es(client) -> None:
+    for message in (text("hola"), list_reply("4"), button_reply("1")):
+        post(client, webhook([message]))
+
+
+@pytest.mark.parametrize(
+    ("name", "message", "stored", "reason", "fetched"),
+    [
+        ("RGBA PNG declared JPEG", lambda: image("666", caption=DESCRIPTION), ("image/jpeg", rgba_png()), "unreadable", True),
+        ("video with GPS", lambda: _message("video", video={"id": "667", "mime_type": "video/mp4", "sha256": "0" * 44, "caption": DESCRIPTION}),
+         None, "type", False),
+        ("PDF with /Author", lambda: _message("document", document={"id": "668", "mime_type": "application/pdf", "sha256": "0" * 44,
+                                                                     "filename": "x.pdf", "caption": DESCRIPTION}), None, "type", False),
+    ],
+    ids=lambda value: value if isinstance(value, str) and " " in value else "",
+)
+def test_a_file_not_kept_is_told_in_the_workers_language_and_the_caption_still_counts(client, wa_services, graph, name, message, stored, reason, fetched):
+    if stored:
+        graph.media["666"] = stored
+    reach_description_es(client)
+    assert post(client, webhook([message()])).status_code == 200, name
+    reply = body_text(wait_sent(graph, 4)[-1])
+    assert wa_services.catalogs.text("es", f"media.refused.{reason}") in reply
+    assert wa_services.catalogs.text("es", "media.received") not in reply
+    assert wa_services.catalogs.text("es", "ask.description") not in reply  # the caption was the description
+    assert rows(wa_services, DraftMedia) == 0
+    assert any(r.method == "GET" for r in graph.requests) == fetched  # video and documents are not downloaded
+
+
+def test_one_failing_message_never_stops_the_rest_of_its_batch(client, wa_services, graph, monkeypatch):
+    real = wa_services.intake.receive
+
+    def receive(message, **options):
+        if message.text == "poison":
+            raise RuntimeError("a bug")
+        return real(message, **options)
+
+    monkeypatch.setattr(wa_services.intake, "receive", receive)
+    others = ("5491155550201", "5491155550202")
+    batch = webhook([text("hola", sender=others[0]), text("poison"), text("hola", sender=others[1])])
+    assert post(client, batch).status_code == 503  # Meta redelivers the batch for the failed one
+    sent = wait_sent(graph, 2)
+    assert sorted(m["to"] for m in sent) == sorted(others)  # both workers around it were answered
+    assert rows(wa_services, InboundReceipt) == 2
+    monkeypatch.setattr(wa_services.intake, "receive", real)
+    assert post(client, batch).status_code == 200  # the redelivery: only the failed one is new
+    wait_sent(graph, 3)
+    assert rows(wa_services, InboundReceipt) == 3 and len(graph.sent()) == 3
 
 
 # ------------------------------------------------------------------ sending

@@ -88,3 +88,26 @@ def test_unreadable_yaml_is_one_line(tmp_path, text, expected):
 def test_missing_config_file_is_one_line(tmp_path):
     with pytest.raises(ConfigError, match="cannot read"):
         load_settings(tmp_path / "nope.yaml")
+
+
+@pytest.mark.parametrize(
+    ("limits", "key"),
+    [
+        ({"max_attachments_per_report": -1}, "limits.max_attachments_per_report"),
+        ({"max_attachments_per_report": 21}, "limits.max_attachments_per_report"),
+        ({"max_attachments_per_report": "five"}, "limits.max_attachments_per_report"),
+        ({"max_attachment_bytes_per_report": -1}, "limits.max_attachment_bytes_per_report"),
+        ({"max_attachment_bytes_per_report": 100_000_000}, "limits.max_attachment_bytes_per_report"),
+        ({"max_attachment_per_report": 5}, "limits.max_attachment_per_report"),  # a typo
+    ],
+)
+def test_the_attachment_caps_are_checked_and_a_mistake_named(limits, key):
+    with pytest.raises(ConfigError) as caught:
+        settings_from_mapping({"limits": limits})
+    assert str(caught.value).startswith(f"config error: {key}") and "\n" not in str(caught.value)
+
+
+def test_the_example_config_caps_attachments_per_report():
+    limits = load_settings(REPO / "config.yaml").limits
+    assert (limits.max_attachments_per_report, limits.max_attachment_bytes_per_report) == (5, 15_000_000)
+    assert settings_from_mapping({}).limits.max_attachments_per_report == 5
