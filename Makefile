@@ -21,10 +21,12 @@ export RASA_TELEMETRY_ENABLED := false
 
 .PHONY: run test test-sqlite test-postgresql install chat keys clean rasa-venv rasa-train rasa-run age-cli
 
-$(STAMP): pyproject.toml
+# Exactly the versions of requirements.lock, each file checked against its hash, then the project
+# itself without dependencies (its build tools, setuptools and wheel, come from the lock too).
+$(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 install: $(STAMP)
