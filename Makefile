@@ -95,8 +95,17 @@ rasa-venv:
 rasa-train: install
 	@$(RASA_LOCKED) $(RASA_MODEL)
 
-rasa-run: rasa-train
-	cd $(RASA_PROJECT) && $(RASA) run --enable-api -m models/nlu.tar.gz -i 127.0.0.1 -p $(RASA_PORT)
+# Rasa's HTTP API answers only requests with the token of nlu.rasa_token (var/keys/rasa-token,
+# made here once, mode 0600); the bot sends it with each request.
+RASA_TOKEN_FILE ?= var/keys/rasa-token
+
+$(RASA_TOKEN_FILE):
+	mkdir -p -m 700 $(dir $(RASA_TOKEN_FILE))
+	umask 077 && $(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(32))' > $(RASA_TOKEN_FILE)
+
+rasa-run: rasa-train $(RASA_TOKEN_FILE)
+	cd $(RASA_PROJECT) && $(RASA) run --enable-api --auth-token "$$(cat $(abspath $(RASA_TOKEN_FILE)))" \
+		-m models/nlu.tar.gz -i 127.0.0.1 -p $(RASA_PORT)
 
 clean:
 	rm -rf $(VENV) .pytest_cache $(RASA_VENV) $(RASA_PROJECT)
