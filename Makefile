@@ -72,12 +72,13 @@ test-postgresql: install age-cli rasa-train
 age-cli:
 	@command -v age >/dev/null || { apt-get update -qq && apt-get install -y -qq age; }
 
-$(RASA_STAMP): nlu/rasa/requirements.txt nlu/rasa/constraints.txt
+# nlu/rasa/requirements.lock: the versions of constraints.txt, each file checked against its hash.
+$(RASA_STAMP): nlu/rasa/requirements.lock
 	@test -n "$(RASA_PYTHON)" || { echo "The Rasa backend needs Python 3.10 (python3.10 not found)."; exit 1; }
 	rm -rf $(RASA_VENV)
 	$(RASA_PYTHON) -m venv $(RASA_VENV)
 	$(RASA_VENV)/bin/pip install --quiet --upgrade "pip<24.1"
-	$(RASA_VENV)/bin/pip install --quiet -r nlu/rasa/requirements.txt -c nlu/rasa/constraints.txt
+	$(RASA_VENV)/bin/pip install --quiet --require-hashes --no-deps -r nlu/rasa/requirements.lock
 	touch $(RASA_STAMP)
 
 # The project is exported from the same training messages as the built-in model.
