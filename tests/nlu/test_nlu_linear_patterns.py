@@ -123,3 +123,18 @@ def test_huge_descriptions_are_read(text):
 def test_a_workplace_after_a_huge_word_is_still_found():
     text = "Q" * BIG + " and then Rahman Garments Ltd did not pay"
     assert [entity.value for entity in extract_entities(text) if entity.type == WORKPLACE] == ["Rahman Garments Ltd"]
+
+
+def test_word_list_patterns_find_what_they_found_without_the_first_letter_guard():
+    data = entities.load_data_file("entities.yaml")
+    patterns = entities._patterns()
+    for words, guarded in ((entities._all(data["time_words"]), patterns.time_words), (data["places"], patterns.places)):
+        unguarded = re.compile(f"(?:{entities._alternatives(words, edges=True)})", re.IGNORECASE)
+        pieces = [*sorted(set(words)), " ", "  ", "x", "A", "1", ",", "\n", "の", "ที่", "ক"]
+        rng = random.Random(len(pieces))
+        for _ in range(ROUNDS):
+            text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 8)))
+            for variant in (text, text.upper(), text.lower()):
+                assert [(m.span(), m.group()) for m in guarded.finditer(variant)] == [
+                    (m.span(), m.group()) for m in unguarded.finditer(variant)
+                ], repr(variant)
