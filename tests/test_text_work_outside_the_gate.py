@@ -139,3 +139,15 @@ def test_entities_of_earlier_messages_stay_offered_and_the_fullest_name_wins(sen
     assert t("ask.confirm_entity", value="Sunrise Garments Ltd") in asked[-1]
     location = send("+8801711000556", "yes")[-1]  # the place, named in the second message, is offered too
     assert location.startswith(t("ask.location")) and t("ask.confirm_entity", value="Gazipur") in location
+
+
+def test_a_message_of_4094_zero_width_joiners_is_description_like_any_other(send, services):
+    """The audit's second reproduction (5.5 s inside the write gate before): now an ordinary turn."""
+    t = lambda key, **v: services.catalogs.text("en", key, **v)  # noqa: E731
+    for text in ("hi", "1", "yes"):
+        send("+8801711000557", text)
+    replies = send("+8801711000557", "They did not pay" + "\u200d" * 4094 + " our wages")
+    assert replies[0] == t("description.thanks")
+    assert t("ask.suggestion", category=t("category.wages")) in replies[1]  # the joiners cost the reading nothing
+    replies = send("+8801711000557", "\u200c" * 4094)  # nothing but joiners: an empty message, asked again
+    assert replies[0] == t("error.empty") and t("ask.suggestion", category=t("category.wages")) in replies[1]
