@@ -21,10 +21,12 @@ export RASA_TELEMETRY_ENABLED := false
 
 .PHONY: run test test-sqlite test-postgresql install chat keys clean rasa-venv rasa-train rasa-run age-cli browser conformance ffmpeg
 
-$(STAMP): pyproject.toml
+# Exactly the versions of requirements.lock, each file checked against its hash, then the project
+# itself without dependencies (its build tools, setuptools and wheel, come from the lock too).
+$(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 install: $(STAMP) ffmpeg
@@ -92,12 +94,13 @@ browser:
 ffmpeg:
 	@command -v ffmpeg >/dev/null || { apt-get update -qq && apt-get install -y -qq ffmpeg; }
 
-$(RASA_STAMP): nlu/rasa/requirements.txt nlu/rasa/constraints.txt
+# nlu/rasa/requirements.lock: the versions of constraints.txt, each file checked against its hash.
+$(RASA_STAMP): nlu/rasa/requirements.lock
 	@test -n "$(RASA_PYTHON)" || { echo "The Rasa backend needs Python 3.10 (python3.10 not found)."; exit 1; }
 	rm -rf $(RASA_VENV)
 	$(RASA_PYTHON) -m venv $(RASA_VENV)
 	$(RASA_VENV)/bin/pip install --quiet --upgrade "pip<24.1"
-	$(RASA_VENV)/bin/pip install --quiet -r nlu/rasa/requirements.txt -c nlu/rasa/constraints.txt
+	$(RASA_VENV)/bin/pip install --quiet --require-hashes --no-deps -r nlu/rasa/requirements.lock
 	touch $(RASA_STAMP)
 
 # The project is exported from the same training messages as the built-in model.
@@ -115,8 +118,17 @@ rasa-venv:
 rasa-train: install
 	@$(RASA_LOCKED) $(RASA_MODEL)
 
-rasa-run: rasa-train
-	cd $(RASA_PROJECT) && $(RASA) run --enable-api -m models/nlu.tar.gz -i 127.0.0.1 -p $(RASA_PORT)
+# Rasa's HTTP API answers only requests with the token of nlu.rasa_token (var/keys/rasa-token,
+# made here once, mode 0600); the bot sends it with each request.
+RASA_TOKEN_FILE ?= var/keys/rasa-token
+
+$(RASA_TOKEN_FILE):
+	mkdir -p -m 700 $(dir $(RASA_TOKEN_FILE))
+	umask 077 && $(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(32))' > $(RASA_TOKEN_FILE)
+
+rasa-run: rasa-train $(RASA_TOKEN_FILE)
+	cd $(RASA_PROJECT) && $(RASA) run --enable-api --auth-token "$$(cat $(abspath $(RASA_TOKEN_FILE)))" \
+		-m models/nlu.tar.gz -i 127.0.0.1 -p $(RASA_PORT)
 
 clean:
 	rm -rf $(VENV) .pytest_cache $(RASA_VENV) $(RASA_PROJECT)

@@ -20,6 +20,7 @@ from storage.lifecycle import STATUSES, ServiceLevels, overdue
 
 from .cli import _settings
 from .config import TAXONOMY, Settings
+from .terminal import terminal_safe
 
 
 class DeskError(click.ClickException):
@@ -159,7 +160,7 @@ def cases_list(ctx: click.Context, key_file: str | None, statuses, categories, u
         lines = [_line(store, row, today) for row in rows]
     finally:
         store.close()
-    click.echo("\n".join(lines) if lines else "no cases")
+    click.echo(terminal_safe("\n".join(lines)) if lines else "no cases")
 
 
 @cases.command("overdue")
@@ -198,7 +199,7 @@ def cases_show(ctx: click.Context, key_file: str | None, case_id: str, as_of) ->
         {"at": change.at, "status": change.to_status, "from": change.from_status, "reason": change.reason, "forced": change.forced}
         for change in history
     ]
-    click.echo(json.dumps(record, ensure_ascii=False, indent=2))
+    click.echo(terminal_safe(json.dumps(record, ensure_ascii=False, indent=2)))
 
 
 @cases.command("status")

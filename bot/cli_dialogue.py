@@ -16,6 +16,7 @@ import click
 
 from .cli import _services, _settings
 from .cli_cases import cases
+from .terminal import terminal_safe
 
 
 def _operator_identity(ctx: click.Context, key_file: str | None) -> str:
@@ -133,7 +134,7 @@ def cases_thread(ctx: click.Context, key_file: str | None, case: str) -> None:
         click.echo("no messages yet")
     for entry in entries:
         who = "you   " if entry.direction == "operator" else "worker"
-        click.echo(f"{entry.at}  {who}  " + entry.text.replace("\n", "\n" + " " * 36))
+        click.echo(terminal_safe(f"{entry.at}  {who}  " + entry.text.replace("\n", "\n" + " " * 36)))
 
 
 # ---------------------------------------------------------------- server side

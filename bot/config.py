@@ -296,6 +296,8 @@ class Nlu(_Frozen):
     rasa_url: Annotated[str, Field(pattern=r"^https?://[^/]")] = "http://127.0.0.1:5005"  # urllib would open file: too
     # A worker never waits longer than this on Rasa before the built-in model answers.
     rasa_timeout_seconds: Annotated[float, Field(gt=0, le=10)] = 0.5
+    # The token Rasa was started with (`rasa run --auth-token`, see `make rasa-run`).
+    rasa_token: SecretSource = SecretSource(file="var/keys/rasa-token")
 
 
 class Logging(_Frozen):

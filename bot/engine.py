@@ -39,7 +39,7 @@ from nlu import (
     phrases,
 )
 
-from . import casecode
+from . import casecode, text_work
 from .config import Question, Settings
 from .draft import (
     STEP_CHANGE,
@@ -334,24 +334,35 @@ class Engine:
         limit = self.settings.limits.max_description_chars
         if len(draft.description_text) + len(text) > limit:
             return Turn([self.t(draft.language, "error.description_full", max=limit), self.prompt(draft)], draft, events=["description_full"])
+        if not draft.description:  # a new description, or one replaced from the summary: nothing found yet
+            draft.offers = {}
         draft.description.append(text)
-        understanding = self.understander.understand(draft.description_text, draft.language)
+        # Category and urgency read the whole description (linear time, and usually read already,
+        # before the write gate: bot/text_work.py); entities come from the new message only and
+        # are added to those found in the earlier ones.
+        understanding = text_work.understanding(self.understander, draft.description_text, draft.language)
         enough = understanding.confidence >= self.settings.nlu.suggestion_min_confidence
         draft.suggestion = understanding.category if enough and understanding.category in self.settings.flow.categories else None
         draft.suggestion_confidence = understanding.confidence
         draft.urgent_signal = understanding.urgent
-        draft.offers = self._offers(understanding.entities)
+        draft.offers = self._offers(text_work.entities(text), draft.offers)
         return None
 
-    def _offers(self, entities) -> dict[str, object]:
-        """What the description already says for the configured questions, to be confirmed."""
-        offers: dict[str, object] = {}
+    def _offers(self, entities, known: dict[str, object] | None = None) -> dict[str, object]:
+        """What the description says for the configured questions, to be confirmed: `known` (from
+        its earlier messages) with what `entities` (of a new message) add."""
+        offers: dict[str, object] = dict(known or {})
         for question in self.questions:
             found = [entity.value for entity in entities if entity.type == question.entity]
             if not found:
                 continue
-            # A count is the first number named; a name, the fullest one ("Sunrise Garments Ltd").
-            offers[question.id] = found[0] if question.entity == "people" else max(found, key=lambda v: len(str(v)))
+            # A count is the first number named; a name, the fullest one ("Sunrise Garments Ltd"),
+            # the earlier on a tie.
+            if question.entity == "people":
+                offers.setdefault(question.id, found[0])
+            else:
+                earlier = [offers[question.id]] if question.id in offers else []
+                offers[question.id] = max([*earlier, *found], key=lambda v: len(str(v)))
         return offers
 
     def _after_description(self, draft: Draft, thanks: bool = False) -> Turn:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from nlu import Understander
 
+from . import text_work
 from .case_record import build_case_record, grants_contact
 from .config import Settings
 from .draft import STEP_DIALOGUE, Draft
@@ -141,7 +142,11 @@ class Intake:
         (for channels that answer through an API call), and `Reply.outbound_ids` names them.
         """
         lookup = crypto.conversation_lookup(self.secrets, message.channel, message.sender)
-        with self.sessions.begin() as session:
+        # The slow part of a turn, reading a description, is done here, before the write
+        # transaction, on the draft as it is now; the turn inside uses it only if its input is
+        # still the same (bot/text_work.py), so other workers do not wait for it.
+        prepared = self._prepare(lookup, message)
+        with text_work.using(prepared), self.sessions.begin() as session:
             now = utcnow()
             if message.provider_id:
                 receipt = crypto.inbound_receipt_key(self.secrets, message.adapter, message.provider_id)
@@ -189,6 +194,16 @@ class Intake:
             language=language,
             choices=turn.choices,
         )
+
+    def _prepare(self, lookup: str, message: InboundMessage) -> text_work.Prepared:
+        """Read what this message would add to the worker's description, outside the write transaction."""
+        if not any(char.isalpha() for char in message.text):  # menu numbers, yes/no digits: nothing to read
+            return text_work.Prepared()
+        # A short read of one row, no row lock (on SQLite it passes the write gate like any
+        # transaction, for a select and no fsync: far shorter than the reading it saves).
+        with self.sessions.begin() as session:
+            draft = ConversationStore(session, self.secrets, self.idle_expiry).peek(lookup, utcnow())
+        return text_work.prepare(self.understander, draft, message.text, self.settings.limits.max_message_chars)
 
     def _turn(self, draft: Draft | None, message: InboundMessage, desk: _Desk) -> Turn:
         if (message.media or message.refused_media) and not message.text.strip() and draft is not None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import re
 import uuid
 
 from flask import Flask, g, jsonify, request
@@ -38,6 +39,10 @@ log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 32 * 1024
 MAX_REPLIES_PER_PAGE = 100
+# Refused in an operator's text: C0 controls but newline and tab, DEL, C1 controls, lone surrogates
+# and U+FFFE/U+FFFF. XML 1.0 forbids most of them (one \x0b made every STATUS reply over Twilio
+# unparsable), and on the worker's side they only ever hide or garble what the hotline says.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
 class BadRequest(Exception):
@@ -107,7 +112,9 @@ def create_operator_app(services: Services) -> Flask:
         text = _json_field("text")
         if not isinstance(text, str) or not text.strip():
             raise BadRequest("'text' must be a non-empty string")
-        text = text.strip()
+        text = text.strip().replace("\r\n", "\n")
+        if _CONTROL.search(text):
+            raise BadRequest("'text' holds control characters; only line breaks and tabs are allowed")
         if len(text) > settings.operator_api.max_message_chars:
             raise BadRequest(f"'text' is longer than {settings.operator_api.max_message_chars} characters")
         with services.sessions.begin() as session:

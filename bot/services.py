@@ -20,7 +20,7 @@ from storage.conversations import ConversationStore
 from storage.outbound import OutboundQueue
 from storage import crypto
 from storage.db import make_engine, migrate, session_factory
-from storage.keys import load_server_secrets
+from storage.keys import load_server_secrets, read_secret
 from storage.outbox import CaseSink
 
 
@@ -71,7 +71,8 @@ def build_services(settings: Settings, *, run_migrations: bool = True) -> Servic
     if run_migrations:
         migrate(db)
     sessions = session_factory(db)
-    understander = make_understander(settings.nlu)
+    rasa_token = read_secret(settings, settings.nlu.rasa_token, "nlu.rasa_token").strip() if settings.nlu.backend == "rasa" else None
+    understander = make_understander(settings.nlu, rasa_token)
     intake = Intake(settings, secrets, sessions, catalogs, understander)
     try:
         sink = make_sink(settings, sessions)

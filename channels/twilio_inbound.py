@@ -39,6 +39,9 @@ _PHONE = re.compile(r"^\+?[0-9]{3,15}$")
 _TWIML_HEAD = '<?xml version="1.0" encoding="UTF-8"?>'
 _TWIML_EMPTY = _TWIML_HEAD + "<Response />"
 _XML_TEXT = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})  # what ElementTree escapes in text
+# What XML 1.0 forbids in a document (controls but tab, LF and CR; surrogates; U+FFFE, U+FFFF):
+# one of them in any reply would make Twilio refuse the whole TwiML, so they are dropped.
+_XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def _xml_text(text: str) -> str:
@@ -212,7 +215,7 @@ def twiml_reply(reply: Reply, channel: str, max_segments: int) -> str:
     """
     if not reply.texts or reply.duplicate:
         return _TWIML_EMPTY
-    text = "\n\n".join(reply.texts)
+    text = _XML_FORBIDDEN.sub("", "\n\n".join(reply.texts))
     parts = split_for_sms(text, max_segments) if channel == "sms" else split_by_length(text, WHATSAPP_MAX_CHARS)
     if not parts:
         return _TWIML_EMPTY

@@ -36,6 +36,7 @@ _AEAD_OVERHEAD = 5 + 12 + 16  # crypto's version and key id, nonce, tag: around 
 _TABLE = Conversation.__table__
 _ADVISORY_LOCK = select(func.pg_advisory_xact_lock(func.hashtextextended(bindparam("lookup"), 0)))
 _SELECT = select(_TABLE.c.draft, _TABLE.c.expires_at).where(_TABLE.c.lookup == bindparam("lookup")).with_for_update()
+_PEEK = select(_TABLE.c.draft, _TABLE.c.expires_at).where(_TABLE.c.lookup == bindparam("lookup"))
 _UPDATE_DRAFT = _TABLE.update().where(_TABLE.c.lookup == bindparam("b_lookup")).values(draft=bindparam("b_draft"))
 _INSERT_MEDIA = DraftMedia.__table__.insert()
 _DELETE_MEDIA = delete(DraftMedia).where(DraftMedia.lookup == bindparam("lookup"))
@@ -97,6 +98,16 @@ class ConversationStore:
                 return LoadedConversation(None, expired=False)
             return LoadedConversation(None, expired=True, expired_language=draft.language)
         return LoadedConversation(draft, expired=False)
+
+    def peek(self, lookup: str, now: datetime) -> Draft | None:
+        """The draft as it is now, without locking or erasing anything (None if absent or expired).
+
+        For work done before the write transaction (bot/text_work.py); what that transaction
+        then `load`s is what counts."""
+        row = self.connection.execute(_PEEK, {"lookup": lookup}).first()
+        if row is None or as_utc(row.expires_at) <= now:
+            return None
+        return Draft.from_json(crypto.decrypt_draft(self.secrets, lookup, row.draft))
 
     def save(self, lookup: str, draft: Draft, reply_address: ReplyAddress, now: datetime) -> None:
         draft.message_refs = draft.message_refs[-MAX_MESSAGE_REFS:]

@@ -293,3 +293,16 @@ def test_no_user_id_token_or_text_in_any_log_line_or_file(make_services, fake, c
             assert needle not in logged and needle not in raw
     finally:
         reset_logging()
+
+
+def test_a_video_is_refused_unfetched_and_the_worker_is_told(client, services, fake):
+    for text in ENGLISH_INTAKE[:4]:
+        say(client, fake, text)
+    event = image_event(WORKER, event_id(), "5151", token_for(fake, WORKER))
+    event["message"]["type"] = "video"
+    event["message"]["duration"] = 4000
+    before = len(fake.texts_to(WORKER))
+    assert post(client, line_webhook(event)).status_code == 200
+    wait_until(lambda: len(fake.texts_to(WORKER)) > before)
+    assert services.intake.engine.t("en", "media.refused.type") in "\n".join(fake.texts_to(WORKER)[before:])
+    assert not [call for call in fake.calls if call.endswith("/content")], "a video is never downloaded"

@@ -292,3 +292,15 @@ def test_no_psid_token_or_text_in_any_log_line_or_file(make_services, fake, capt
             assert needle not in logged and needle not in raw
     finally:
         reset_logging()
+
+
+def test_a_video_or_a_file_is_refused_unfetched_and_the_worker_is_told(client, services, fake):
+    for text in ENGLISH_INTAKE[:4]:
+        say(client, fake, text)
+    url = fake.add_file("clip.mp4", "video/mp4", b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64)
+    before = len(fake.sent(WORKER))
+    assert post(client, page_webhook(PAGE_ID, attachment_event(PAGE_ID, WORKER, mid(), "video", url))).status_code == 200
+    wait_until(lambda: len(fake.sent(WORKER)) > before)
+    told = "\n".join(body["message"]["text"] for body in fake.sent(WORKER)[before:])
+    assert services.intake.engine.t("en", "media.refused.type") in told
+    assert not [r for r in fake.requests if r["path"].startswith("/cdn/")], "a video is never downloaded"

@@ -171,6 +171,14 @@ BAD = [
     ("post", "/v1/cases/{case}/messages", {"json": {"text": "x" * 1001}}, 400),
     ("post", "/v1/cases/{case}/messages", {"data": "x" * 40_000, "content_type": "application/json"}, 413),
     ("post", "/v1/cases/{case}/messages", {"data": "text=hi"}, 400),
+    # Control characters: \x0b made every STATUS reply over Twilio unparsable XML; ESC drives terminals.
+    ("post", "/v1/cases/{case}/messages", {"json": {"text": "wages\x0barrived?"}}, 400),
+    ("post", "/v1/cases/{case}/messages", {"json": {"text": "wages \x1b[2J arrived?"}}, 400),
+    ("post", "/v1/cases/{case}/messages", {"json": {"text": "nul\x00"}}, 400),
+    ("post", "/v1/cases/{case}/messages", {"json": {"text": "c1 \x85 next line"}}, 400),
+    ("post", "/v1/cases/{case}/messages", {"json": {"text": "DEL \x7f"}}, 400),
+    ("post", "/v1/cases/{case}/messages", {"data": '{"text": "lone \\ud800 surrogate"}', "content_type": "application/json"}, 400),
+    ("post", "/v1/cases/{case}/messages", {"json": {"text": "not a character \uffff"}}, 400),
     ("post", "/v1/cases/00000000-0000-0000-0000-000000000000/messages", {"json": {"text": "hi"}}, 404),
     ("post", "/v1/cases/not-a-case/messages", {"json": {"text": "hi"}}, 404),
     ("post", "/v1/cases/{case}/status", {"json": {"status": "done"}}, 400),
@@ -372,3 +380,33 @@ def test_news_reaches_the_worker_in_the_language_of_the_case(telegram_services):
     fake.wait_for(lambda: len(fake.sent(CHAT)) > before, what="the status notice")
     t = services.catalogs.text
     assert fake.sent(CHAT)[-1]["text"] == t("bn", "dialogue.status_changed", status=services.intake.engine.word("status", "bn"))
+
+
+@pytest.mark.parametrize("text", ["Line one\nline two\twith a tab", "Windows line\r\nends"])
+def test_newlines_and_tabs_in_an_operator_message_are_kept(services, api, send, text):
+    case_id, code = confirm_case(services, "+8801711000127")
+    response = api.post(f"/v1/cases/{case_id}/messages", json={"text": text}, headers=bearer(new_token(services)))
+    assert response.status_code == 201
+    replies = send("someone-with-the-code", f"STATUS {code}", channel="telegram")
+    assert text.replace("\r\n", "\n") in replies[0]
+
+
+def test_status_over_twilio_stays_parsable_xml_when_a_stored_message_holds_forbidden_characters(twilio_services):
+    """A message kept before the API refused control characters (or by another tool) never breaks TwiML."""
+    from test_channel_twilio import PUBLIC_URL, messages_of, sign, sms_payload
+
+    services, _ = twilio_services
+    case_id, code = confirm_case(services, "+8801711000128")
+    with services.sessions.begin() as session:
+        CaseStore(session, services.secrets).add_message(case_id, "Did the wages\x0b arrive\x00?\ufffe", utcnow())
+    client = services_app(services)
+    form = sms_payload("+8801711000129", f"STATUS {code}")
+    response = client.post("/webhooks/twilio", data=form, headers={"X-Twilio-Signature": sign(PUBLIC_URL + "/webhooks/twilio", form)})
+    text = "\n".join(messages_of(response))  # parses as XML 1.0
+    assert "Did the wages arrive?" in text
+
+
+def services_app(services):
+    from bot.app import create_app
+
+    return create_app(services).test_client()

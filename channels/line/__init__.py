@@ -24,19 +24,21 @@ from linebot.v3 import WebhookParser
 from linebot.v3.exceptions import InvalidSignatureError
 from linebot.v3.webhooks import (
     AudioMessageContent,
+    FileMessageContent,
     FollowEvent,
     ImageMessageContent,
     MessageEvent,
     TextMessageContent,
     UnfollowEvent,
     UserSource,
+    VideoMessageContent,
 )
 
 from bot.config import LineSettings
 from bot.messages import InboundMessage, MediaItem, ReplyAddress
 from channels.base import channel_secret
 from channels.dispatcher import SENDING
-from channels.media import MediaRejected, clean_media
+from channels.media import MediaRejected, clean_media, media_type
 from channels.whatsapp_cloud.graph import MediaUnavailable
 from storage.db import utcnow
 from storage.outbound import enqueue
@@ -124,14 +126,16 @@ class LineAdapter:
 
     def _message(self, event: MessageEvent, user_id: str) -> None:
         content = event.message
+        text, media, refused = "", (), ()
         if isinstance(content, TextMessageContent):
-            text, media = content.text or "", ()
+            text = content.text or ""
         elif isinstance(content, (ImageMessageContent, AudioMessageContent)):
-            text, media = "", self._media(content)
-        else:
-            text, media = "", ()  # stickers, locations, files: the worker gets the current question again
+            media, refused = self._media(content)
+        elif isinstance(content, (VideoMessageContent, FileMessageContent)):
+            refused = ("type",)  # refused unfetched: they cannot be stripped of what names their author
+        # Stickers and locations: nothing to read; the worker gets the current question again.
         message = InboundMessage(channel=CHANNEL, sender=user_id, text=text, adapter=ADAPTER,
-                                 provider_id=event.webhook_event_id, media=media)
+                                 provider_id=event.webhook_event_id, media=media, refused_media=refused)
         reply = self.services.intake.receive(message)
         if reply.duplicate or not reply.texts:
             return
@@ -144,23 +148,25 @@ class LineAdapter:
         if self.services.dispatcher is not None:
             self.services.dispatcher.kick((queued,))
 
-    def _media(self, content) -> tuple[MediaItem, ...]:
+    def _media(self, content) -> tuple[tuple[MediaItem, ...], tuple[str, ...]]:
+        """The photo or voice note fetched and cleaned, or why it was not (the worker is told)."""
         if self.settings.media_max_bytes == 0:
-            return ()
+            return (), ("type",)
         kind = "image" if isinstance(content, ImageMessageContent) else "audio"
         try:
             content_type, data = self.client.content(content.id, self.settings.media_max_bytes)
-            declared = content_type.split(";")[0].strip().lower()
+            declared = media_type(content_type)
             if not declared.startswith(kind + "/"):
                 declared = MEDIA_TYPES[kind]
-            return (clean_media(declared, data, self.settings.media_max_bytes),)
+            return (clean_media(declared, data, self.settings.media_max_bytes),), ()
         except MediaUnavailable as error:
             if error.retryable:
                 raise
             log.warning("media not kept", extra={"channel": CHANNEL, "reason": error.reason})
-        except MediaRejected:
-            log.warning("media not kept", extra={"channel": CHANNEL, "reason": "rejected"})
-        return ()
+            return (), ("too_large" if error.reason == "too_large" else "unreadable",)
+        except MediaRejected as rejected:
+            log.warning("media not kept", extra={"channel": CHANNEL, "reason": str(rejected)})
+            return (), (rejected.reason,)
 
     # ------------------------------------------------------------ the adapter contract
 

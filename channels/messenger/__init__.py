@@ -27,7 +27,7 @@ from bot.config import ConfigError, MessengerSettings
 from bot.intake import Intake
 from bot.messages import InboundMessage, MediaItem, ReplyAddress
 from channels.base import channel_secret
-from channels.media import MediaRejected, clean_media
+from channels.media import MediaRejected, clean_media, media_type
 from channels.whatsapp_cloud.graph import MediaUnavailable
 
 from .payload import IncomingMessage, MalformedPayload, decode
@@ -154,19 +154,22 @@ class MessengerAdapter:
         return _plain("temporarily unavailable", 503) if retry else _plain("ok", 200)
 
     def _inbound(self, incoming: IncomingMessage) -> InboundMessage:
+        media, refused = self._media(incoming)
         return InboundMessage(
             channel=CHANNEL, sender=incoming.sender, text=incoming.text, adapter=ADAPTER, provider_id=incoming.mid,
-            media=self._media(incoming),
+            media=media, refused_media=(*incoming.refused, *refused),
         )
 
-    def _media(self, incoming: IncomingMessage) -> tuple[MediaItem, ...]:
-        kept = []
+    def _media(self, incoming: IncomingMessage) -> tuple[tuple[MediaItem, ...], tuple[str, ...]]:
+        """The photos and voice notes fetched and cleaned, and why each other one was not (the worker is told)."""
+        kept, refused = [], []
         for kind, url in incoming.media:
             if self.settings.media_max_bytes == 0:
-                break
+                refused.append("type")
+                continue
             try:
                 content_type, data = self.api.fetch_media(url, self.settings.media_max_bytes)
-                declared = content_type.split(";")[0].strip().lower() or MEDIA_TYPES[kind]
+                declared = media_type(content_type)
                 if not declared.startswith(kind + "/"):
                     declared = MEDIA_TYPES[kind]
                 kept.append(clean_media(declared, data, self.settings.media_max_bytes))
@@ -174,9 +177,11 @@ class MessengerAdapter:
                 if error.retryable:
                     raise
                 log.warning("media not kept", extra={"channel": CHANNEL, "reason": error.reason})
-            except MediaRejected:
-                log.warning("media not kept", extra={"channel": CHANNEL, "reason": "rejected"})
-        return tuple(kept)
+                refused.append("too_large" if error.reason == "too_large" else "unreadable")
+            except MediaRejected as rejected:
+                log.warning("media not kept", extra={"channel": CHANNEL, "reason": str(rejected)})
+                refused.append(rejected.reason)
+        return tuple(kept), tuple(refused)
 
     # ------------------------------------------------------------ the adapter contract
 

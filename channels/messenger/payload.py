@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 MEDIA_TYPES = ("image", "audio")  # what the hotline takes from Messenger (photos, voice notes)
+REFUSED_TYPES = ("video", "file")  # refused unfetched: they cannot be stripped of what names their author
 
 
 class MalformedPayload(Exception):
@@ -73,6 +74,7 @@ class IncomingMessage:
     mid: str
     text: str
     media: tuple[tuple[str, str], ...]  # (kind, url)
+    refused: tuple[str, ...] = ()  # attachments not even fetched, by reason ("type")
 
     def __repr__(self) -> str:  # never the sender or the text
         return f"IncomingMessage(page={self.page_id!r}, mid=…, media={len(self.media)})"
@@ -112,6 +114,7 @@ def _incoming(raw_event: object) -> IncomingMessage | None:
     text = message.quick_reply.payload if message.quick_reply else (message.text or "")
     media = tuple((a.type, a.payload.url) for a in message.attachments
                   if a.type in MEDIA_TYPES and a.payload is not None and a.payload.url)
-    if not text and not media:
-        return None  # a sticker, a location, a file: nothing the hotline reads
-    return IncomingMessage(event.recipient.id, event.sender.id, message.mid, text, media)
+    refused = tuple("type" for a in message.attachments if a.type in REFUSED_TYPES)
+    if not text and not media and not refused:
+        return None  # a sticker, a location, a reaction: nothing the hotline reads
+    return IncomingMessage(event.recipient.id, event.sender.id, message.mid, text, media, refused)
