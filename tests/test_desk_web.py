@@ -364,6 +364,14 @@ def test_a_referral_shows_a_preview_then_seals_only_the_problem_to_the_companys_
     for absent in (agreed["code"], CASE_TEXT, "contact_consent", "sms"):
         assert absent not in serialized
     assert "referred" in [e.action for e in desk.store.audit_entries()]
+    from datetime import date
+
+    from desk.reports.facts import read_facts
+    from desk.reports.figures import build_report
+
+    report = build_report(read_facts(desk.cases_store, date(2026, 11, 30), ["referral_consent"]), start=date(2026, 11, 1),
+                          end=date(2026, 11, 30), profile="internal", categories=desk.settings.flow.categories)
+    assert report.referred == 1 and [line.company for line in report.grievance_list].count("Sunrise Garments Ltd") == 1
 
 
 # ---------------------------------------------------------------- the audit chain

@@ -47,6 +47,7 @@ class CaseFacts:
     acknowledged: date | None  # first move to an acknowledged status
     concluded: date | None  # first move to resolved or closed
     referral_agreed: bool  # the worker agreed that the company may be told
+    referred: bool = False  # the desk referred the case to the company concerned
 
     @property
     def month(self) -> str:
@@ -88,7 +89,20 @@ def status_dates(store: OperatorStore) -> dict[str, tuple[date | None, date | No
     return {case_id: (dates[0], dates[1]) for case_id, dates in found.items()}
 
 
-def facts_of(record: dict, status: str, dates: tuple[date | None, date | None], referral_questions: Iterable[str]) -> CaseFacts:
+def referred_cases(store: OperatorStore) -> set[str]:
+    """The ids of the cases the desk referred to a company (none in a store the desk never opened)."""
+    from sqlalchemy import inspect
+
+    from desk.store import desk_referrals
+
+    with store.engine.connect() as connection:
+        if not inspect(connection).has_table("desk_referrals"):
+            return set()
+        return set(connection.execute(select(desk_referrals.c.case_id)).scalars())
+
+
+def facts_of(record: dict, status: str, dates: tuple[date | None, date | None], referral_questions: Iterable[str],
+             referred: bool = False) -> CaseFacts:
     answers = record.get("answers") or {}
     acknowledged, concluded = dates
     if concluded is not None and acknowledged is None:
@@ -109,13 +123,14 @@ def facts_of(record: dict, status: str, dates: tuple[date | None, date | None], 
         acknowledged=acknowledged,
         concluded=concluded,
         referral_agreed=any(answers.get(question) is True for question in referral_questions),
+        referred=referred,
     )
 
 
 def read_facts(store: OperatorStore, until: date, referral_questions: Iterable[str] = ()) -> Iterator[CaseFacts]:
     """The facts of every case received up to `until` (the previous period included), oldest first."""
-    dates = status_dates(store)
+    dates, referred = status_dates(store), referred_cases(store)
     questions = tuple(referral_questions)
     for stored in store.iter_cases(CaseFilter(until=until)):
         case_id = stored.record["case_id"]
-        yield facts_of(stored.record, stored.status, dates.get(case_id, (None, None)), questions)
+        yield facts_of(stored.record, stored.status, dates.get(case_id, (None, None)), questions, case_id in referred)

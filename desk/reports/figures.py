@@ -103,6 +103,7 @@ class Report:
     feedback_on_time: Promise
     overdue_acknowledgement: int
     overdue_feedback: int
+    referred: int
     rises: list[Rise]
     grievance_list: list[ListLine]
     lines_withheld: int
@@ -236,7 +237,6 @@ def build_report(
     country: str = "",
     acknowledge_within_days: int = 7,
     feedback_within_days: int = 90,
-    referrals_recorded: bool = False,
 ) -> Report:
     """The report of the cases received from `start` to `end` (both included) under `profile`."""
     if profile not in PROFILES:
@@ -286,9 +286,8 @@ def build_report(
                      f"{k} or more cases share them; timings and shares are given only when {k} or more cases count.")
     else:
         notes.append("Internal: do not publish. Every count is shown, however small.")
-    if not referrals_recorded:
-        notes.append("Referrals to companies are not recorded in this store yet; the list names a company only where the "
-                     "worker agreed that the company may be told.")
+    notes.append("The list names a company only where the worker agreed that the company may be told. The companies' "
+                 "answers to referrals are not recorded by the desk yet.")
     return Report(
         profile=profile, start=start, end=end, as_of=as_of, k=k, country=country or "-", months=months,
         categories=shown_categories, by_category_month=by_category_month,
@@ -301,7 +300,7 @@ def build_report(
         brands=_named(_group(facts, "brand"), k, public, repeated),
         acknowledge=_timing(acknowledged_days), conclude=_timing(concluded_days),
         acknowledged_on_time=Promise(len(ack_due), len(ack_kept)), feedback_on_time=Promise(len(fb_due), len(fb_kept)),
-        overdue_acknowledgement=overdue_ack, overdue_feedback=overdue_fb, rises=rises,
+        overdue_acknowledgement=overdue_ack, overdue_feedback=overdue_fb, referred=sum(f.referred for f in facts), rises=rises,
         grievance_list=grievance_list, lines_withheld=withheld,
         acknowledge_within_days=acknowledge_within_days, feedback_within_days=feedback_within_days, notes=notes,
     )

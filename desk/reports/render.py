@@ -85,6 +85,7 @@ def _performance(report: Report) -> list[tuple[str, str]]:
         (f"feedback within {report.feedback_within_days} days", report.share_text(report.feedback_on_time)),
         ("overdue now: acknowledgement", report.count_text(report.overdue_acknowledgement)),
         ("overdue now: feedback", report.count_text(report.overdue_feedback)),
+        ("referred to the company concerned", report.count_text(report.referred)),
     ]
 
 
