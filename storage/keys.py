@@ -47,8 +47,8 @@ def _keyring_text(keys: dict[int, bytes], active: int) -> str:
     return json.dumps({"active": active, "keys": {str(k): crypto.encode_key(v) for k, v in keys.items()}}, indent=1)
 
 
-def init_keys(settings: Settings) -> CreatedKeys:
-    """Create whichever server secrets and development operator keys are missing."""
+def init_keys(settings: Settings, dev_operator_key: bool = False) -> CreatedKeys:
+    """Create whichever server secrets are missing; with `dev_operator_key`, a demo operator key pair too."""
     created: list[Path] = []
     kept: list[Path] = []
 
