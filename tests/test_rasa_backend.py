@@ -152,7 +152,7 @@ def settings(settings_with, own_rasa):
     """The test deployment with nlu.backend: rasa (replaces conftest's `settings`, so the
     `services` and `send` fixtures use it)."""
     configured = settings_with(nlu={"backend": "rasa", "rasa_url": own_rasa.url, "rasa_timeout_seconds": 5})
-    init_keys(configured)
+    init_keys(configured, dev_operator_key=True)
     return configured
 
 
