@@ -81,10 +81,13 @@ def init_keys(settings: Settings, dev_operator_key: bool = False) -> CreatedKeys
             ensure(settings.path(settings.operator.intake_signing_keys_file), lambda: public + "\n")
     if dev_operator_key:
         identity_path = settings.path(settings.operator.identity_file)
-        ensure(identity_path, lambda: DEMO_OPERATOR_KEY_MARKER + "\n" + crypto.new_operator_keypair()[0] + "\n")
+        ensure(identity_path, lambda: crypto.new_operator_keypair()[0] + "\n")
+        identity = load_operator_identity(identity_path)
+        recipient = crypto.operator_recipient_of(identity)
+        # The mark names the demo key's public half: a real key put in its place is not taken for the demo one.
+        ensure(_demo_mark_path(identity_path), lambda: f"{DEMO_OPERATOR_KEY_MARKER}\n{recipient}\n")
         if settings.operator.recipients_file:
-            identity = load_operator_identity(identity_path)
-            ensure(settings.path(settings.operator.recipients_file), lambda: crypto.operator_recipient_of(identity) + "\n")
+            ensure(settings.path(settings.operator.recipients_file), lambda: recipient + "\n")
     return CreatedKeys(tuple(created), tuple(kept))
 
 
@@ -95,16 +98,27 @@ def new_operator_key(path: Path) -> str:
     return recipient
 
 
+def _demo_mark_path(identity_path: Path) -> Path:
+    return identity_path.with_name(identity_path.name + ".demo")
+
+
 def operator_identity_on_server(settings: Settings) -> str | None:
-    """What operator private key this config can read here: None, "demo" (made by `init --dev-operator-key`) or "real"."""
+    """What operator private key this config can read here: None, "demo" (made by `init --dev-operator-key`,
+    whose mark file beside it names its public key) or "real"."""
     path = settings.path(settings.operator.identity_file)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError:  # absent or unreadable: nothing to worry about
         return None
-    if not any(line.strip().startswith("AGE-SECRET-KEY-") for line in text.splitlines()):
+    keys = [line.strip() for line in text.splitlines() if line.strip().startswith("AGE-SECRET-KEY-")]
+    if not keys:
         return None
-    return "demo" if DEMO_OPERATOR_KEY_MARKER in text.splitlines() else "real"
+    try:
+        mark = _demo_mark_path(path).read_text(encoding="utf-8").splitlines()
+        recipients = {crypto.operator_recipient_of(key) for key in keys}
+    except (OSError, crypto.KeyMaterialError):
+        return "real"
+    return "demo" if mark[:1] == [DEMO_OPERATOR_KEY_MARKER] and recipients <= set(mark[1:]) else "real"
 
 
 def refuse_operator_identity_on_server(settings: Settings) -> bool:

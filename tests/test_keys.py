@@ -102,11 +102,11 @@ def test_init_makes_server_secrets_only_unless_asked_for_a_demo_operator_key(set
     assert intake_signing_public_keys(settings) == (crypto.signing_public_key(load_signing_key(settings)),)
 
     init_keys(settings, dev_operator_key=True)
-    assert DEMO_OPERATOR_KEY_MARKER in settings.path("operator/operator-identity.txt").read_text().splitlines()
+    assert settings.path("operator/operator-identity.txt.demo").read_text().startswith(DEMO_OPERATOR_KEY_MARKER)
     assert operator_identity_on_server(settings) == "demo" and refuse_operator_identity_on_server(settings) is True
 
     settings.path("operator/operator-identity.txt").unlink()
-    new_operator_key(settings.path("operator/operator-identity.txt"))  # a real one, readable by the server
+    new_operator_key(settings.path("operator/operator-identity.txt"))  # a real one in its place, beside the demo mark
     assert operator_identity_on_server(settings) == "real"
     with pytest.raises(ConfigError, match="^config error: operator.identity_file: .*operator's machine only"):
         refuse_operator_identity_on_server(settings)
