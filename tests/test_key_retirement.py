@@ -1,0 +1,31 @@
+"""A draft the server's keys no longer open is treated as expired: the worker is told and starts over.
+
+That happens when data keys are retired while a server on another machine still
+wrote with the old ones (on one machine `keys rotate` refuses while the server
+runs: tests/test_cli.py). Before, every later message of that worker failed.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+
+from bot.messages import InboundMessage
+from storage import crypto
+from storage.models import Conversation
+
+
+def test_an_undecryptable_draft_is_erased_and_the_worker_starts_again(services, send):
+    send("+15550801", "hi")
+    send("+15550801", "1")
+    lookup = crypto.conversation_lookup(services.secrets, "sms", "+15550801")
+    retired = crypto.DataKeyring({7: crypto.new_data_key()}, 7)  # a key this server no longer has
+    blob = crypto._aead_encrypt(retired, "draft", lookup, b'{"step": "consent"}')
+    with services.sessions.begin() as session:
+        session.execute(update(Conversation).where(Conversation.lookup == lookup).values(draft=blob))
+    replies = list(services.intake.receive(InboundMessage(channel="sms", sender="+15550801", text="yes")).texts)
+    assert replies and "72" in replies[0]  # "... unfinished report was erased after 72 hours ..."
+    with services.sessions.begin() as session:
+        (draft,) = session.execute(
+            Conversation.__table__.select().with_only_columns(Conversation.draft).where(Conversation.lookup == lookup)
+        ).scalars()
+    assert crypto.data_key_id_of(draft) == services.secrets.data_keys.active_id  # a fresh conversation, current key
