@@ -136,3 +136,13 @@ def test_a_purge_vacuums_what_it_erased_on_postgresql(deployment_dir: Path, fres
         assert vacuums >= 1 and dead == 0
     finally:
         services.close()
+
+
+def test_erasures_in_quick_succession_are_all_covered(sqlite_services):
+    """Under load one truncation covers several erasures (at most one every few seconds): none is missed."""
+    versions = []
+    for number, sender in enumerate(("+15550705", "+15550706", "+15550707")):
+        versions += _conversation(sqlite_services, sender, ENGLISH_INTAKE[:4])
+        _send(sqlite_services, sender, "DELETE", 99 + number)
+    assert wait_for_wal_erasure(sqlite_services.db)
+    assert _found_in_files(sqlite_services, versions) == []
