@@ -104,7 +104,13 @@ class OutboundQueue:
             rows = session.execute(select(OutboundMessage).where(OutboundMessage.id.in_(claimed))).scalars().all()
             items = []
             for row in sorted(rows, key=lambda r: (as_utc(r.created_at), as_utc(r.next_attempt_at))):
-                fields = json.loads(crypto.decrypt_outbound(self.secrets, row.id, row.payload))
+                try:
+                    fields = json.loads(crypto.decrypt_outbound(self.secrets, row.id, row.payload))
+                except crypto.DecryptionError:
+                    # Written with a data key this server no longer has: it can never be sent, and must
+                    # not stop the others. Dead, kept as long as dead messages are, then purged.
+                    row.state, row.claimed_until, row.last_error, row.next_attempt_at = "dead", None, "undecryptable", utcnow()
+                    continue
                 choices = tuple((value, label) for value, label in fields.get("choices", ()))
                 items.append(OutboundItem(row.id, ReplyAddress.from_json(fields["address"].encode()), fields["text"], row.attempts, choices))
             return items

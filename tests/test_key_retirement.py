@@ -29,3 +29,23 @@ def test_an_undecryptable_draft_is_erased_and_the_worker_starts_again(services, 
             Conversation.__table__.select().with_only_columns(Conversation.draft).where(Conversation.lookup == lookup)
         ).scalars()
     assert crypto.data_key_id_of(draft) == services.secrets.data_keys.active_id  # a fresh conversation, current key
+
+
+def test_an_undecryptable_outbound_message_is_dead_lettered_and_the_others_still_go(services):
+    from bot.messages import ReplyAddress
+    from storage.models import OutboundMessage
+    from storage.outbound import OutboundQueue, enqueue
+
+    address = ReplyAddress("telegram", "telegram", "chat-1")
+    with services.sessions.begin() as session:
+        lost = enqueue(session, services.secrets, address, "written with a retired key")
+        kept = enqueue(session, services.secrets, address, "written with the current key")
+    retired = crypto.DataKeyring({7: crypto.new_data_key()}, 7)
+    with services.sessions.begin() as session:
+        session.execute(update(OutboundMessage).where(OutboundMessage.id == lost).values(
+            payload=crypto._aead_encrypt(retired, "outbound", lost, b"{}")))
+    queue = OutboundQueue(services.sessions, services.secrets)
+    assert [item.id for item in queue.claim_due({"telegram"})] == [kept]
+    with services.sessions.begin() as session:
+        row = session.get(OutboundMessage, lost)
+        assert (row.state, row.last_error) == ("dead", "undecryptable")
