@@ -58,7 +58,7 @@ def cli(ctx: click.Context, config_path: str) -> None:
 def init(ctx: click.Context, dev_operator_key: bool) -> None:
     """Create the server secrets (pepper, data keys, signing key) and the database."""
     from storage.db import make_engine, migrate
-    from storage.keys import init_keys
+    from storage.keys import init_keys, secrets_in_data_folder
 
     settings = _settings(ctx)
     result = init_keys(settings, dev_operator_key=dev_operator_key)
@@ -70,6 +70,8 @@ def init(ctx: click.Context, dev_operator_key: bool) -> None:
     migrate(engine)
     engine.dispose()
     click.echo(f"database ready in {settings.data_dir}")
+    for key in secrets_in_data_folder(settings):
+        click.echo(f"note: {key} is inside the data folder ({settings.data_dir}): a copy of that folder carries the key to it")
     if dev_operator_key:
         click.echo(f"DEMO OPERATOR KEY ON THIS MACHINE: never in production ({settings.path(settings.operator.identity_file)})")
     else:

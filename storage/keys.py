@@ -91,6 +91,15 @@ def init_keys(settings: Settings, dev_operator_key: bool = False) -> CreatedKeys
     return CreatedKeys(tuple(created), tuple(kept))
 
 
+def secrets_in_data_folder(settings: Settings) -> list[str]:
+    """The config keys of secret files that lie inside `paths.data_dir`: a copy or theft of the data
+    folder would carry the keys that open it (the defaults keep them apart, in var/keys)."""
+    data = settings.data_dir.resolve()
+    sources = {"secrets.pepper": settings.secrets.pepper, "secrets.data_keys": settings.secrets.data_keys,
+               "secrets.signing_key": settings.secrets.signing_key}
+    return [key for key, source in sources.items() if source.file and data in settings.path(source.file).resolve().parents]
+
+
 def new_operator_key(path: Path) -> str:
     """On the operator's machine: a new operator key pair, the private key in `path` (0600); returns the public key."""
     identity, recipient = crypto.new_operator_keypair()

@@ -112,10 +112,14 @@ def test_init_makes_server_secrets_only_unless_asked_for_a_demo_operator_key(set
         refuse_operator_identity_on_server(settings)
 
 
-def test_default_key_files_are_outside_the_data_folder():
+def test_default_key_files_are_outside_the_data_folder(settings_with):
     from bot.config import Settings
+    from storage.keys import secrets_in_data_folder
 
+    inside = settings_with(secrets={"pepper": {"file": "data/pepper"}, "signing_key": {"env": "SIGNING"}})
+    assert secrets_in_data_folder(inside) == ["secrets.pepper"]
     settings = Settings()
+    assert secrets_in_data_folder(settings) == []
     data = settings.data_dir.resolve()
     for source in (settings.secrets.pepper, settings.secrets.data_keys, settings.secrets.signing_key):
         assert data not in settings.path(source.file).resolve().parents
