@@ -355,6 +355,8 @@ def keys_rotate(ctx: click.Context, retire_old: bool) -> None:
         finally:
             services.close()
         click.echo(f"data key {new_id} is active; re-encrypted {result.rewritten} values ({result.already_current} already current)")
+        if result.unreadable_erased:
+            click.echo(f"erased {result.unreadable_erased} drafts or queued messages that no data key opens any more")
         if retire_old:
             retire_data_keys(settings, keep=new_id)
             click.echo("old data keys removed from the keyring")

@@ -49,3 +49,22 @@ def test_an_undecryptable_outbound_message_is_dead_lettered_and_the_others_still
     with services.sessions.begin() as session:
         row = session.get(OutboundMessage, lost)
         assert (row.state, row.last_error) == ("dead", "undecryptable")
+
+
+def test_rotation_erases_what_no_key_opens_and_rewraps_the_rest(services, send):
+    from storage.models import OutboundMessage
+    from storage.rotation import reencrypt_all
+
+    send("+15550802", "hi")
+    send("+15550803", "hi")
+    lookup = crypto.conversation_lookup(services.secrets, "sms", "+15550802")
+    retired = crypto.DataKeyring({7: crypto.new_data_key()}, 7)
+    with services.sessions.begin() as session:
+        session.execute(update(Conversation).where(Conversation.lookup == lookup).values(
+            draft=crypto._aead_encrypt(retired, "draft", lookup, b"{}")))
+    result = reencrypt_all(services.sessions, services.secrets)
+    assert result.unreadable_erased == 1
+    with services.sessions.begin() as session:
+        lookups = session.execute(Conversation.__table__.select().with_only_columns(Conversation.lookup)).scalars().all()
+        assert lookup not in lookups and len(lookups) == 1
+        assert session.query(OutboundMessage).count() == 0
