@@ -79,6 +79,7 @@ _ERASING = re.compile(r"\s*(DELETE\s+FROM\s+(conversations|draft_media)\b|UPDATE
 # inside the write gate (writers wait meanwhile), before it steps out and tries again.
 TRUNCATE_BUSY_TIMEOUT_MS = 200
 TRUNCATE_RETRY_SECONDS = 0.05
+TRUNCATE_ERROR_PAUSE_SECONDS = 1.0
 # At most one TRUNCATE checkpoint this often: under load every few messages confirm a case, and a WAL cut
 # to zero bytes must grow again, which makes the next commits' fsyncs dearer (truncating after every
 # erasure cost about a third of the throughput in an A/B run; once every 5 s, nothing measurable). One
@@ -268,6 +269,7 @@ class _Checkpointer:
                 self.gate.release()
         except sqlite3.Error as error:
             log.warning("sqlite truncate checkpoint failed", extra={"error": type(error).__name__})
+            time.sleep(TRUNCATE_ERROR_PAUSE_SECONDS)  # a failing disk is not retried 20 times a second
             return False
         return not busy
 
