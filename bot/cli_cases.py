@@ -90,6 +90,20 @@ def cases_pull(ctx: click.Context, key_file: str | None) -> None:
         )
 
 
+@cases.command("quarantine")
+@click.pass_context
+def cases_quarantine(ctx: click.Context) -> None:
+    """List the queue items `cases pull` set aside: file, reason, queue, the case id the item claimed."""
+    from storage.quarantine import Quarantine
+
+    settings = _settings(ctx)
+    quarantine = Quarantine(settings.path(settings.operator.quarantine_dir))
+    entries = quarantine.entries()
+    for entry in entries:
+        click.echo(f"{entry.path.name}  {entry.reason}  {entry.queue}  {entry.queue_case_id or '-'}")
+    click.echo(f"{len(entries)} items set aside in {quarantine.folder}")
+
+
 def service_levels(settings: Settings) -> ServiceLevels:
     """The desk's service levels: acknowledgement as promised to the worker, feedback from the operator section."""
     return ServiceLevels(

@@ -16,6 +16,7 @@ import base64
 import json
 import logging
 import os
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -53,8 +54,24 @@ class Quarantine:
         log.warning("queue item quarantined", extra={"reason": reason, "queue": queue_kind})
         return path
 
-    def reasons(self) -> list[str]:
-        """The reason of every item kept here (for `cases pull`'s summary and the tests)."""
+    def entries(self) -> list[QuarantinedItem]:
+        """What is kept here, oldest first (`grievance cases quarantine`)."""
         if not self.folder.exists():
             return []
-        return [json.loads(path.read_text(encoding="utf-8"))["reason"] for path in sorted(self.folder.glob("*.json"))]
+        entries = []
+        for path in sorted(self.folder.glob("*.json")):
+            document = json.loads(path.read_text(encoding="utf-8"))
+            entries.append(QuarantinedItem(path, document["reason"], document["queue"], document["queue_case_id"]))
+        return entries
+
+    def reasons(self) -> list[str]:
+        """The reason of every item kept here."""
+        return [entry.reason for entry in self.entries()]
+
+
+@dataclass(frozen=True)
+class QuarantinedItem:
+    path: Path
+    reason: str
+    queue: str
+    queue_case_id: str

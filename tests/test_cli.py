@@ -206,3 +206,5 @@ def test_pulling_from_a_separate_operator_machine(deployment, tmp_path, database
     wrong = grievance(operator, "cases", "pull").stdout
     assert "pulled 0 new cases" in wrong and "1 queue items failed the signature" in wrong
     assert len(list((operator / "var/operator/quarantine").glob("*.json"))) == 1
+    listed = grievance(operator, "cases", "quarantine").stdout.strip().splitlines()
+    assert len(listed) == 2 and "  bad_signature  embedded  " in listed[0] and listed[1].startswith("1 items set aside")
