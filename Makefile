@@ -31,8 +31,11 @@ $(STAMP): pyproject.toml requirements.lock
 
 install: $(STAMP) ffmpeg
 
+# The local demo plays both sides on one machine, so `init` makes an operator key pair here too
+# (--dev-operator-key; marked in the file, and `serve` accepts no other operator key beside it).
 keys: install
-	$(BIN)/grievance --config $(CONFIG) init
+	$(BIN)/grievance --config $(CONFIG) init --dev-operator-key
+	@echo "DEMO OPERATOR KEY ON THIS MACHINE: never in production (see README, 'Keys')"
 
 run: keys
 	@echo

@@ -159,7 +159,7 @@ def make_deployment(root: Path, db: str, *, database_url: str | None = None,
     env = {**os.environ, "TWILIO_ACCOUNT_SID": loadgen.ACCOUNT_SID, "TWILIO_AUTH_TOKEN": loadgen.AUTH_TOKEN,
            "PYTHONPATH": str(REPO)}
     deployment = Deployment(root, path, database_url, env)
-    deployment.grievance("init")
+    deployment.grievance("init", "--dev-operator-key")  # the bench pulls as the operator too
     return deployment
 
 

@@ -64,12 +64,17 @@ def cases_pull(ctx: click.Context, key_file: str | None) -> None:
             "case system, so there is nothing to pull here"
         )
         return
+    from storage.keys import intake_signing_public_keys
+    from storage.quarantine import Quarantine
+
+    signing_keys = intake_signing_public_keys(settings)  # deny by default: no trusted server, no pull
+    quarantine = Quarantine(settings.path(settings.operator.quarantine_dir))
     identity, store = _operator_store(ctx, key_file)
     engine = make_engine(settings.database_url) if settings.queue.kind == "embedded" else None
     source = None
     try:
         source = make_source(settings, session_factory(engine) if engine is not None else None)
-        result = pull_cases(source, store, identity)
+        result = pull_cases(source, store, identity, signing_keys=signing_keys, quarantine=quarantine)
     except SourceError as error:
         raise click.ClickException(f"cannot pull from the {settings.queue.kind} queue: {error} ({error.kind})") from None
     finally:
@@ -79,6 +84,25 @@ def cases_pull(ctx: click.Context, key_file: str | None) -> None:
             engine.dispose()
         store.close()
     click.echo(f"pulled {result.pulled} new cases ({result.already_had} already here, {result.not_for_this_key} for another key)")
+    if result.quarantined:
+        click.echo(
+            f"{result.quarantined} queue items failed the signature, schema or case id check and were set aside "
+            f"in {quarantine.folder} (not opened; see README, 'Queues')"
+        )
+
+
+@cases.command("quarantine")
+@click.pass_context
+def cases_quarantine(ctx: click.Context) -> None:
+    """List the queue items `cases pull` set aside: file, reason, queue, the case id the item claimed."""
+    from storage.quarantine import Quarantine
+
+    settings = _settings(ctx)
+    quarantine = Quarantine(settings.path(settings.operator.quarantine_dir))
+    entries = quarantine.entries()
+    for entry in entries:
+        click.echo(f"{entry.path.name}  {entry.reason}  {entry.queue}  {entry.queue_case_id or '-'}")
+    click.echo(f"{len(entries)} items set aside in {quarantine.folder}")
 
 
 def service_levels(settings: Settings) -> ServiceLevels:

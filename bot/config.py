@@ -81,6 +81,8 @@ class Paths(_Frozen):
 class Secrets(_Frozen):
     pepper: SecretSource = SecretSource(file="var/keys/pepper")
     data_keys: SecretSource = SecretSource(file="var/keys/data-keys.json")
+    # Ed25519 key the server signs each sealed case with before it enters a queue (`grievance init`).
+    signing_key: SecretSource = SecretSource(file="var/keys/signing-key")
 
 
 class ServiceLevels(_Frozen):
@@ -105,6 +107,12 @@ class Operator(_Frozen):
     recipients_file: str | None = "var/keys/operator-recipients.txt"
     identity_file: str = "var/operator/operator-identity.txt"  # operator machine only
     store: str = "var/operator/cases.db"
+    # Operator machine: the intake servers' signing public keys (`grievance keys export-signing-public`
+    # on the server); `cases pull` opens only cases signed by one of them. Not secret.
+    intake_signing_keys: tuple[str, ...] = ()
+    intake_signing_keys_file: str | None = "var/keys/intake-signing-public.txt"
+    # Operator machine: where `cases pull` puts queue items that fail the signature, the schema or the case id.
+    quarantine_dir: str = "var/operator/quarantine"
     service_levels: ServiceLevels = ServiceLevels()
 
 

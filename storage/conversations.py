@@ -90,7 +90,13 @@ class ConversationStore:
         row = self.connection.execute(_SELECT, {"lookup": lookup}).first()
         if row is None:
             return LoadedConversation(None, expired=False)
-        draft = Draft.from_json(crypto.decrypt_draft(self.secrets, lookup, row.draft))
+        try:
+            draft = Draft.from_json(crypto.decrypt_draft(self.secrets, lookup, row.draft))
+        except crypto.DecryptionError:
+            # Made with a data key this server no longer has (retired while another server wrote with it):
+            # unreadable for good, so it is treated as expired rather than failing every later message.
+            self.erase(lookup)
+            return LoadedConversation(None, expired=True)
         if as_utc(row.expires_at) <= now:
             self.erase(lookup)
             # An idle answer-back (after STATUS) is no unfinished report: nothing to tell the worker.

@@ -11,20 +11,37 @@ Each kind is erased in its own short transaction, so a purge never holds locks
 the intake is waiting for while it works through the others. Every step is a
 plain conditional DELETE or UPDATE: running it twice, or from several processes
 at once (cron and the server), erases each row once and fails nothing.
+
+Erased rows must leave the disk too. On SQLite the purge ends with a TRUNCATE
+checkpoint of the WAL (storage/db.py), and waits for it: `secure_delete` has
+zeroed the rows in the file, and the WAL, which still held them, is cut to
+nothing. On PostgreSQL it VACUUMs the tables it erased from, where the role
+owns them (otherwise PostgreSQL skips them with a warning and autovacuum does
+it later): dead row versions are pruned and their space reused. PostgreSQL does
+not zero them, and its WAL segments and backups keep them longer: see the
+README's threat model.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from dataclasses import astuple, dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, or_, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Retention, StatusThrottle
 
-from .db import utcnow
+from .db import request_wal_erasure, utcnow, wait_for_wal_erasure
 from .models import Case, Conversation, DraftMedia, InboundReceipt, OutboundMessage, OutboxEntry, StatusAttempts
+
+
+log = logging.getLogger(__name__)
+
+# The tables a purge erases worker-related rows from, vacuumed on PostgreSQL after a purge that erased any.
+_VACUUMED = ("conversations", "draft_media", "cases", "outbound_messages", "inbound_receipts", "status_attempts")
+WAL_ERASURE_TIMEOUT_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -88,4 +105,20 @@ def purge_expired(sessions: sessionmaker[Session], retention: Retention | None =
                 StatusAttempts.scope == "global", StatusAttempts.window_start < now - timedelta(days=throttle.keep_counts_days)
             )
         ).rowcount
-    return PurgeResult(conversations, addresses, outbox_entries, receipts, outbound, counters)
+    result = PurgeResult(conversations, addresses, outbox_entries, receipts, outbound, counters)
+    if any(astuple(result)):
+        erase_from_disk(sessions)
+    return result
+
+
+def erase_from_disk(sessions: sessionmaker[Session]) -> None:
+    """After rows were erased: truncate SQLite's WAL (and wait for it), or VACUUM on PostgreSQL."""
+    engine = sessions.kw["bind"]
+    if engine.dialect.name == "postgresql":
+        # VACUUM cannot run inside a transaction block.
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("VACUUM " + ", ".join(_VACUUMED)))
+        return
+    request_wal_erasure(engine)
+    if not wait_for_wal_erasure(engine, WAL_ERASURE_TIMEOUT_SECONDS):
+        log.warning("purge: the WAL could not be truncated yet (readers in the way); the next purge tries again")

@@ -18,7 +18,7 @@ import pyotp
 from desk.store import DeskStore
 from desk.web import create_desk_app
 from desk.web.context import DeskContext
-from storage.keys import load_operator_identity
+from storage.keys import intake_signing_public_keys, load_operator_identity
 from storage.operator_store import OperatorStore
 from storage.outbox import forward_outbox
 from storage.pull import pull_cases
@@ -61,7 +61,8 @@ class Desk:
 
     def pull_from_intake(self) -> int:
         forward_outbox(self.services.sessions, self.services.sink, max_attempts=3)
-        return pull_cases(self.services.sink, self.cases_store, self.identity).pulled
+        return pull_cases(self.services.sink, self.cases_store, self.identity,
+                          signing_keys=intake_signing_public_keys(self.settings)).pulled
 
     def add_accounts(self) -> None:
         for name, role in ROLES.items():

@@ -37,7 +37,7 @@ from fake_line import (
     unfollow_event,
 )
 from storage.db import utcnow
-from storage.keys import load_operator_identity
+from storage.keys import intake_signing_public_keys, load_operator_identity
 from storage.models import Conversation, InboundReceipt, OutboundMessage
 from storage.operator_store import OperatorStore
 from storage.outbound import enqueue
@@ -130,7 +130,7 @@ def pulled(services) -> list[dict]:
     identity = load_operator_identity(settings.path(settings.operator.identity_file))
     store = OperatorStore(settings.path(settings.operator.store), identity)
     try:
-        pull_cases(services.sink, store, identity)
+        pull_cases(services.sink, store, identity, signing_keys=intake_signing_public_keys(settings))
         return [store.get(summary.case_id) for summary in store.summaries()]
     finally:
         store.close()

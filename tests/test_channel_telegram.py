@@ -67,7 +67,7 @@ def telegram_services(settings_with, fake, monkeypatch):
     def build(**section):
         telegram = {"enabled": True, "base_url": fake.url + "/bot", "base_file_url": fake.url + "/file/bot", "rate": FAST, **section}
         settings = settings_with(channels={"telegram": telegram})
-        init_keys(settings)
+        init_keys(settings, dev_operator_key=True)
         built.append(build_services(settings))
         return built[-1]
 
@@ -702,7 +702,7 @@ def grievance(deployment: Path, *args: str, env: dict | None = None, check: bool
 )
 def test_an_enabled_channel_without_its_secret_stops_start_up_with_one_line(tmp_path, fake, env, mode, error, database_url):
     deployment = deployment_with_telegram(tmp_path, fake.url, database_url, mode=mode)
-    grievance(deployment, "init")
+    grievance(deployment, "init", "--dev-operator-key")
     result = grievance(deployment, "forward", env=env, check=False)
     if error is None:
         assert result.returncode == 0, result.stderr
@@ -735,7 +735,7 @@ def _free_port() -> int:
 def test_serve_with_telegram_polling_answers_a_worker_and_stops_cleanly(tmp_path, fake, database_url):
     deployment = deployment_with_telegram(tmp_path, fake.url, database_url, mode="webhook")
     env = {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET}
-    grievance(deployment, "init")
+    grievance(deployment, "init", "--dev-operator-key")
     clean = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
     server = subprocess.Popen(
         [sys.executable, "-c", "from bot.cli import main; main()", "--config", str(deployment / "config.yaml"),

@@ -36,7 +36,7 @@ from channels.twilio_delivery import MAX_DELIVERY_ATTEMPTS
 from fake_twilio import FakeTwilio
 from databases import ON_POSTGRES, example_config, needles_in_database
 from leak_scan import needles_in_tree
-from storage.keys import init_keys, load_operator_identity
+from storage.keys import init_keys, intake_signing_public_keys, load_operator_identity
 from storage.models import Case, Conversation, DraftMedia, InboundReceipt, OutboundMessage
 from storage.operator_store import OperatorStore
 from storage.pull import pull_cases
@@ -154,7 +154,7 @@ class Hotline:
         identity = load_operator_identity(settings.path(settings.operator.identity_file))
         store = OperatorStore(settings.path(settings.operator.store), identity)
         try:
-            pull_cases(self.services.sink, store, identity)
+            pull_cases(self.services.sink, store, identity, signing_keys=intake_signing_public_keys(settings))
             return [store.get(summary.case_id) for summary in store.summaries()]
         finally:
             store.close()
@@ -182,7 +182,7 @@ def make_hotline(settings_with, fake, monkeypatch):
             **twilio,
         }
         settings = settings_with(channels={"twilio": config}, server={"public_url": public_url})
-        init_keys(settings)
+        init_keys(settings, dev_operator_key=True)
         services = build_services(settings)
         built.append(services)
         return Hotline(services, create_app(services).test_client(), fake, public_url)
@@ -736,7 +736,7 @@ def test_an_enabled_twilio_without_its_secrets_stops_start_up_with_one_line(tmp_
             capture_output=True, text=True, cwd=tmp_path, timeout=120, env={**env, **(extra or {})},
         )
 
-    assert grievance("init").returncode == 0
+    assert grievance("init", "--dev-operator-key").returncode == 0
     for environment, line in MISSING_SECRETS:
         result = grievance("forward", extra=environment)
         assert result.returncode == 2, environment

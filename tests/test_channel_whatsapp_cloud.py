@@ -854,7 +854,7 @@ def test_the_cli_refuses_to_start_an_incomplete_channel_with_one_line(tmp_path, 
     env.update({"WHATSAPP_APP_SECRET": APP_SECRET, "WHATSAPP_VERIFY_TOKEN": VERIFY_TOKEN, "WHATSAPP_ACCESS_TOKEN": ACCESS_TOKEN})
     if missing:
         env.pop(missing)
-    assert _grievance(tmp_path, "init", env=env).returncode == 0
+    assert _grievance(tmp_path, "init", "--dev-operator-key", env=env).returncode == 0
     result = _grievance(tmp_path, "forward", env=env)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [line]

@@ -326,7 +326,7 @@ def referral_desk(referral_settings, clock):
     from bot.services import build_services
     from storage.keys import init_keys
 
-    init_keys(referral_settings)
+    init_keys(referral_settings, dev_operator_key=True)
     services = build_services(referral_settings)
     built = Desk(services, clock)
     built.add_accounts()

@@ -26,7 +26,7 @@ from dialogue_support import CODE_SHOWN, LiveOperatorApi, confirm_case, new_toke
 from fake_telegram import FakeTelegramServer, text_update
 from fake_twilio import FakeTwilio
 from leak_scan import needles_in_tree
-from storage.keys import init_keys, load_operator_identity
+from storage.keys import init_keys, intake_signing_public_keys, load_operator_identity
 from storage.models import WorkerAnswer
 from storage.operator_store import OperatorStore
 from storage.outbox import forward_outbox
@@ -92,7 +92,7 @@ def make_settings(settings_with, monkeypatch):
 def hotline(make_settings):
     build, twilio_fake, telegram_fake = make_settings
     settings = build()
-    init_keys(settings)
+    init_keys(settings, dev_operator_key=True)
     services = build_services(settings)
     yield Hotline(services, twilio_fake, telegram_fake)
     services.close()
@@ -111,7 +111,7 @@ def pull_into_operator_store(services) -> str:
     identity = load_operator_identity(settings.path(settings.operator.identity_file))
     store = OperatorStore(settings.path(settings.operator.store), identity)
     try:
-        pull_cases(services.sink, store, identity)
+        pull_cases(services.sink, store, identity, signing_keys=intake_signing_public_keys(settings))
         (summary,) = store.summaries()
         return summary.case_id
     finally:

@@ -264,7 +264,7 @@ def test_the_message_limit_is_exact(services, send, length, accepted):
 
 def test_a_smaller_configured_limit_is_the_one_enforced(settings_with):
     settings = settings_with(limits={"max_message_chars": 100})
-    init_keys(settings)
+    init_keys(settings, dev_operator_key=True)
     services = build_services(settings)
     try:
 

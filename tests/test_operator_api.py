@@ -265,7 +265,7 @@ def telegram_services(settings_with, monkeypatch):
         telegram = {"enabled": True, "base_url": fake.url + "/bot", "base_file_url": fake.url + "/file/bot",
                     "rate": {"messages_per_second": 1000, "per_address_interval_seconds": 0}}
         settings = settings_with(channels={"telegram": telegram})
-        init_keys(settings)
+        init_keys(settings, dev_operator_key=True)
         built = build_services(settings)
         yield built, fake
         built.close()
@@ -295,7 +295,7 @@ def twilio_services(settings_with, monkeypatch):
     twilio = {"enabled": True, "sms_from": "+15550100000", "whatsapp_from": "whatsapp:+15550100001",
               "whatsapp_template_sid": TEMPLATE_SID, "api_base_url": fake.url, "rate": {"messages_per_second": 1000}}
     settings = settings_with(channels={"twilio": twilio}, server={"public_url": "https://hotline.example.org"})
-    init_keys(settings)
+    init_keys(settings, dev_operator_key=True)
     built = build_services(settings)
     yield built, fake
     built.close()

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from bot.case_record import validate_case_record
 from bot.messages import InboundMessage, ReplyAddress
 from storage import crypto
-from storage.keys import load_operator_identity
+from storage.keys import intake_signing_public_keys, load_operator_identity
 from storage.models import Case, OutboxEntry
 from storage.operator_store import OperatorStore, OperatorStoreError
 from storage.pull import pull_cases
@@ -130,9 +130,9 @@ def test_pull_opens_keeps_encrypted_and_acknowledges(services, settings):
     forward_outbox(services.sessions, services.sink, max_attempts=3)
     identity = identity_of(settings)
     store = OperatorStore(settings.path(settings.operator.store), identity)
-    assert pull_cases(services.sink, store, identity).pulled == 1
+    assert pull_cases(services.sink, store, identity, signing_keys=intake_signing_public_keys(settings)).pulled == 1
     assert services.sink.depth() == (0, 0)
-    assert pull_cases(services.sink, store, identity).pulled == 0
+    assert pull_cases(services.sink, store, identity, signing_keys=intake_signing_public_keys(settings)).pulled == 0
     (summary,) = store.summaries()
     record = store.get(summary.case_id[:8])
     assert record["answers"]["location"] == "Gazipur" and record["category"] == "wages"
@@ -151,7 +151,7 @@ def test_a_store_add_twice_is_harmless(services, settings):
     item = services.sink.peek()[0]
     record = json.loads(crypto.open_case([identity], item.sealed))
     assert store.add(record) is True and store.add(record) is False
-    assert pull_cases(services.sink, store, identity).already_had == 1
+    assert pull_cases(services.sink, store, identity, signing_keys=intake_signing_public_keys(settings)).already_had == 1
     store.close()
 
 
@@ -160,7 +160,7 @@ def test_cases_for_another_operator_stay_in_the_queue(services, settings):
     forward_outbox(services.sessions, services.sink, max_attempts=3)
     other_identity, _ = crypto.new_operator_keypair()
     store = OperatorStore(settings.path("operator/other.db"), other_identity)
-    result = pull_cases(services.sink, store, other_identity)
+    result = pull_cases(services.sink, store, other_identity, signing_keys=intake_signing_public_keys(settings))
     assert (result.pulled, result.not_for_this_key) == (0, 1)
     assert services.sink.depth() == (1, 0)
     store.close()

@@ -165,7 +165,7 @@ def settings(settings_with, own_rasa, monkeypatch):
     `services` and `send` fixtures use it)."""
     configured = settings_with(nlu={"backend": "rasa", "rasa_url": own_rasa.url, "rasa_timeout_seconds": 5,
                                     "rasa_token": {"env": "GRIEVANCE_TEST_RASA_TOKEN"}})
-    init_keys(configured)
+    init_keys(configured, dev_operator_key=True)
     monkeypatch.setenv("GRIEVANCE_TEST_RASA_TOKEN", RASA_TOKEN)
     return configured
 

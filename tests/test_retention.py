@@ -59,7 +59,7 @@ def _receive(services, sender: str, text: str, update_id: int) -> None:
 def deployment(settings_with):
     """A deployment holding one of each kind, all made between `start` and `end`: (services, start, end)."""
     settings = settings_with(session=SESSION, retention=POLICY)
-    init_keys(settings)
+    init_keys(settings, dev_operator_key=True)
     services = build_services(settings)
     start = datetime.now(UTC)
     for number, text in enumerate([*ENGLISH_INTAKE, "1"]):  # a confirmed case with a reply address
