@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import crypto
-from .models import Case, CaseMessage, Conversation, DraftMedia, OutboundMessage
+from .models import Case, CaseMessage, ChatMessageRefs, Conversation, DraftMedia, OutboundMessage
 
 
 @dataclass(frozen=True)
@@ -47,4 +47,6 @@ def reencrypt_all(sessions: sessionmaker[Session], secrets: crypto.ServerSecrets
             media.blob = rewrap("draft-media", media.id, media.blob)
         for outbound in session.execute(select(OutboundMessage)).scalars():
             outbound.payload = rewrap("outbound", outbound.id, outbound.payload)
+        for chat in session.execute(select(ChatMessageRefs)).scalars():
+            chat.refs = rewrap("chat-refs", chat.lookup, chat.refs)
     return RotationResult(rewritten, current)

@@ -20,7 +20,7 @@ from storage.outbound import enqueue
 from storage.outbox import forward_outbox
 from storage.db import as_utc
 from storage.retention import purge_expired
-from worker_scripts import ENGLISH_INTAKE
+from worker_scripts import ENGLISH_INTAKE, ENGLISH_INTAKE_CONTACT_YES
 
 POLICY = {"receipts_days": 2, "sent_outbound_hours": 5, "dead_outbound_days": 3, "delivered_outbox_hours": 10}
 SESSION = {"idle_expiry_hours": 24, "reply_address_retention_days": 4}
@@ -62,7 +62,7 @@ def deployment(settings_with):
     init_keys(settings)
     services = build_services(settings)
     start = datetime.now(UTC)
-    for number, text in enumerate([*ENGLISH_INTAKE, "1"]):  # a confirmed case with a reply address
+    for number, text in enumerate([*ENGLISH_INTAKE_CONTACT_YES, "1"]):  # a confirmed case with a reply address (YES to contact)
         _receive(services, "+15550001", text, number)
     _receive(services, "+15550002", "hello", 0)  # a draft in progress
     assert forward_outbox(services.sessions, services.sink, max_attempts=3).delivered == 1

@@ -16,7 +16,7 @@ from storage.keys import add_data_key, load_operator_identity, load_server_secre
 from storage.models import Case, Conversation
 from storage.outbox import forward_outbox
 from storage.rotation import reencrypt_all
-from worker_scripts import ENGLISH_INTAKE
+from worker_scripts import ENGLISH_INTAKE, ENGLISH_INTAKE_CONTACT_YES
 
 
 def _send(services, text, sender="+8801711000000"):
@@ -26,7 +26,7 @@ def _send(services, text, sender="+8801711000000"):
 def test_rotation_keeps_a_conversation_going_and_old_key_can_be_retired(services, settings):
     for text in ENGLISH_INTAKE[:6]:
         _send(services, text)
-    for text in ENGLISH_INTAKE:  # a second worker finishes, so a case holds a reply address
+    for text in ENGLISH_INTAKE_CONTACT_YES:  # a second worker finishes and agrees to contact, so a case holds a reply address
         _send(services, text, sender="+15550002")
     _send(services, "1", sender="+15550002")
     with services.sessions.begin() as session:
