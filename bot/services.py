@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
@@ -10,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from nlu import Understander
 from nlu.backends import make_understander
 
-from .config import Settings
+from .config import Settings, check_deployment
 from .i18n import Catalogs
 from .intake import Intake
 from .messages import ReplyAddress
@@ -22,6 +23,8 @@ from storage import crypto
 from storage.db import make_engine, migrate, session_factory
 from storage.keys import load_server_secrets
 from storage.outbox import CaseSink
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -65,8 +68,10 @@ def make_sink(settings: Settings, sessions: sessionmaker[Session]) -> CaseSink:
 
 def build_services(settings: Settings, *, run_migrations: bool = True) -> Services:
     """Load secrets, open the database (migrating it), load catalogs and the NLU."""
-    secrets = load_server_secrets(settings)
     catalogs = Catalogs(settings.deployment.languages)
+    for warning in check_deployment(settings, catalogs):  # raises ConfigError on a fatal problem
+        log.warning(warning)
+    secrets = load_server_secrets(settings)
     db = make_engine(settings.database_url, sqlite_synchronous=settings.paths.sqlite_synchronous)
     if run_migrations:
         migrate(db)
