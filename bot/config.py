@@ -133,6 +133,10 @@ class Retention(_Frozen):
     # The marker "case <id> was delivered to the queue" (the sealed case itself is dropped on
     # delivery); 0 erases it at the next purge.
     delivered_outbox_hours: Annotated[float, Field(ge=0, le=24 * 30)] = 0
+    # Telegram message ids of a chat (encrypted, under a keyed hash of the chat), kept this long
+    # after its last message so DELETE can remove the summary, the case code and the operator's
+    # messages (Telegram allows it for 48 hours) and say how many older ones the worker must delete.
+    chat_message_refs_days: Annotated[float, Field(ge=2, le=90)] = 7
 
 
 class Limits(_Frozen):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,10 +18,11 @@ from .intake import Intake
 from .messages import ReplyAddress
 from channels.dispatcher import Dispatcher
 from channels.registry import build_adapters
+from storage.chat_refs import ChatRefStore
 from storage.conversations import ConversationStore
 from storage.outbound import OutboundQueue
 from storage import crypto
-from storage.db import make_engine, migrate, session_factory
+from storage.db import make_engine, migrate, session_factory, utcnow
 from storage.keys import load_server_secrets
 from storage.outbox import CaseSink
 
@@ -57,6 +59,9 @@ class Services:
         lookup = crypto.conversation_lookup(self.secrets, address.channel, address.address)
         with self.sessions.begin() as session:
             ConversationStore(session, self.secrets, self.intake.idle_expiry).add_message_ref(lookup, ref)
+            # Also beyond the conversation: the summary, the case code and operator messages come after it.
+            keep = timedelta(days=self.settings.retention.chat_message_refs_days)
+            ChatRefStore(session, self.secrets, keep).add(address.channel, address.address, ref, utcnow(), sent_by_bot=True)
 
 
 def make_sink(settings: Settings, sessions: sessionmaker[Session]) -> CaseSink:

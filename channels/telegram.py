@@ -18,6 +18,7 @@ import hmac
 import json
 import logging
 import re
+from datetime import UTC, datetime, timedelta
 from collections.abc import Sequence
 from concurrent.futures import Future
 from typing import TYPE_CHECKING
@@ -26,7 +27,10 @@ from flask import Flask, jsonify, request
 
 from bot.config import ConfigError, Settings
 from bot.messages import InboundMessage, MediaItem, ReplyAddress
+from storage.chat_refs import ChatRefStore
+from storage.db import utcnow
 from storage.keys import read_secret
+from storage.outbound import enqueue
 
 from .base import SendError, channel_secret
 from .media import MediaRejected, clean_media
@@ -46,6 +50,10 @@ ALLOWED_UPDATES = ("message", "callback_query")
 _SECRET_SHAPE = re.compile(r"^[A-Za-z0-9_-]{16,256}$")
 
 HANDLED, MALFORMED, RETRY_LATER = 200, 400, 503  # outcomes of one update, as HTTP statuses
+# A bot may delete messages of a private chat for 48 hours. Ids are stamped to the minute: one
+# sent 47 hours ago or more may be gone by the time Telegram is asked, so the worker is told of it too.
+DELETABLE_FOR = timedelta(hours=48)
+AGE_MARGIN = timedelta(hours=1)
 
 
 def read_credentials(settings: Settings, *, webhook: bool) -> tuple[str, str | None]:
@@ -152,11 +160,51 @@ class TelegramAdapter:
             self._settle_press(incoming, answered=not reply.duplicate)
         if reply.duplicate:
             return HANDLED
+        outbound_ids = reply.outbound_ids
+        try:
+            if reply.erase_messages:
+                outbound_ids += self._erase_chat(incoming.chat_id, reply)
+            elif message.provider_ref:
+                self._keep_ref(incoming.chat_id, message.provider_ref)
+        except Exception:  # the message itself is handled and answered; only the bookkeeping failed
+            log.exception("telegram message ids not kept or taken")
         if self.services.dispatcher is not None:
-            self.services.dispatcher.kick(reply.outbound_ids)
-        if reply.erase_messages and reply.erase_refs:
-            self._erase_soon(incoming.chat_id, reply.erase_refs)
+            self.services.dispatcher.kick(outbound_ids)
         return HANDLED
+
+    # ------------------------------------------------------------ DELETE: every message of the chat we still may
+
+    def _ref_store(self, session):
+        keep = timedelta(days=self.services.settings.retention.chat_message_refs_days)
+        return ChatRefStore(session, self.services.secrets, keep)
+
+    def _keep_ref(self, chat_id: int, ref: str) -> None:
+        """The worker's message id, for a later DELETE (the bot's own are kept as they are sent)."""
+        with self.services.sessions.begin() as session:
+            self._ref_store(session).add(self.type, str(chat_id), ref, utcnow(), sent_by_bot=False)
+
+    def _erase_chat(self, chat_id: int, reply) -> tuple[str, ...]:
+        """DELETE: delete every message of the chat Telegram still allows (48 hours), soon; returns
+        the id of a queued note telling the worker how many older ones they must delete themselves."""
+        now = datetime.now(UTC)
+        address = ReplyAddress(self.type, self.type, str(chat_id))
+        with self.services.sessions.begin() as session:
+            store = self._ref_store(session)
+            refs = store.take(self.type, str(chat_id))
+            too_old = [r for r in refs if r.sent_at is not None and now - r.sent_at >= DELETABLE_FOR - AGE_MARGIN]
+            recent = [r.ref for r in refs if r.sent_at is None or now - r.sent_at < DELETABLE_FOR]
+            notes: tuple[str, ...] = ()
+            if too_old:
+                count = len(message_ids([r.ref for r in too_old]))
+                text = self.services.intake.engine.t(reply.language, "erase.too_old", count=count)
+                notes = (enqueue(session, self.services.secrets, address, text),)
+            # The bot's answers to DELETE go out after this: they are not kept (nothing of the chat stays).
+            store.pass_next(self.type, str(chat_id), now, len(reply.outbound_ids) + len(notes))
+        ids = message_ids([*reply.erase_refs, *recent])
+        if ids:
+            self._erase_soon(chat_id, [str(i) for i in ids])
+        log.info("telegram chat erase", extra={"count": len(ids), "status": f"{len(too_old)} too old"})
+        return notes
 
     def _fetch_media(self, incoming: Incoming) -> tuple[MediaItem, ...]:
         items = []
