@@ -506,7 +506,8 @@ def check_deployment(settings: Settings, catalogs: _HasTexts) -> list[str]:
     - every configured question has its texts (`ask.<id>`, `label.<id>`) in every offered
       language: otherwise the first worker to reach it would get an error, or another language;
     - the emergency contacts are there and none is a placeholder ("+000 0000 0000") once a
-      channel that reaches real workers is enabled; with the console alone, a warning.
+      channel that reaches real workers is enabled; with the console alone, a warning;
+    - a warning when no question grants contact (the hotline could then never write first).
     """
     for index, question in enumerate(settings.flow.questions):
         for kind in ("ask", "label"):
@@ -516,6 +517,12 @@ def check_deployment(settings: Settings, catalogs: _HasTexts) -> list[str]:
                         f'config error: flow.questions[{index}] ({question.id}): no text "{kind}.{question.id}" in catalog "{language}"'
                         f" (add it to bot/locales/{language}/LC_MESSAGES/messages.po)"
                     )
+    warnings = []
+    if not any(question.grants_contact for question in settings.flow.questions):
+        warnings.append(
+            "config warning: flow.questions: no question has grants_contact, so no worker can agree to be"
+            " contacted: nothing is ever sent to a worker first (they read news with STATUS and their code)"
+        )
     contacts = settings.deployment.emergency_contacts
     placeholders = [index for index, contact in enumerate(contacts) if _placeholder_contact(contact)]
     problem = None
@@ -527,8 +534,8 @@ def check_deployment(settings: Settings, catalogs: _HasTexts) -> list[str]:
             " put the deployment's own numbers there"
         )
     if problem is None:
-        return []
+        return warnings
     enabled = [name for name in REAL_CHANNELS if getattr(settings.channels, name).enabled]
     if enabled:
         raise ConfigError(f"config error: {problem} (required with channels.{enabled[0]} enabled)")
-    return [f"config warning: {problem} (fine for trying it locally, not for workers)"]
+    return [*warnings, f"config warning: {problem} (fine for trying it locally, not for workers)"]

@@ -73,10 +73,10 @@ def make_sink(settings: Settings, sessions: sessionmaker[Session]) -> CaseSink:
 
 def build_services(settings: Settings, *, run_migrations: bool = True) -> Services:
     """Load secrets, open the database (migrating it), load catalogs and the NLU."""
+    secrets = load_server_secrets(settings)
     catalogs = Catalogs(settings.deployment.languages)
     for warning in check_deployment(settings, catalogs):  # raises ConfigError on a fatal problem
         log.warning(warning)
-    secrets = load_server_secrets(settings)
     db = make_engine(settings.database_url, sqlite_synchronous=settings.paths.sqlite_synchronous)
     if run_migrations:
         migrate(db)

@@ -166,8 +166,10 @@ def test_the_shipped_example_config_warns_about_its_placeholder_contact():
 
 def test_build_services_runs_the_check_once_at_start_up(settings_with):
     from bot.services import build_services
+    from storage.keys import init_keys
 
     settings = settings_with(flow={"questions": QUESTIONS_WITH_OVERTIME})
+    init_keys(settings)
     with pytest.raises(ConfigError, match=r'no text "ask.overtime"'):
         build_services(settings)
 
@@ -192,3 +194,13 @@ def test_without_contacts_a_worker_in_danger_still_gets_something_useful(setting
         assert "\n-" not in urgent and not urgent.rstrip().endswith(":")
     finally:
         services.close()
+
+
+def test_a_flow_where_nobody_can_agree_to_contact_is_warned_about():
+    from bot.config import check_deployment
+    from bot.i18n import Catalogs
+
+    questions = [{"id": "category", "kind": "category"}, {"id": "workplace"}]
+    settings = settings_from_mapping({"flow": {"questions": questions}, "deployment": {"emergency_contacts": REAL_CONTACTS}})
+    (warning,) = check_deployment(settings, Catalogs(settings.deployment.languages))
+    assert warning.startswith("config warning: flow.questions: no question has grants_contact")
