@@ -52,6 +52,28 @@ def test_rotation_keeps_a_conversation_going_and_old_key_can_be_retired(services
     after.close()
 
 
+def test_rotation_rewraps_the_chat_message_ids_kept_for_delete(services, settings):
+    from datetime import timedelta
+
+    from storage.chat_refs import ChatRefStore
+    from storage.models import ChatMessageRefs
+
+    keep = timedelta(days=7)
+    with services.sessions.begin() as session:
+        ChatRefStore(session, services.secrets, keep).add("telegram", "555000333", "41,42", utcnow(), sent_by_bot=True)
+    services.close()
+    new_id = add_data_key(settings)
+    rotated = build_services(settings)
+    assert reencrypt_all(rotated.sessions, rotated.secrets).rewritten == 1
+    retire_data_keys(settings, keep=new_id)
+    rotated.close()
+    after = build_services(settings)
+    with after.sessions.begin() as session:
+        assert crypto.data_key_id_of(session.execute(select(ChatMessageRefs.refs)).scalar_one()) == new_id
+        assert [ref.ref for ref in ChatRefStore(session, after.secrets, keep).take("telegram", "555000333")] == ["41,42"]
+    after.close()
+
+
 def test_one_workers_messages_from_many_threads_lose_nothing(services):
     for text in ENGLISH_INTAKE[:4]:
         _send(services, text)
