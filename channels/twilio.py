@@ -41,6 +41,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+PLAIN_OPT_IN = frozenset({"START", "UNSTOP"})
+
+
 def _plain(status: int, body: str = "") -> Response:
     return Response(body, status=status, mimetype="text/plain")
 
@@ -123,7 +126,8 @@ class TwilioAdapter:
 
         Twilio has opted the number out (or in) and answered it itself: after STOP nothing
         more is sent to it (its cases stay readable with STATUS), so neither the engine nor a
-        reply runs. A START from a number that had not opted out is an ordinary message.
+        reply runs. A START from a number that had not opted out is an ordinary message, and so is
+        an opt-in word that may answer the bot ("YES").
         """
         with self.intake.sessions.begin() as session:
             opt_outs = OptOuts(session, self.intake.secrets)
@@ -131,7 +135,9 @@ class TwilioAdapter:
                 opt_outs.opt_out(fields.channel, fields.sender, utcnow())
                 handled = True
             else:
-                handled = opt_outs.opt_in(fields.channel, fields.sender)
+                # Opted back in. START or UNSTOP answers nothing of ours; any other opt-in word
+                # ("YES", or one the NGO added) may be an answer in the conversation: it goes on.
+                handled = opt_outs.opt_in(fields.channel, fields.sender) and fields.text.strip().upper() in PLAIN_OPT_IN
         if handled:
             log.info("twilio opt-out keyword", extra={"channel": fields.channel, "reason": fields.opt_out})
         return handled

@@ -769,3 +769,15 @@ def test_a_late_21610_in_a_status_callback_opts_the_number_out_too(hotline, fake
     _, path = _send_one(hotline, fake)
     assert _status(hotline, path, "failed", "21610").status_code == 204
     assert _opted_out_rows(hotline) == 1
+
+
+def test_an_opt_in_word_that_answers_the_bot_opts_back_in_and_is_not_lost(hotline):
+    hotline.sms("hi")
+    hotline.sms("1")  # English: the consent question is asked next
+    stop = sms_payload(WORKER, "STOP")
+    stop["OptOutType"] = "STOP"
+    assert messages_of(hotline.post(stop)) == []
+    assert _opted_out_rows(hotline) == 1
+    replies = hotline.sms("yes")  # Twilio's default opt-in word, and the worker's answer to consent
+    assert _opted_out_rows(hotline) == 0
+    assert any(hotline.services.catalogs.text("en", "ask.description") in reply for reply in replies)
