@@ -168,6 +168,8 @@ class TelegramAdapter:
                 self._keep_ref(incoming.chat_id, message.provider_ref)
         except Exception:  # the message itself is handled and answered; only the bookkeeping failed
             log.exception("telegram message ids not kept or taken")
+            if reply.erase_messages and reply.erase_refs:  # at least the conversation's own messages go
+                self._erase_soon(incoming.chat_id, reply.erase_refs)
         if self.services.dispatcher is not None:
             self.services.dispatcher.kick(outbound_ids)
         return HANDLED

@@ -666,3 +666,20 @@ def test_delete_says_how_many_messages_are_too_old_for_telegram_to_delete(servic
     fake.wait_for(lambda: note in chat.replies(), what="the note about the messages too old to delete")
     services.dispatcher.close()
     assert _chat_refs_rows(services) == 0
+
+
+def test_delete_still_removes_the_conversations_messages_when_the_kept_ids_cannot_be_read(services, client, fake, monkeypatch):
+    from storage.chat_refs import ChatRefStore
+
+    chat = Chat(fake, client)
+    chat.say("hi")
+    services.dispatcher.close()
+    bot_ids = [m["message_id"] for m in fake.sent(CHAT)]
+
+    def broken(self, channel, address):
+        raise RuntimeError("database hiccup")
+
+    monkeypatch.setattr(ChatRefStore, "take", broken)
+    assert chat.say("DELETE") == services.catalogs.text("en", "deleted")
+    [call] = fake.wait_for(lambda: fake.called("deleteMessages"))
+    assert call["message_ids"] == sorted([*chat.worker_ids, *bot_ids])  # from the draft, as before
