@@ -106,7 +106,7 @@ _KEPT_BECAUSE = {
 def delivery_sentence(answer: dict, case_id: str, what: str = "message") -> str:
     """One plain line for the operator: did `what` reach the worker's phone, and if not, why not."""
     why = answer.get("why")
-    if answer.get("delivery") == "sent_to_channel" or why == "sent_to_channel":
+    if answer.get("delivery") == "sent_to_channel" or why == "sent_to_channel" or answer.get("worker_notified") is True:
         return f"{what} sent to the worker of {case_id} on their channel (and kept for STATUS)"
     if why in ("unchanged", "notices_off"):
         return f"no {what} sent to the worker of {case_id} ({'the status was already set' if why == 'unchanged' else 'notices are off'}); they see it on STATUS"

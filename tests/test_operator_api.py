@@ -429,3 +429,24 @@ def test_the_consent_question_says_when_the_hotline_may_write(services):
     for lang in services.settings.deployment.languages:
         ask = services.catalogs.text(lang, "ask.contact_consent")
         assert "STATUS" in ask.upper() or services.intake.engine.word("status", lang) in ask, lang
+
+
+@pytest.mark.parametrize(
+    ("answer", "says"),
+    [
+        ({"delivery": "sent_to_channel", "why": "sent_to_channel"}, "sent to the worker of"),
+        ({"delivery": "kept_for_status", "why": "contact_declined"}, "NOT sent to the worker of C1: the worker asked not to be contacted"),
+        ({"delivery": "kept_for_status", "why": "address_expired"}, "no longer holds their reply address"),
+        ({"delivery": "kept_for_status", "why": "opted_out"}, "opted out of messages from the hotline (STOP)"),
+        ({"changed": False, "worker_notified": False, "why": "unchanged"}, "the status was already set"),
+        ({"changed": True, "worker_notified": True}, "sent to the worker of"),  # a server from before `why`
+        ({"delivery": "kept_for_status"}, "NOT sent"),
+    ],
+)
+def test_the_cli_says_plainly_whether_the_worker_got_it(answer, says):
+    from bot.operator_client import delivery_sentence
+
+    sentence = delivery_sentence(answer, "C1")
+    assert says in sentence and "\n" not in sentence
+    if "NOT sent" in sentence:
+        assert "STATUS and their case code" in sentence
