@@ -270,15 +270,16 @@ def cases_status(ctx: click.Context, key_file: str | None, case_id: str, new_sta
 def _push_status(ctx: click.Context, case_id: str, status: str) -> None:
     """Send a status to the intake server; on failure say how to retry and exit 1 (the local record stands)."""
     from .config import ConfigError
-    from .operator_client import OperatorApiError, push_status
+    from .operator_client import OperatorApiError, delivery_sentence, push_status
 
     try:
-        push_status(_settings(ctx), case_id, status)
+        answer = push_status(_settings(ctx), case_id, status)
     except (OperatorApiError, ConfigError) as error:
         click.echo(f"not sent to the intake server: {error}", err=True)
         click.echo(f"the local store has it; send it later with: grievance cases push-status {case_id}", err=True)
         ctx.exit(1)
     click.echo("sent to the intake server (the worker sees it on STATUS)")
+    click.echo(delivery_sentence(answer, case_id, what="status notice"))
 
 
 @cases.command("push-status")

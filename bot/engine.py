@@ -430,8 +430,7 @@ class Engine:
             draft.urgent = bool(value)
             if value:
                 urgent_now = True
-                contacts = "\n".join(self.settings.deployment.emergency_contacts) or "-"
-                replies.append(self.t(lang, "urgent.contacts", contacts=contacts))
+                replies.append(self.urgent_contacts_text(lang))
         if draft.editing:
             draft.editing, draft.step = False, STEP_SUMMARY
         else:
@@ -543,6 +542,14 @@ class Engine:
         messages = self.catalogs._messages
         template = messages.get(lang, {}).get(key) or messages[SOURCE_LANGUAGE][key]
         return template.format_map(values)
+
+    def urgent_contacts_text(self, language: str | None) -> str:
+        """The emergency contacts for a worker in danger; without any configured, what to do instead
+        (never an empty list: bot/config.check_deployment refuses that on real channels)."""
+        contacts = [c for c in self.settings.deployment.emergency_contacts if c.strip()]
+        if not contacts:
+            return self.t(language, "urgent.no_contacts")
+        return self.t(language, "urgent.contacts", contacts="\n".join(contacts))
 
     def _word(self, kind: str, language: str | None) -> str:
         return phrases(kind, language or "en")[0].upper()

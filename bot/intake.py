@@ -54,6 +54,7 @@ class _Desk:
         settings, now = self.intake.settings, utcnow()
         cases = CaseStore(self.session, self.intake.secrets)
         case_id, code = cases.new_identity()
+        contact_allowed = grants_contact(settings, draft)
         record = build_case_record(
             settings,
             draft,
@@ -61,7 +62,7 @@ class _Desk:
             code=code,
             channel=self.message.channel,
             confirmed_at=now,
-            contact_address=self.message.sender if grants_contact(settings, draft) else None,
+            contact_address=self.message.sender if contact_allowed else None,
             nlu_backend=self.intake.understander.name,
         )
         media = self.conversations.media(self.lookup)
@@ -84,6 +85,7 @@ class _Desk:
             now=now,
             reply_retention=timedelta(days=settings.session.reply_address_retention_days),
             language=draft.language,
+            contact_allowed=contact_allowed,
         )
         log.info("case confirmed", extra={"urgent": draft.urgent, "channel": self.message.channel})
         return code

@@ -43,9 +43,10 @@ class SendError(Exception):
     last error of the queued message) and logged. A provider's error code is fine.
     """
 
-    def __init__(self, message: str, *, retryable: bool) -> None:
+    def __init__(self, message: str, *, retryable: bool, code: int | None = None) -> None:
         super().__init__(message)
         self.retryable = retryable
+        self.code = code  # the provider's error code, when it gave one
 
 
 class ChannelAdapter(Protocol):

@@ -21,6 +21,7 @@ import hmac
 import json
 import logging
 import re
+from datetime import UTC, datetime, timedelta
 from collections.abc import Sequence
 from concurrent.futures import Future
 from typing import TYPE_CHECKING
@@ -30,7 +31,10 @@ from sqlalchemy import text
 
 from bot.config import ConfigError, Settings
 from bot.messages import InboundMessage, MediaItem, ReplyAddress
+from storage.chat_refs import ChatRefStore
+from storage.db import utcnow
 from storage.keys import read_secret
+from storage.outbound import enqueue
 
 from .base import SendError, channel_secret
 from .media import MediaRejected, check_type, clean_media
@@ -54,6 +58,10 @@ HANDLED, MALFORMED, RETRY_LATER = 200, 400, 503  # outcomes of one update, as HT
 # it is given up, so the updates behind it are answered. Counted per update_id, no content.
 MAX_TRIES = 8
 _MAX_COUNTED = 1000  # update ids whose failures are remembered at once
+# A bot may delete messages of a private chat for 48 hours. Ids are stamped to the minute: one
+# sent 47 hours ago or more may be gone by the time Telegram is asked, so the worker is told of it too.
+DELETABLE_FOR = timedelta(hours=48)
+AGE_MARGIN = timedelta(hours=1)
 
 
 def read_credentials(settings: Settings, *, webhook: bool) -> tuple[str, str | None]:
@@ -172,11 +180,53 @@ class TelegramAdapter:
             self._settle_press(incoming, answered=not reply.duplicate)
         if reply.duplicate:
             return HANDLED
+        outbound_ids = reply.outbound_ids
+        try:
+            if reply.erase_messages:
+                outbound_ids += self._erase_chat(incoming.chat_id, reply)
+            elif message.provider_ref:
+                self._keep_ref(incoming.chat_id, message.provider_ref)
+        except Exception:  # the message itself is handled and answered; only the bookkeeping failed
+            log.exception("telegram message ids not kept or taken")
+            if reply.erase_messages and reply.erase_refs:  # at least the conversation's own messages go
+                self._erase_soon(incoming.chat_id, reply.erase_refs)
         if self.services.dispatcher is not None:
-            self.services.dispatcher.kick(reply.outbound_ids)
-        if reply.erase_messages and reply.erase_refs:
-            self._erase_soon(incoming.chat_id, reply.erase_refs)
+            self.services.dispatcher.kick(outbound_ids)
         return HANDLED
+
+    # ------------------------------------------------------------ DELETE: every message of the chat we still may
+
+    def _ref_store(self, session):
+        keep = timedelta(days=self.services.settings.retention.chat_message_refs_days)
+        return ChatRefStore(session, self.services.secrets, keep)
+
+    def _keep_ref(self, chat_id: int, ref: str) -> None:
+        """The worker's message id, for a later DELETE (the bot's own are kept as they are sent)."""
+        with self.services.sessions.begin() as session:
+            self._ref_store(session).add(self.type, str(chat_id), ref, utcnow(), sent_by_bot=False)
+
+    def _erase_chat(self, chat_id: int, reply) -> tuple[str, ...]:
+        """DELETE: delete every message of the chat Telegram still allows (48 hours), soon; returns
+        the id of a queued note telling the worker how many older ones they must delete themselves."""
+        now = datetime.now(UTC)
+        address = ReplyAddress(self.type, self.type, str(chat_id))
+        with self.services.sessions.begin() as session:
+            store = self._ref_store(session)
+            refs = store.take(self.type, str(chat_id))
+            too_old = [r for r in refs if r.sent_at is not None and now - r.sent_at >= DELETABLE_FOR - AGE_MARGIN]
+            recent = [r.ref for r in refs if r.sent_at is None or now - r.sent_at < DELETABLE_FOR]
+            notes: tuple[str, ...] = ()
+            if too_old:
+                count = len(message_ids([r.ref for r in too_old]))
+                text = self.services.intake.engine.t(reply.language, "erase.too_old", count=count)
+                notes = (enqueue(session, self.services.secrets, address, text),)
+            # The bot's answers to DELETE go out after this: they are not kept (nothing of the chat stays).
+            store.pass_next(self.type, str(chat_id), now, len(reply.outbound_ids) + len(notes))
+        ids = message_ids([*reply.erase_refs, *recent])
+        if ids:
+            self._erase_soon(chat_id, [str(i) for i in ids])
+        log.info("telegram chat erase", extra={"count": len(ids), "status": f"{len(too_old)} too old"})
+        return notes
 
     def _count_failure(self, update_id: int) -> int:
         """RETRY_LATER, unless this update failed MAX_TRIES times with the database up: then HANDLED (skipped)."""

@@ -93,6 +93,7 @@ class InboundFields:
     text: str
     message_sid: str
     media: tuple[MediaRef, ...]
+    opt_out: str | None = None  # "STOP", "START" or "HELP": an opt-out keyword Twilio acted on (see `opt_out_signal`)
 
     def __repr__(self) -> str:
         return f"InboundFields(channel={self.channel!r}, sender=<redacted>, media={len(self.media)})"
@@ -123,7 +124,31 @@ def parse_inbound(form) -> InboundFields:
         url = form.get(f"MediaUrl{index}")
         if url:
             media.append(MediaRef(url, form.get(f"MediaContentType{index}") or ""))
-    return InboundFields(channel, sender, form.get("Body") or "", message_sid, tuple(media))
+    body = form.get("Body") or ""
+    return InboundFields(channel, sender, body, message_sid, tuple(media), opt_out_signal(form.get("OptOutType"), channel, body))
+
+
+# Twilio's own keywords on its numbers (without Advanced Opt-Out, no OptOutType is sent but Twilio
+# still acts on them): a message that is only one of these opts the sender out, or back in.
+TWILIO_OPT_OUT_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"})
+TWILIO_OPT_IN_WORDS = frozenset({"START", "UNSTOP", "YES"})
+OPT_OUT_TYPES = frozenset({"STOP", "START", "HELP"})
+
+
+def opt_out_signal(opt_out_type: str | None, channel: str, body: str) -> str | None:
+    """STOP, START or HELP when Twilio treated this message as an opt-out keyword, else None.
+
+    With Advanced Opt-Out, Twilio says so in `OptOutType` (on SMS and WhatsApp senders
+    of the Messaging Service). Without it, Twilio still opts an SMS sender out on its
+    default keywords, matched on the whole message in any case: so are they here.
+    """
+    given = (opt_out_type or "").strip().upper()
+    if given:
+        return given if given in OPT_OUT_TYPES else None
+    if channel != "sms":
+        return None
+    word = body.strip().upper()
+    return "STOP" if word in TWILIO_OPT_OUT_WORDS else "START" if word in TWILIO_OPT_IN_WORDS else None
 
 
 class MediaFetcher:

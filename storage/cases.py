@@ -1,8 +1,9 @@
 """Confirmed cases on the intake side: the sealed case into the outbox, STATUS look-ups.
 
 The intake server keeps, per case, only the blind index of its code, its
-status, the urgent flag, an encrypted reply address for a limited time, and
-the operator's messages to the worker. The case content exists here only as
+status, the urgent flag, whether the worker agreed to be contacted, an
+encrypted reply address for a limited time (only if they agreed), and the
+operator's messages to the worker. The case content exists here only as
 the sealed blob in the outbox, which the server cannot open.
 """
 
@@ -22,6 +23,7 @@ from bot.messages import ReplyAddress
 from . import crypto
 from .db import as_utc
 from .models import Case, CaseMessage, OutboxEntry, WorkerAnswer
+from .opt_outs import OptOuts
 
 # The lifecycle an operator moves a case through; the worker reads it on STATUS.
 CASE_STATUSES = ("received", "acknowledged", "in_review", "in_dialogue", "resolved", "closed")
@@ -64,10 +66,16 @@ class CaseStore:
         now: datetime,
         reply_retention: timedelta,
         language: str | None = None,
+        contact_allowed: bool = False,
     ) -> None:
-        """Store a confirmed case: sealed into the outbox in this same transaction."""
+        """Store a confirmed case: sealed into the outbox in this same transaction.
+
+        The reply address is kept only when the worker agreed to be contacted
+        (`contact_allowed`, deny by default): after NO nothing is ever pushed to them,
+        so nothing that could reach them is kept either.
+        """
         sealed = crypto.seal_case(self.secrets, json.dumps(record, ensure_ascii=False).encode())
-        keep_address = reply_retention > timedelta(0)
+        keep_address = contact_allowed and reply_retention > timedelta(0)
         self.session.add(
             Case(
                 case_id=case_id,
@@ -80,6 +88,7 @@ class CaseStore:
                 else None,
                 reply_address_expires_at=now + reply_retention if keep_address else None,
                 language=language,
+                contact_allowed=contact_allowed,
             )
         )
         self.session.add(
@@ -111,8 +120,8 @@ class CaseStore:
         return self.session.get(Case, case_id)
 
     def held_address(self, case: Case, now: datetime) -> ReplyAddress | None:
-        """The worker's reply address while the case still holds it, else None."""
-        if case.reply_address is None or case.reply_address_expires_at is None or as_utc(case.reply_address_expires_at) <= now:
+        """The worker's reply address while the case still holds it and they agreed to contact, else None."""
+        if case.contact_allowed is not True or case.reply_address is None or case.reply_address_expires_at is None or as_utc(case.reply_address_expires_at) <= now:
             return None
         return ReplyAddress.from_json(crypto.decrypt_reply_address(self.secrets, case.case_id, case.reply_address))
 
@@ -120,13 +129,30 @@ class CaseStore:
         """The worker wrote again from the address the case holds: note when, for WhatsApp's 24-hour window.
 
         An address is never replaced by another one: whoever knows a code could otherwise
-        redirect the operator's messages to their own phone.
+        redirect the operator's messages to their own phone. Nor is one ever stored here:
+        a worker who declined contact and sends STATUS leaves no address behind.
         """
         held = self.held_address(case, now)
         if held is None or (held.adapter, held.channel, held.address) != (current.adapter, current.channel, current.address):
             return
         refreshed = ReplyAddress(held.adapter, held.channel, held.address, last_inbound_at=now)
         case.reply_address = crypto.encrypt_reply_address(self.secrets, case.case_id, refreshed.to_json())
+
+    def reach(self, case: Case, now: datetime) -> tuple[ReplyAddress | None, str]:
+        """Where a message to the worker may be pushed now, or None and why not.
+
+        The reason is one of `sent_to_channel` (an address is returned), `contact_declined`
+        (the worker said NO to contact, or the case predates that record), `address_expired`
+        (past `reply_address_retention_days`) and `opted_out` (the address opted out at its provider).
+        """
+        if case.contact_allowed is not True:
+            return None, "contact_declined"
+        address = self.held_address(case, now)
+        if address is None:
+            return None, "address_expired"
+        if OptOuts(self.session, self.secrets).is_opted_out(address):
+            return None, "opted_out"
+        return address, "sent_to_channel"
 
     def set_status(self, case: Case, status: str) -> bool:
         """Move the case to `status`; False when it was there already."""

@@ -147,6 +147,18 @@ def inbound_receipt_key(secrets: ServerSecrets, adapter: str, provider_id: str) 
     return hmac.new(_subkey(secrets, "inbound-receipt"), message, hashlib.sha256).hexdigest()
 
 
+def opt_out_lookup(secrets: ServerSecrets, channel: str, address: str) -> str:
+    """Keyed hash of an address that opted out at its provider (Twilio STOP), unlinkable to the other indexes."""
+    message = channel.encode() + b"\x00" + address.encode("utf-8", "surrogatepass")
+    return hmac.new(_subkey(secrets, "opt-out"), message, hashlib.sha256).hexdigest()
+
+
+def chat_refs_lookup(secrets: ServerSecrets, channel: str, address: str) -> str:
+    """Keyed hash of a chat whose message ids are kept for DELETE, unlinkable to the other indexes."""
+    message = channel.encode() + b"\x00" + address.encode("utf-8", "surrogatepass")
+    return hmac.new(_subkey(secrets, "chat-refs"), message, hashlib.sha256).hexdigest()
+
+
 def case_code_lookup(secrets: ServerSecrets, code_digits: str) -> str:
     """Blind index of a case code, so STATUS <code> finds a case without storing the code."""
     return hmac.new(_subkey(secrets, "case-code"), code_digits.encode(), hashlib.sha256).hexdigest()
@@ -240,9 +252,19 @@ def decrypt_outbound(secrets: ServerSecrets, message_id: str, blob: bytes) -> by
     return _aead_decrypt(secrets.data_keys, "outbound", message_id, blob)
 
 
+def encrypt_chat_refs(secrets: ServerSecrets, lookup: str, refs: bytes) -> bytes:
+    """Encrypt the message ids kept for a chat's DELETE, bound to its row."""
+    return _aead_encrypt(secrets.data_keys, "chat-refs", lookup, refs)
+
+
+def decrypt_chat_refs(secrets: ServerSecrets, lookup: str, blob: bytes) -> bytes:
+    """Open message ids encrypted by `encrypt_chat_refs`."""
+    return _aead_decrypt(secrets.data_keys, "chat-refs", lookup, blob)
+
+
 def reencrypt_with_active_key(secrets: ServerSecrets, purpose: str, context: str, blob: bytes) -> bytes:
     """Open a server ciphertext with whichever key made it and encrypt it again with the active key."""
-    if purpose not in {"draft", "reply-address", "case-message", "outbound", "draft-media"}:
+    if purpose not in {"draft", "reply-address", "case-message", "outbound", "draft-media", "chat-refs"}:
         raise CryptoError("unknown purpose")
     return _aead_encrypt(secrets.data_keys, purpose, context, _aead_decrypt(secrets.data_keys, purpose, context, blob))
 

@@ -66,6 +66,12 @@ def enqueue(
     return message_id
 
 
+def address_of(secrets: crypto.ServerSecrets, row: OutboundMessage) -> ReplyAddress:
+    """The address a queued (or watched) message goes to, opened."""
+    fields = json.loads(crypto.decrypt_outbound(secrets, row.id, row.payload))
+    return ReplyAddress.from_json(fields["address"].encode())
+
+
 class OutboundQueue:
     """Claims, opens and settles queued messages; each call is its own short transaction."""
 

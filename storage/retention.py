@@ -4,8 +4,8 @@ Erased: drafts idle past their expiry (`session.idle_expiry_hours`, stamped on
 each draft), reply addresses past their retention period
 (`session.reply_address_retention_days`, stamped on each case), and after the
 periods of the `retention` config section: inbound receipts, messages to
-workers that were never confirmed or could not be sent, and the markers of
-cases delivered to the queue. The README's threat model lists them all.
+workers that were never confirmed or could not be sent, the markers of
+cases delivered to the queue, and the Telegram message ids kept for DELETE. The README's threat model lists them all.
 
 Each kind is erased in its own short transaction, so a purge never holds locks
 the intake is waiting for while it works through the others. Every step is a
@@ -34,13 +34,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.config import Retention, StatusThrottle
 
 from .db import request_wal_erasure, utcnow, wait_for_wal_erasure
-from .models import Case, Conversation, DraftMedia, InboundReceipt, OutboundMessage, OutboxEntry, StatusAttempts
+from .models import Case, ChatMessageRefs, Conversation, DraftMedia, InboundReceipt, OutboundMessage, OutboxEntry, StatusAttempts
 
 
 log = logging.getLogger(__name__)
 
 # The tables a purge erases worker-related rows from, vacuumed on PostgreSQL after a purge that erased any.
-_VACUUMED = ("conversations", "draft_media", "cases", "outbound_messages", "inbound_receipts", "status_attempts")
+_VACUUMED = ("conversations", "draft_media", "cases", "outbound_messages", "inbound_receipts", "status_attempts",
+             "chat_message_refs")
 WAL_ERASURE_TIMEOUT_SECONDS = 30.0
 
 
@@ -52,6 +53,7 @@ class PurgeResult:
     receipts: int = 0
     dead_outbound: int = 0  # messages to workers erased: dead, or sent and never confirmed
     status_counters: int = 0  # counters of failed STATUS look-ups past their window
+    chat_message_refs: int = 0  # Telegram message ids of chats idle past `retention.chat_message_refs_days`
 
 
 def purge_expired(sessions: sessionmaker[Session], retention: Retention | None = None, now: datetime | None = None,
@@ -105,7 +107,11 @@ def purge_expired(sessions: sessionmaker[Session], retention: Retention | None =
                 StatusAttempts.scope == "global", StatusAttempts.window_start < now - timedelta(days=throttle.keep_counts_days)
             )
         ).rowcount
-    result = PurgeResult(conversations, addresses, outbox_entries, receipts, outbound, counters)
+    with sessions.begin() as session:
+        # expires_at is stamped at each message (now + retention.chat_message_refs_days) or, for the
+        # marker a DELETE leaves, an hour after it.
+        chat_refs = session.execute(delete(ChatMessageRefs).where(ChatMessageRefs.expires_at <= now)).rowcount
+    result = PurgeResult(conversations, addresses, outbox_entries, receipts, outbound, counters, chat_refs)
     if any(astuple(result)):
         erase_from_disk(sessions)
     return result

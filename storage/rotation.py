@@ -15,7 +15,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import crypto
-from .models import Case, CaseMessage, Conversation, DraftMedia, OutboundMessage
+from .models import Case, CaseMessage, ChatMessageRefs, Conversation, DraftMedia, OutboundMessage
 
 
 @dataclass(frozen=True)
@@ -60,5 +60,11 @@ def reencrypt_all(sessions: sessionmaker[Session], secrets: crypto.ServerSecrets
                 outbound.payload = rewrap("outbound", outbound.id, outbound.payload)
             except crypto.DecryptionError:  # can never be sent: deleted (a dead one would be purged anyway)
                 session.delete(outbound)
+                unreadable += 1
+        for chat in session.execute(select(ChatMessageRefs)).scalars():
+            try:
+                chat.refs = rewrap("chat-refs", chat.lookup, chat.refs)
+            except crypto.DecryptionError:  # ids no key opens are of no use to DELETE: erased
+                session.delete(chat)
                 unreadable += 1
     return RotationResult(rewritten, current, unreadable)

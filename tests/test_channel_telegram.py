@@ -794,3 +794,84 @@ def test_token_chat_id_and_texts_are_in_no_log_line_and_not_on_disk(services, cl
         reset_logging()
         for name, level in levels.items():
             logging.getLogger(name).setLevel(level)
+
+
+# ---------------------------------------------------------------- DELETE after a report: every message Telegram still allows
+
+
+def _chat_refs_rows(services) -> int:
+    from storage.models import ChatMessageRefs
+
+    return count(services, ChatMessageRefs)
+
+
+def test_delete_after_a_report_deletes_the_summary_the_case_code_and_the_operator_messages(services, client, fake):
+    from bot.operator_api import create_operator_app
+    from dialogue_support import new_token
+    from worker_scripts import ENGLISH_INTAKE_CONTACT_YES
+
+    chat = Chat(fake, client)
+    for index, text in enumerate(ENGLISH_INTAKE_CONTACT_YES):
+        chat.tap({**TAPPED, 13: "1"}[index]) if index in TAPPED else chat.say(text)  # 13: YES to contact
+    assert "Your case code" in chat.tap("1")
+    with services.sessions.begin() as session:
+        case_id = session.execute(select(OutboxEntry.case_id)).scalar_one()
+    before = len(fake.sent(CHAT))
+    api = create_operator_app(services).test_client()
+    token = new_token(services)
+    answer = api.post(f"/v1/cases/{case_id}/messages", json={"text": "We called the factory."},
+                      headers={"Authorization": f"Bearer {token}"}).get_json()
+    assert answer["delivery"] == "sent_to_channel"
+    fake.wait_for(lambda: len(fake.sent(CHAT)) > before, what="the operator's message")
+    services.dispatcher.close()  # every sent message's id is recorded before the worker writes again
+    bot_ids = [m["message_id"] for m in fake.sent(CHAT)]
+    assert count(services, Conversation) == 0  # the conversation ended with the report
+    erased = chat.say("DELETE")
+    assert erased == services.catalogs.text("en", "deleted")
+    [call] = fake.wait_for(lambda: fake.called("deleteMessages"))
+    assert call["chat_id"] == CHAT
+    assert call["message_ids"] == sorted([*chat.worker_ids, *bot_ids])  # summary, case code, operator's message...
+    services.dispatcher.close()
+    assert _chat_refs_rows(services) == 0  # the answer to DELETE went out unrecorded: nothing of the chat stays
+    assert not any("older than 48 hours" in text for text in chat.replies())
+
+
+def test_delete_says_how_many_messages_are_too_old_for_telegram_to_delete(services, client, fake):
+    from datetime import UTC, datetime, timedelta
+
+    from storage.chat_refs import ChatRefStore
+
+    now = datetime.now(UTC)
+    old = [fake.next_id(CHAT), fake.next_id(CHAT), fake.next_id(CHAT)]  # the summary and code of a report 3 days ago
+    with services.sessions.begin() as session:
+        store = ChatRefStore(session, services.secrets, timedelta(days=7))
+        store.add("telegram", str(CHAT), str(old[0]), now - timedelta(days=3), sent_by_bot=False)
+        store.add("telegram", str(CHAT), f"{old[1]},{old[2]}", now - timedelta(days=3), sent_by_bot=True)  # one text in two parts
+    chat = Chat(fake, client)
+    chat.say("hi")
+    services.dispatcher.close()
+    recent_bot = [m["message_id"] for m in fake.sent(CHAT)]
+    chat.say("DELETE")
+    [call] = fake.wait_for(lambda: fake.called("deleteMessages"))
+    assert call["message_ids"] == sorted([*chat.worker_ids, *recent_bot])  # Telegram would refuse the old ones
+    note = services.catalogs.text("en", "erase.too_old", count=3)
+    fake.wait_for(lambda: note in chat.replies(), what="the note about the messages too old to delete")
+    services.dispatcher.close()
+    assert _chat_refs_rows(services) == 0
+
+
+def test_delete_still_removes_the_conversations_messages_when_the_kept_ids_cannot_be_read(services, client, fake, monkeypatch):
+    from storage.chat_refs import ChatRefStore
+
+    chat = Chat(fake, client)
+    chat.say("hi")
+    services.dispatcher.close()
+    bot_ids = [m["message_id"] for m in fake.sent(CHAT)]
+
+    def broken(self, channel, address):
+        raise RuntimeError("database hiccup")
+
+    monkeypatch.setattr(ChatRefStore, "take", broken)
+    assert chat.say("DELETE") == services.catalogs.text("en", "deleted")
+    [call] = fake.wait_for(lambda: fake.called("deleteMessages"))
+    assert call["message_ids"] == sorted([*chat.worker_ids, *bot_ids])  # from the draft, as before

@@ -742,3 +742,116 @@ def test_an_enabled_twilio_without_its_secrets_stops_start_up_with_one_line(tmp_
         assert result.returncode == 2, environment
         assert result.stderr.strip().splitlines() == [line]
     assert grievance("forward", extra={"TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN}).returncode == 0
+
+
+# ---------------------------------------------------------------- opt-out keywords (STOP / START) and error 21610
+
+
+@pytest.mark.parametrize(
+    ("channel", "body", "opt_out_type", "signal"),
+    [
+        ("sms", "STOP", "STOP", "STOP"),
+        ("sms", "Arret", "STOP", "STOP"),  # a keyword the NGO added in Advanced Opt-Out: Twilio says so
+        ("sms", "START", "START", "START"),
+        ("sms", "HELP", "HELP", "HELP"),
+        ("sms", "stop", None, "STOP"),  # no Advanced Opt-Out: Twilio still opts out on its default words
+        ("sms", "  Cancel ", None, "STOP"),
+        ("sms", "quit", None, "STOP"),
+        ("sms", "END", None, "STOP"),
+        ("sms", "unstop", None, "START"),
+        ("sms", "stop please", None, None),  # only a whole-message keyword counts
+        ("sms", "The supervisor said stop", None, None),
+        ("sms", "STOP", "SOMETHING", None),
+        ("whatsapp", "STOP", None, None),  # WhatsApp: only what Twilio reports
+        ("whatsapp", "STOP", "STOP", "STOP"),
+    ],
+)
+def test_opt_out_keywords_are_read_from_twilio_shaped_payloads(channel, body, opt_out_type, signal):
+    from channels.twilio_inbound import parse_inbound
+
+    form = sms_payload(WORKER, body) if channel == "sms" else whatsapp_payload(WHATSAPP_WORKER, body)
+    if opt_out_type:
+        form["OptOutType"] = opt_out_type
+    assert parse_inbound(form).opt_out == signal
+
+
+def _opted_out_rows(hotline: Hotline) -> int:
+    from storage.models import OptedOut
+
+    return count(hotline.services, OptedOut)
+
+
+def _operator_message(hotline: Hotline, case_id: str) -> dict:
+    from bot.operator_api import create_operator_app
+    from dialogue_support import new_token
+
+    api = create_operator_app(hotline.services).test_client()
+    token = new_token(hotline.services, f"desk-{secrets.token_hex(3)}")
+    return api.post(f"/v1/cases/{case_id}/messages", json={"text": "We called the factory."},
+                    headers={"Authorization": f"Bearer {token}"}).get_json()
+
+
+def test_stop_opts_the_number_out_its_case_stays_readable_and_start_undoes_it(hotline, fake):
+    from dialogue_support import CODE_SHOWN
+    from worker_scripts import ENGLISH_INTAKE_CONTACT_YES
+
+    replies = [hotline.sms(text) for text in [*ENGLISH_INTAKE_CONTACT_YES, "1"]]
+    code = CODE_SHOWN.findall(replies[-1][-1])[0].replace(" ", "")
+    with hotline.services.sessions.begin() as session:
+        case_id = session.execute(select(Case.case_id)).scalar_one()
+    stop = sms_payload(WORKER, "STOP")
+    stop["OptOutType"] = "STOP"
+    assert messages_of(hotline.post(stop)) == []  # Twilio answers STOP itself; nothing from us
+    assert _opted_out_rows(hotline) == 1
+    answer = _operator_message(hotline, case_id)
+    assert (answer["delivery"], answer["why"]) == ("kept_for_status", "opted_out")
+    assert count(hotline.services, OutboundMessage) == 0 and fake.messages == []
+    status = hotline.sms(f"STATUS {code}")  # still readable (the reply is TwiML: Twilio drops it while opted out)
+    assert "We called the factory." in "\n".join(status)
+    start = sms_payload(WORKER, "START")
+    start["OptOutType"] = "START"
+    assert messages_of(hotline.post(start)) == []
+    assert _opted_out_rows(hotline) == 0
+    answer = _operator_message(hotline, case_id)
+    assert (answer["delivery"], answer["why"]) == ("sent_to_channel", "sent_to_channel")
+    hotline.services.dispatcher.close()
+    hotline.services.dispatcher.run_once()
+    assert [form["To"] for form in fake.messages] == [WORKER]
+
+
+def test_start_from_a_number_that_never_opted_out_is_an_ordinary_first_message(hotline):
+    replies = hotline.sms("start")
+    assert replies and "1" in replies[0]  # the welcome and the language menu
+    assert _opted_out_rows(hotline) == 0
+
+
+def test_error_21610_marks_the_number_opted_out_and_nothing_more_is_tried(hotline, fake):
+    fake.fail_next(400, 21610, f"Attempt to send to unsubscribed recipient {WORKER}")
+    queue_message(hotline, "An officer has answered you.")
+    assert hotline.services.dispatcher.run_once().dead == 1
+    assert _opted_out_rows(hotline) == 1
+    tried = len(fake.messages)
+    queue_message(hotline, "A second message.")
+    assert hotline.services.dispatcher.run_once().dead == 1
+    assert len(fake.messages) == tried  # not even tried: it would be a paid failure
+    rows = outbound_rows(hotline)
+    assert all(row.state == "dead" and WORKER not in (row.last_error or "") for row in rows)
+    assert rows[-1].last_error == "SendError: twilio recipient opted out"
+
+
+def test_a_late_21610_in_a_status_callback_opts_the_number_out_too(hotline, fake):
+    _, path = _send_one(hotline, fake)
+    assert _status(hotline, path, "failed", "21610").status_code == 204
+    assert _opted_out_rows(hotline) == 1
+
+
+def test_an_opt_in_word_that_answers_the_bot_opts_back_in_and_is_not_lost(hotline):
+    hotline.sms("hi")
+    hotline.sms("1")  # English: the consent question is asked next
+    stop = sms_payload(WORKER, "STOP")
+    stop["OptOutType"] = "STOP"
+    assert messages_of(hotline.post(stop)) == []
+    assert _opted_out_rows(hotline) == 1
+    replies = hotline.sms("yes")  # Twilio's default opt-in word, and the worker's answer to consent
+    assert _opted_out_rows(hotline) == 0
+    assert any(hotline.services.catalogs.text("en", "ask.description") in reply for reply in replies)

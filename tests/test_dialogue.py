@@ -35,7 +35,7 @@ from storage.retention import purge_expired
 from dialogue_support import expire_reply_address
 from storage.db import utcnow
 from test_channel_twilio import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_URL, messages_of, sign, sms_payload
-from worker_scripts import ENGLISH_INTAKE
+from worker_scripts import ENGLISH_INTAKE, ENGLISH_INTAKE_CONTACT_YES
 
 TELEGRAM_TOKEN = "4242000001:fake-token-QwErTy"
 WEBHOOK_SECRET = "hook-secret-0123456789abcdefABCDEF"
@@ -129,7 +129,7 @@ def ours(captured_logs) -> str:
 def test_an_operator_reply_reaches_the_worker_through_status_from_another_channel(hotline, make_settings, monkeypatch, captured_logs):
     services = hotline.services
     # 1. The worker reports over SMS.
-    replies = [hotline.sms(text) for text in [*ENGLISH_INTAKE, "1"]]
+    replies = [hotline.sms(text) for text in [*ENGLISH_INTAKE_CONTACT_YES, "1"]]
     (shown_code,) = CODE_SHOWN.findall(replies[-1][-1])
     code = shown_code.replace(" ", "")
     case_id = pull_into_operator_store(services)
@@ -144,7 +144,7 @@ def test_an_operator_reply_reaches_the_worker_through_status_from_another_channe
         operator = make_settings[0](operator_client={"url": server.url})
         sms_before = len(hotline.twilio.messages)
         output = grievance(operator, "reply", case_id[:8], OPERATOR_TEXT)
-        assert "kept for the worker" in output and case_id in output
+        assert "NOT sent" in output and "no longer holds their reply address" in output and "Kept for STATUS" in output and case_id in output
         services.dispatcher.run_once()
         assert len(hotline.twilio.messages) == sms_before  # nowhere to send it: it waits for STATUS
         # 4. The worker asks from Telegram, with only the code, and reads the reply.
@@ -241,6 +241,7 @@ def test_a_status_change_on_the_operators_desk_reaches_the_workers_status_and_wa
         assert said("en", "case_status.acknowledged") in "\n".join(send("+8801999000222", f"STATUS {code}"))
         moved = grievance(up, "cases", "status", case_id, "in_review", "--reason", reason)
         assert "sent to the intake server" in moved
+        assert "status notice NOT sent" in moved and "asked not to be contacted" in moved  # this worker said NO
         assert said("en", "case_status.in_review") in "\n".join(send("+8801999000333", f"STATUS {code}"))
     finally:
         server.close()

@@ -50,6 +50,7 @@ def _sample_values(language: str) -> dict[str, str]:
         "summary": "",
         "message": "",
         "value": "Rahman Garments Ltd",  # a name the description gave, offered to confirm
+        "count": "12",  # messages DELETE could not remove
     }
 
 

@@ -19,8 +19,8 @@ from storage.retention import purge_expired
 from worker_scripts import ENGLISH_INTAKE
 
 
-def confirm_case(services, sender="+8801711000000", urgent=False):
-    script = list(ENGLISH_INTAKE)
+def confirm_case(services, sender="+8801711000000", urgent=False, contact="no"):
+    script = [*ENGLISH_INTAKE[:-1], contact]
     if urgent:
         script[script.index("2")] = "1"  # danger now: yes
     for text in script + ["1"]:
@@ -167,7 +167,7 @@ def test_cases_for_another_operator_stay_in_the_queue(services, settings):
 
 
 def test_purge_drops_delivered_outbox_entries_and_expired_reply_addresses(services):
-    confirm_case(services)
+    confirm_case(services, contact="yes")
     forward_outbox(services.sessions, services.sink, max_attempts=3)
     with services.sessions.begin() as session:
         session.execute(Case.__table__.update().values(reply_address_expires_at=Case.created_at))
@@ -179,7 +179,7 @@ def test_purge_drops_delivered_outbox_entries_and_expired_reply_addresses(servic
 
 
 def test_reply_address_is_kept_encrypted_for_the_case(services):
-    confirm_case(services)
+    confirm_case(services, contact="yes")
     with services.sessions.begin() as session:
         case = session.execute(select(Case)).scalar_one()
     assert b"8801711000000" not in case.reply_address
@@ -187,3 +187,10 @@ def test_reply_address_is_kept_encrypted_for_the_case(services):
     address = ReplyAddress.from_json(opened)
     assert (address.adapter, address.channel, address.address) == ("console", "sms", "+8801711000000")
     assert address.last_inbound_at is not None
+
+
+def test_no_reply_address_is_kept_for_a_worker_who_declined_contact(services):
+    confirm_case(services, contact="no")
+    with services.sessions.begin() as session:
+        case = session.execute(select(Case)).scalar_one()
+    assert (case.contact_allowed, case.reply_address, case.reply_address_expires_at) == (False, None, None)

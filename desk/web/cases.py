@@ -284,7 +284,7 @@ def reply(case_id: str):
     finally:
         dialogue.close()
     context.store.audit(g.user.username, "reply_sent", case_id, str(answer.get("delivery", ""))[:40], now=context.clock())
-    if answer.get("delivery") == "queued":
+    if answer.get("delivery") == "sent_to_channel":
         return _done(case_id, _("Sent to the worker's chat."))
     return _done(case_id, _("Kept for the worker: they will read it when they send STATUS and their code."))
 
