@@ -111,6 +111,12 @@ class Operator(_Frozen):
 class Session(_Frozen):
     idle_expiry_hours: Annotated[float, Field(gt=0, le=24 * 30)] = 72
     reply_address_retention_days: Annotated[int, Field(ge=0, le=3650)] = 90
+    # After this long without a message, the next one is greeted "welcome back" with the question
+    # the worker was at; small talk then is never taken for an answer.
+    resume_after_minutes: Annotated[float, Field(gt=0, le=24 * 60)] = 30
+    # After STATUS <code> the worker's messages are answers into that case; after this long
+    # without one, the next message starts afresh instead of being filed into the old case.
+    status_dialogue_idle_minutes: Annotated[float, Field(gt=0, le=24 * 60)] = 30
 
 
 class Retention(_Frozen):

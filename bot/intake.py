@@ -15,7 +15,7 @@ import base64
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -153,7 +153,7 @@ class Intake:
             known_refs = tuple(loaded.draft.message_refs) if loaded.draft else ()
             reply_address = ReplyAddress(message.adapter, message.channel, message.sender, last_inbound_at=now)
             desk = _Desk(self, session, message, conversations, lookup, reply_address)
-            turn = self._turn(loaded.draft, message, desk)
+            turn = self._turn(loaded.draft, message, desk, now)
             if turn.draft is None:
                 conversations.erase(lookup)
             else:
@@ -183,11 +183,13 @@ class Intake:
             choices=turn.choices,
         )
 
-    def _turn(self, draft: Draft | None, message: InboundMessage, desk: _Desk) -> Turn:
+    def _turn(self, draft: Draft | None, message: InboundMessage, desk: _Desk, now: datetime) -> Turn:
+        # Hints name SMS-safe command words on channels that reserve opt-out words (SMS).
+        engine = self.engine.for_channel(reserves_opt_out_words=message.reserves_opt_out_words)
         if message.media and not message.text.strip() and draft is not None:
             # A photo or voice note alone is no answer: keep it and ask the same question again.
-            return Turn([self.engine.t(draft.language, "media.received"), self.engine.prompt(draft)], draft, events=["media"])
-        turn = self.engine.handle(draft, message.text, desk)
+            return Turn([self.engine.t(draft.language, "media.received"), engine.prompt(draft)], draft, events=["media"])
+        turn = engine.handle(draft, message.text, desk, now=now)
         if message.media and turn.draft is not None:
             turn.replies.insert(0, self.engine.t(turn.draft.language, "media.received"))
         return turn
