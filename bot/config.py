@@ -343,6 +343,9 @@ class TwilioSettings(ProviderSettings):
     whatsapp_template_sid: str | None = None  # ContentSid of the approved "send STATUS and your code" template
     api_base_url: str = "https://api.twilio.com"
     max_segments_per_message: Annotated[int, Field(ge=1, le=10)] = 3
+    # Languages whose SMS replies go without tone marks and accents (GSM-7: 160 characters a
+    # segment instead of 70), for communities that already write that way: e.g. [vi, es].
+    gsm7_fold: tuple[Annotated[str, Field(pattern=r"^[a-z]{2,3}$")], ...] = ()
     rate: RateLimit = RateLimit(messages_per_second=1.0)
 
 
