@@ -59,7 +59,7 @@ from .draft import (
 from .i18n import SOURCE_LANGUAGE, Catalogs
 from .smalltalk import is_dont_know, is_filler
 
-SUMMARY_PREVIEW_CHARS = 120
+SUMMARY_PREVIEW_CHARS = 60  # the summary is read back by SMS too: every 67 characters cost a segment
 
 # Other names a worker may type for a language, beside its own name and its English name
 # from the catalogs (compared folded: "Español" and "espanol" are one key).
