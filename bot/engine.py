@@ -31,6 +31,8 @@ from nlu import (
     Understander,
     detect_language,
     fold,
+    is_dont_know,
+    is_filler,
     is_unknown_command,
     match_word,
     normalize,
@@ -57,7 +59,6 @@ from .draft import (
     question_step,
 )
 from .i18n import SOURCE_LANGUAGE, Catalogs
-from .smalltalk import is_dont_know, is_filler
 
 SUMMARY_PREVIEW_CHARS = 60  # the summary is read back by SMS too: every 67 characters cost a segment
 
@@ -122,6 +123,16 @@ class Turn:
 
 def _has_words(text: str) -> bool:
     return any(char.isalpha() for char in text)
+
+
+def _small_talk(text: str) -> bool:
+    # In any language, not only the worker's: workers mix ("nahi", "ဟုတ်" or "hola" in an English
+    # chat), and a whole-message greeting or bare yes/no of any language is never a workplace.
+    return is_filler(text, None)
+
+
+def _dont_know(text: str) -> bool:
+    return is_dont_know(text, None)  # "no sé" in an English chat is still "don't know"
 
 
 # Telegram's greeting, maybe with the bot's name or a deep-link payload. Matched on the raw
@@ -387,7 +398,7 @@ class Engine:
             if answered is not None:
                 return answered
         step = draft.step
-        if step == STEP_DESCRIPTION and is_filler(text, draft.language) and not match_word(text, "done", draft.language):
+        if step == STEP_DESCRIPTION and _small_talk(text) and not match_word(text, "done", draft.language):
             # "hello", "sorry", "ok" is no account of what happened: ask again, keep nothing.
             return Turn([self.prompt(draft)], draft, events=["filler"])
         if step == STEP_DIALOGUE:
@@ -437,7 +448,7 @@ class Engine:
 
     def _is_small_talk(self, draft: Draft, text: str) -> bool:
         """Small talk that answers nothing at this step ("hello"; "yes" only where no yes/no is asked)."""
-        if not is_filler(text, draft.language):
+        if not _small_talk(text):
             return False
         return self._yes_no(draft, text) is None or not self._asks_yes_no(draft)
 
@@ -519,7 +530,7 @@ class Engine:
         """While the description is open, text that is no answer is more description."""
         if not draft.description_open or not _has_words(text) or match_word(text, "done", draft.language):
             return None
-        if is_filler(text, draft.language):  # "ok thanks" is no part of the report
+        if _small_talk(text):  # "ok thanks" is no part of the report
             return None
         refused = self._add_description(draft, text)
         if refused:
@@ -552,8 +563,8 @@ class Engine:
             if agreed is True:
                 return self._store_answer(draft, question, offer)
             # Anything else is the worker typing the answer themselves.
-        skipped = match_word(text, "skip", lang) or (question.kind == "text" and is_dont_know(text, lang))
-        if question.kind == "text" and not skipped and is_filler(text, lang):
+        skipped = match_word(text, "skip", lang) or (question.kind == "text" and _dont_know(text))
+        if question.kind == "text" and not skipped and _small_talk(text):
             # A greeting, an apology or a bare yes/no is never a workplace, a place or a name.
             return Turn([self.prompt(draft)], draft, events=["filler"])
         if skipped and not question.optional:
