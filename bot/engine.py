@@ -128,7 +128,8 @@ def _has_words(text: str) -> bool:
 def _small_talk(text: str) -> bool:
     # In any language, not only the worker's: workers mix ("nahi", "ဟုတ်" or "hola" in an English
     # chat), and a whole-message greeting or bare yes/no of any language is never a workplace.
-    return is_filler(text, None)
+    # Without words (emoji, punctuation) the usual "please write it in words" answers instead.
+    return any(char.isalnum() for char in text) and is_filler(text, None)
 
 
 def _dont_know(text: str) -> bool:
