@@ -70,3 +70,12 @@ def test_a_wrong_answer_to_the_category_menu_costs_one_segment_not_the_menu_agai
     assert menu_cost >= 3  # the menu itself, shown once
     hint = sms_cost.post(client, sender, "99")
     assert sum(count_segments(message).segments for message in hint) == 1
+
+
+@pytest.mark.parametrize("value", [["Vietnamese"], "vi", [1]])
+def test_a_bad_gsm7_fold_setting_names_the_key(tmp_path, value):
+    from bot.config import ConfigError, settings_from_mapping
+    from conftest import make_config
+
+    with pytest.raises(ConfigError, match=r"^config error: channels\.twilio\.gsm7_fold"):
+        settings_from_mapping(make_config(tmp_path, channels={"twilio": {"gsm7_fold": value}}), base_dir=tmp_path)
