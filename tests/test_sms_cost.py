@@ -79,3 +79,17 @@ def test_a_bad_gsm7_fold_setting_names_the_key(tmp_path, value):
 
     with pytest.raises(ConfigError, match=r"^config error: channels\.twilio\.gsm7_fold"):
         settings_from_mapping(make_config(tmp_path, channels={"twilio": {"gsm7_fold": value}}), base_dir=tmp_path)
+
+
+@pytest.mark.parametrize("lang", ["en", "bn", "hi", "ne", "my", "km", "th", "vi", "id", "tl", "ja", "zh", "es"])
+def test_every_word_the_bot_names_still_works_after_the_gsm7_fold(lang):
+    # With gsm7_fold the worker reads "HUY", not "HỦY", and types it back so: it must still be
+    # the same command ("DUNG" would not be: it is both "dừng" and "đúng", so it matches nothing).
+    from nlu import KINDS
+    from nlu.keywords import display_word
+    from nlu.vocabulary import resolve_kind
+
+    for kind in KINDS:
+        for sms_safe in (True, False):
+            shown = fold_to_gsm7(display_word(kind, lang, sms_safe=sms_safe))
+            assert resolve_kind(shown, (lang, "en")) == kind, (kind, shown)
