@@ -120,6 +120,12 @@ class Operator(_Frozen):
 class Session(_Frozen):
     idle_expiry_hours: Annotated[float, Field(gt=0, le=24 * 30)] = 72
     reply_address_retention_days: Annotated[int, Field(ge=0, le=3650)] = 90
+    # After this long without a message, the next one is greeted "welcome back" with the question
+    # the worker was at; small talk then is never taken for an answer.
+    resume_after_minutes: Annotated[float, Field(gt=0, le=24 * 60)] = 30
+    # After STATUS <code> the worker's messages are answers into that case; after this long
+    # without one, the next message starts afresh instead of being filed into the old case.
+    status_dialogue_idle_minutes: Annotated[float, Field(gt=0, le=24 * 60)] = 30
 
 
 class Retention(_Frozen):
@@ -357,6 +363,9 @@ class TwilioSettings(ProviderSettings):
     whatsapp_template_sid: str | None = None  # ContentSid of the approved "send STATUS and your code" template
     api_base_url: str = "https://api.twilio.com"
     max_segments_per_message: Annotated[int, Field(ge=1, le=10)] = 3
+    # Languages whose SMS replies go without tone marks and accents (GSM-7: 160 characters a
+    # segment instead of 70), for communities that already write that way: e.g. [vi, es].
+    gsm7_fold: tuple[Annotated[str, Field(pattern=r"^[a-z]{2,3}$")], ...] = ()
     rate: RateLimit = RateLimit(messages_per_second=1.0)
 
 

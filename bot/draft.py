@@ -43,6 +43,8 @@ class Draft:
     offers: dict[str, Any] = field(default_factory=dict)  # question id -> value found in the description, to confirm
     menu_first: str | None = None  # the language detected in the first message, listed first in the menu
     dialogue_case: str | None = None  # STEP_DIALOGUE: the case the worker is answering into (a case id, not the code)
+    confirm_erase: str | None = None  # "cancel" or "delete": the worker asked to erase the report; asked to confirm
+    seen_at: str | None = None  # when the worker last wrote (UTC, to the minute), to notice a pause
 
     @property
     def description_text(self) -> str:

@@ -20,8 +20,10 @@ channel and phone: only the code is needed.
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from nlu import (
@@ -29,6 +31,8 @@ from nlu import (
     Understander,
     detect_language,
     fold,
+    is_dont_know,
+    is_filler,
     is_unknown_command,
     match_word,
     normalize,
@@ -36,8 +40,9 @@ from nlu import (
     parse_menu_choice,
     parse_number,
     parse_yes_no,
-    phrases,
 )
+from nlu.keywords import display_word, is_language_word
+from nlu.vocabulary import resolve_kind, with_english
 
 from . import casecode, text_work
 from .config import Question, Settings
@@ -55,7 +60,25 @@ from .draft import (
 )
 from .i18n import SOURCE_LANGUAGE, Catalogs
 
-SUMMARY_PREVIEW_CHARS = 120
+SUMMARY_PREVIEW_CHARS = 60  # the summary is read back by SMS too: every 67 characters cost a segment
+
+# Other names a worker may type for a language, beside its own name and its English name
+# from the catalogs (compared folded: "Español" and "espanol" are one key).
+LANGUAGE_ALIASES: dict[str, tuple[str, ...]] = {
+    "bn": ("bangla", "bengali", "bangali"),
+    "es": ("castellano", "espanol", "spanish"),
+    "vi": ("tieng viet", "tiengviet", "vietnam"),
+    "hi": ("hindi",),
+    "ne": ("nepali", "nepalese"),
+    "my": ("myanmar", "burmese", "myanmar bhasa"),
+    "km": ("khmer", "cambodian", "khmae"),
+    "th": ("thai", "phasa thai"),
+    "id": ("bahasa indonesia", "indonesian"),
+    "tl": ("filipino", "pilipino", "tagalog"),
+    "ja": ("japanese", "nihongo", "日本語"),
+    "zh": ("chinese", "zhongwen", "中文", "汉语", "普通话"),
+    "en": ("english", "ingles", "inggris"),
+}
 
 
 @dataclass(frozen=True)
@@ -102,6 +125,17 @@ def _has_words(text: str) -> bool:
     return any(char.isalpha() for char in text)
 
 
+def _small_talk(text: str) -> bool:
+    # In any language, not only the worker's: workers mix ("nahi", "ဟုတ်" or "hola" in an English
+    # chat), and a whole-message greeting or bare yes/no of any language is never a workplace.
+    # Without words (emoji, punctuation) the usual "please write it in words" answers instead.
+    return any(char.isalnum() for char in text) and is_filler(text, None)
+
+
+def _dont_know(text: str) -> bool:
+    return is_dont_know(text, None)  # "no sé" in an English chat is still "don't know"
+
+
 # Telegram's greeting, maybe with the bot's name or a deep-link payload. Matched on the raw
 # text: fold() strips the "/", and "/start" must never be stored as an answer.
 _START = re.compile(r"/start(?:@\w+)?(?:\s|$)", re.IGNORECASE)
@@ -110,21 +144,75 @@ _START = re.compile(r"/start(?:@\w+)?(?:\s|$)", re.IGNORECASE)
 class Engine:
     """The intake conversation, configured by `Settings` and worded by `Catalogs`."""
 
-    def __init__(self, settings: Settings, catalogs: Catalogs, understander: Understander) -> None:
+    def __init__(
+        self, settings: Settings, catalogs: Catalogs, understander: Understander, *, reserves_opt_out_words: bool = False
+    ) -> None:
         self.settings = settings
         self.catalogs = catalogs
         self.understander = understander
         self.questions: tuple[Question, ...] = settings.flow.questions
         self._by_id = {q.id: q for q in self.questions}
         self.category_question = next(q for q in self.questions if q.kind == "category")
+        # The channel treats some whole-message words as opt-outs (SMS: STOP, CANCEL, END...):
+        # the bot then names other words for its commands. A capability, not a provider.
+        self.reserves_opt_out_words = reserves_opt_out_words
+        self._variants: dict[bool, Engine] = {reserves_opt_out_words: self}
+        self._resume_after = timedelta(minutes=settings.session.resume_after_minutes)
+        self._dialogue_idle = timedelta(minutes=settings.session.status_dialogue_idle_minutes)
+
+    def for_channel(self, *, reserves_opt_out_words: bool) -> Engine:
+        """This engine, wording its hints for a channel that does (SMS) or does not reserve
+        opt-out words. The variants share everything else and are made once."""
+        variant = self._variants.get(reserves_opt_out_words)
+        if variant is None:
+            variant = copy.copy(self)
+            variant.reserves_opt_out_words = reserves_opt_out_words
+            self._variants[reserves_opt_out_words] = variant
+        return variant
 
     # ------------------------------------------------------------ entry point
 
-    def handle(self, draft: Draft | None, raw_text: str, desk: CaseDesk) -> Turn:
-        """Answer one message from a worker."""
-        turn = self._handle(draft, raw_text, desk)
+    def handle(self, draft: Draft | None, raw_text: str, desk: CaseDesk, *, now: datetime | None = None) -> Turn:
+        """Answer one message from a worker. `now` (UTC) lets the engine notice a pause since
+        the worker's last message; without it no pause is ever seen."""
+        idle = self._idle(draft, now)
+        if draft is not None and draft.step == STEP_DIALOGUE and idle is not None and idle >= self._dialogue_idle:
+            # The answer-back after STATUS has gone quiet: a message days later is a new matter,
+            # never an answer filed into the old case.
+            draft = None
+        paused = draft is not None and idle is not None and idle >= self._resume_after and self._report_started(draft)
+        turn = self._after_pause(draft, raw_text, desk) if paused else self._handle(draft, raw_text, desk)
         if turn.draft is not None:
             turn.choices = self.choices(turn.draft)
+            if now is not None:
+                turn.draft.seen_at = now.replace(second=0, microsecond=0).isoformat()
+        return turn
+
+    @staticmethod
+    def _idle(draft: Draft | None, now: datetime | None) -> timedelta | None:
+        if draft is None or now is None or not draft.seen_at:
+            return None
+        try:
+            return now - datetime.fromisoformat(draft.seen_at)
+        except (TypeError, ValueError):  # a draft from before this field, or a naive time
+            return None
+
+    @staticmethod
+    def _report_started(draft: Draft) -> bool:
+        return draft.step not in (STEP_LANGUAGE, STEP_DIALOGUE)
+
+    def _after_pause(self, draft: Draft, raw_text: str, desk: CaseDesk) -> Turn:
+        """The first message after a pause: "welcome back" and where the worker is. An answer
+        is still taken (the worker picks up where they left off); small talk ("hello", "sorry
+        I had to go") is not stored anywhere, the question is just asked again."""
+        lang = draft.language
+        welcome = self.t(lang, "welcome_back")
+        text = normalize(raw_text)
+        if text and self._is_small_talk(draft, text) and parse_command(text, self._command_languages(draft)) is None:
+            return Turn([welcome, self.prompt(draft)], draft, events=["resumed"])
+        turn = self._handle(draft, raw_text, desk)
+        turn.replies.insert(0, welcome)
+        turn.events.append("resumed")
         return turn
 
     def _handle(self, draft: Draft | None, raw_text: str, desk: CaseDesk) -> Turn:
@@ -140,6 +228,9 @@ class Engine:
         command = parse_command(text, self._command_languages(draft))
         if command is not None:
             return self._command(draft, command.command, command.argument, desk)
+        switched = self._language_request(draft, text, desk)
+        if switched is not None:
+            return switched
         if is_unknown_command(text) or _START.match(text):
             event = "unknown_command" if is_unknown_command(text) else "start"
             key = "error.unknown_command" if event == "unknown_command" else "hello_again"
@@ -173,6 +264,11 @@ class Engine:
 
     def _command(self, draft: Draft, command: Command, argument: str | None, desk: CaseDesk) -> Turn:
         lang = draft.language
+        if command in (Command.CANCEL, Command.DELETE) and draft.step != STEP_DIALOGUE:
+            asked = self._ask_before_erasing(draft, command)
+            if asked is not None:
+                return asked
+        draft.confirm_erase = None
         if command is Command.HELP:
             return Turn([self.t(lang, "help", **self._words(lang)), self.prompt(draft)], draft, events=["help"])
         if command is Command.CANCEL:
@@ -203,6 +299,49 @@ class Engine:
         else:
             return Turn([self.t(lang, "back.at_start"), self.prompt(draft)], draft, events=["back"])
         return Turn([self.prompt(draft)], draft, events=["back"])
+
+    def _has_report(self, draft: Draft) -> bool:
+        """Something of a report would be lost by erasing this conversation."""
+        return bool(draft.description or draft.answers)
+
+    def _ask_before_erasing(self, draft: Draft, command: Command) -> Turn | None:
+        """CANCEL or DELETE while a report is half-written: ask first ("Erase your unfinished
+        report? 1 yes 2 no"); the same command again, or yes, erases. None: erase at once."""
+        if draft.confirm_erase or not self._has_report(draft):
+            return None
+        draft.confirm_erase = command.value
+        return Turn([self._erase_question(draft)], draft, events=["confirm_erase"])
+
+    def _erase_question(self, draft: Draft) -> str:
+        return self.t(draft.language, "erase.confirm") + "\n" + self.t(draft.language, "hint.yes_no")
+
+    def _answer_erase(self, draft: Draft, text: str) -> Turn | None:
+        """The answer to "Erase your unfinished report?"; None when the message is no yes/no
+        (then it is handled as usual and the report is kept)."""
+        kind, draft.confirm_erase = draft.confirm_erase, None
+        agreed = self._yes_no(draft, text)
+        if agreed is None:
+            return None
+        if not agreed:
+            return Turn([self.t(draft.language, "erase.kept"), self.prompt(draft)], draft, events=["erase_declined"])
+        if kind == Command.DELETE.value:
+            return Turn([self.t(draft.language, "deleted")], None, erase_messages=True, events=["delete"])
+        return Turn([self.t(draft.language, "cancelled")], None, events=["cancel"])
+
+    def _language_request(self, draft: Draft, text: str, desk: CaseDesk) -> Turn | None:
+        """A way back from a language the worker cannot read: the LANGUAGE word of any
+        catalog opens the menu, and a language's own name switches to it at once. Only the
+        whole message counts, so "Bangla" inside a sentence stays part of the report."""
+        if draft.step == STEP_LANGUAGE:
+            return None  # the menu itself reads numbers and names
+        own = resolve_kind(text, with_english(draft.language))
+        if own is None and is_language_word(text, self.settings.deployment.languages):
+            return self._command(draft, Command.LANGUAGE, None, desk)
+        chosen = self._language_by_name(text)
+        if chosen is None or chosen == draft.language or own is not None:
+            return None
+        draft.language, draft.confirm_erase = chosen, None
+        return Turn([self.prompt(draft)], draft, events=["language_set"])
 
     def _status_reply(self, lang: str | None, argument: str | None, desk: CaseDesk) -> str:
         return self._look_up(lang, argument, desk)[0]
@@ -244,6 +383,8 @@ class Engine:
 
     def _answer_dialogue(self, draft: Draft, text: str, desk: CaseDesk) -> Turn:
         lang = draft.language
+        if match_word(text, "new_report", lang):  # the worker wants to report something new
+            return self._first_contact(text, desk)
         if not any(char.isalnum() for char in text):
             return Turn([self.t(lang, "error.need_words"), self.prompt(draft)], draft, events=["need_words"])
         if draft.dialogue_case is None or not desk.answer(draft.dialogue_case, text):
@@ -253,7 +394,14 @@ class Engine:
     # ------------------------------------------------------------ answers, step by step
 
     def _answer(self, draft: Draft, text: str, desk: CaseDesk) -> Turn:
+        if draft.confirm_erase:
+            answered = self._answer_erase(draft, text)
+            if answered is not None:
+                return answered
         step = draft.step
+        if step == STEP_DESCRIPTION and _small_talk(text) and not match_word(text, "done", draft.language):
+            # "hello", "sorry", "ok" is no account of what happened: ask again, keep nothing.
+            return Turn([self.prompt(draft)], draft, events=["filler"])
         if step == STEP_DIALOGUE:
             return self._answer_dialogue(draft, text, desk)
         if step == STEP_LANGUAGE:
@@ -277,7 +425,7 @@ class Engine:
     def _answer_language(self, draft: Draft, text: str) -> Turn:
         languages = self.settings.deployment.languages
         choice = parse_menu_choice(text, len(languages))
-        chosen = languages[choice - 1] if choice else self._language_by_name(text)
+        chosen = languages[choice - 1] if choice else self._language_by_name(text, codes=True)
         if chosen is None:
             return Turn([self.t(draft.language, "error.choose_number", max=len(languages)), self.language_menu(draft)], draft)
         draft.language = chosen
@@ -287,12 +435,29 @@ class Engine:
         draft.step = STEP_CONSENT
         return Turn([self.t(chosen, "privacy"), self.prompt(draft)], draft, events=["language_set"])
 
-    def _language_by_name(self, text: str) -> str | None:
+    def _language_by_name(self, text: str, *, codes: bool = False) -> str | None:
+        """The offered language `text` names: its own name, its English name or a common
+        spelling ("Español", "espanol", "বাংলা", "tieng viet"); its ISO code only at the menu
+        (`codes`), because "my" or "id" are words too."""
         key = fold(text)
         for lang in self.settings.deployment.languages:
-            if key in {lang, fold(self.t(lang, "language.name")), fold(self.t(lang, "language.name_en"))}:
+            names = {fold(self.t(lang, "language.name")), fold(self.t(lang, "language.name_en"))}
+            names.update(fold(alias) for alias in LANGUAGE_ALIASES.get(lang, ()))
+            if key in names or (codes and key == lang):
                 return lang
         return None
+
+    def _is_small_talk(self, draft: Draft, text: str) -> bool:
+        """Small talk that answers nothing at this step ("hello"; "yes" only where no yes/no is asked)."""
+        if not _small_talk(text):
+            return False
+        return self._yes_no(draft, text) is None or not self._asks_yes_no(draft)
+
+    def _asks_yes_no(self, draft: Draft) -> bool:
+        if draft.confirm_erase or draft.step in (STEP_CONSENT, STEP_SUGGEST):
+            return True
+        question = self._by_id.get(question_id_of(draft.step) or "")
+        return question is not None and (question.kind == "yes_no" or (question.id in draft.offers and not draft.editing))
 
     def _yes_no(self, draft: Draft, text: str) -> bool | None:
         choice = parse_menu_choice(text, 2)
@@ -377,6 +542,8 @@ class Engine:
         """While the description is open, text that is no answer is more description."""
         if not draft.description_open or not _has_words(text) or match_word(text, "done", draft.language):
             return None
+        if _small_talk(text):  # "ok thanks" is no part of the report
+            return None
         refused = self._add_description(draft, text)
         if refused:
             return refused
@@ -408,7 +575,10 @@ class Engine:
             if agreed is True:
                 return self._store_answer(draft, question, offer)
             # Anything else is the worker typing the answer themselves.
-        skipped = match_word(text, "skip", lang)
+        skipped = match_word(text, "skip", lang) or (question.kind == "text" and _dont_know(text))
+        if question.kind == "text" and not skipped and _small_talk(text):
+            # A greeting, an apology or a bare yes/no is never a workplace, a place or a name.
+            return Turn([self.prompt(draft)], draft, events=["filler"])
         if skipped and not question.optional:
             return Turn([self.t(lang, "error.required"), self.prompt(draft)], draft)
         value, error = self._parse_value(draft, question, text) if not skipped else (None, None)
@@ -417,6 +587,8 @@ class Engine:
                 more = self._maybe_more_description(draft, text)
                 if more:
                     return more
+            if question.kind == "category":  # the menu was just shown: a short hint, not 7 segments again
+                return Turn([self.t(lang, "hint.category_again", max=len(self.settings.flow.categories), help=self._word("help", lang))], draft)
             return Turn([self.t(lang, error, max=len(self.settings.flow.categories)), self.prompt(draft)], draft)
         return self._store_answer(draft, question, value)
 
@@ -483,7 +655,7 @@ class Engine:
             self._advance(draft, STEP_CHANGE)
             return Turn([self.prompt(draft)], draft)
         if choice == 3:
-            return Turn([self.t(lang, "cancelled")], None, events=["cancel"])
+            return self._ask_before_erasing(draft, Command.CANCEL) or Turn([self.t(lang, "cancelled")], None, events=["cancel"])
         return Turn([self.t(lang, "error.choose_number", max=3), self.prompt(draft)], draft)
 
     def _changeable(self) -> list[str]:
@@ -552,7 +724,7 @@ class Engine:
         return self.t(language, "urgent.contacts", contacts="\n".join(contacts))
 
     def _word(self, kind: str, language: str | None) -> str:
-        return phrases(kind, language or "en")[0].upper()
+        return display_word(kind, language or "en", sms_safe=self.reserves_opt_out_words)
 
     def word(self, kind: str, language: str | None) -> str:
         """How the bot names a keyword to the worker ("send STATUS"), for texts sent from elsewhere."""
@@ -589,7 +761,8 @@ class Engine:
             text = self.t(lang, "ask.suggestion", category=self.t(lang, f"category.{draft.suggestion}"))
             return text + "\n" + self.t(lang, "hint.yes_no") + self._more_hint(draft)
         if step == STEP_SUMMARY:
-            return self.t(lang, "summary", summary=self._summary(draft))
+            options = ", ".join(f"{number} = {label}" for number, label in self._summary_options(lang))
+            return self.t(lang, "summary.check", summary=self._summary(draft)) + "\n" + options
         if step == STEP_CHANGE:
             labels = [self.t(lang, f"label.{field_id}") for field_id in self._changeable()]
             return self.t(lang, "ask.change") + "\n" + "\n".join(f"{i} {label}" for i, label in enumerate(labels, 1))
@@ -616,8 +789,10 @@ class Engine:
             return tuple(self._language_options(draft))
         if step in (STEP_CONSENT, STEP_SUGGEST):
             return yes_no
+        if draft.confirm_erase:
+            return yes_no
         if step == STEP_SUMMARY:
-            return tuple((str(i), self._word(kind, lang).capitalize()) for i, kind in enumerate(("confirm", "change", "cancel"), 1))
+            return self._summary_options(lang)
         if step == STEP_CHANGE:
             return tuple((str(i), self.t(lang, f"label.{field_id}")) for i, field_id in enumerate(self._changeable(), 1))
         question = self._by_id.get(question_id_of(step) or "")
@@ -630,6 +805,10 @@ class Engine:
         if question.kind == "yes_no":
             return yes_no
         return ()
+
+    def _summary_options(self, lang: str | None) -> tuple[tuple[str, str], ...]:
+        """1 send, 2 change, 3 cancel: the same words in the text and on the buttons."""
+        return tuple((str(i), self._word(kind, lang)) for i, kind in enumerate(("confirm", "change", "cancel"), 1))
 
     def _more_hint(self, draft: Draft) -> str:
         return "\n" + self.t(draft.language, "hint.write_more") if draft.description_open else ""

@@ -165,7 +165,7 @@ class Intake:
             media = _MediaTally(refused=list(message.refused_media))
             if _takes_media(loaded.draft):
                 self._keep_media(conversations, lookup, message, media, now)
-            turn = self._turn(loaded.draft, message, desk)
+            turn = self._turn(loaded.draft, message, desk, now)
             if turn.draft is None:
                 conversations.erase(lookup)
             else:
@@ -207,11 +207,13 @@ class Intake:
             draft = ConversationStore(session, self.secrets, self.idle_expiry).peek(lookup, utcnow())
         return text_work.prepare(self.understander, draft, message.text, self.settings.limits.max_message_chars)
 
-    def _turn(self, draft: Draft | None, message: InboundMessage, desk: _Desk) -> Turn:
+    def _turn(self, draft: Draft | None, message: InboundMessage, desk: _Desk, now: datetime) -> Turn:
+        # Hints name SMS-safe command words on channels that reserve opt-out words (SMS).
+        engine = self.engine.for_channel(reserves_opt_out_words=message.reserves_opt_out_words)
         if (message.media or message.refused_media) and not message.text.strip() and draft is not None:
             # A photo or voice note alone is no answer: keep it and ask the same question again.
-            return Turn([self.engine.prompt(draft)], draft, events=["media"])
-        return self.engine.handle(draft, message.text, desk)
+            return Turn([engine.prompt(draft)], draft, events=["media"])
+        return engine.handle(draft, message.text, desk, now=now)
 
     def _keep_media(self, conversations: ConversationStore, lookup: str, message: InboundMessage,
                     tally: _MediaTally, now: datetime, draft: Draft | None = None) -> None:

@@ -76,6 +76,12 @@ class InboundMessage:
     def reply_address(self) -> ReplyAddress:
         return ReplyAddress(adapter=self.adapter, channel=self.channel, address=self.sender)
 
+    @property
+    def reserves_opt_out_words(self) -> bool:
+        """The channel itself acts on whole-message opt-out words: on SMS, STOP, CANCEL, END,
+        QUIT... opt the number out (carriers, Twilio), so the bot must never ask for them."""
+        return self.channel == "sms"
+
     def with_text(self, text: str) -> InboundMessage:
         return replace(self, text=text)
 

@@ -120,7 +120,7 @@ class TwilioAdapter:
         except Exception:  # Twilio may retry; the worker's message was not stored (the transaction rolled back)
             log.exception("twilio message not handled", extra={"channel": fields.channel})
             return _plain(503, "temporarily unavailable, please retry")
-        body = twiml_reply(reply, fields.channel, self.settings.max_segments_per_message)
+        body = twiml_reply(reply, fields.channel, self.settings.max_segments_per_message, self.settings.gsm7_fold)
         return Response(body, status=200, mimetype="text/xml")
 
     def _opt_out_handled(self, fields) -> bool:

@@ -10,11 +10,13 @@ the sealed blob in the outbox, which the server cannot open.
 from __future__ import annotations
 
 import json
+import secrets as _random
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from bot.casecode import new_case_code
@@ -164,18 +166,50 @@ class CaseStore:
         return True
 
     def add_answer(self, case_id: str, text: str, now: datetime) -> str:
-        """Seal a worker's answer to the operator at once and keep it until they fetch it; returns its id."""
-        answer_id = str(uuid.uuid4())
+        """Seal a worker's answer to the operator at once and keep it until they fetch it; returns its id.
+
+        The id is time-ordered and strictly increasing within the case (`ordered_answer_id`),
+        so answers sent within one minute still reach the operator in the order they were sent.
+        """
+        answer_id = self._next_answer_id(case_id)
         payload = {"format": ANSWER_FORMAT, "answer_id": answer_id, "case_id": case_id, "text": text, "received_at": now.isoformat()}
         sealed = crypto.seal_worker_answer(self.secrets, json.dumps(payload, ensure_ascii=False).encode())
         self.session.add(WorkerAnswer(id=answer_id, case_id=case_id, sealed=sealed, created_at=now))
         return answer_id
 
+    def _next_answer_id(self, case_id: str) -> str:
+        # The last answer of this case still waiting here: the new one must sort after it,
+        # even when two arrive within a microsecond or the clock steps back.
+        last = self.session.execute(
+            select(func.max(WorkerAnswer.id)).where(WorkerAnswer.case_id == case_id, WorkerAnswer.id.like(f"{'_' * 14}8%"))
+        ).scalar()
+        floor = answer_sequence(last) + 1 if last else 0
+        return ordered_answer_id(max(time.time_ns() // 1000, floor))
+
     def pending_answers(self, limit: int) -> list[SealedAnswer]:
-        """Sealed answers not yet acknowledged by the operator, oldest first."""
+        """Sealed answers not yet acknowledged by the operator, oldest first: by minute, then by
+        their time-ordered id (the order they were sent; older uuid4 ids sort among themselves)."""
         rows = self.session.execute(select(WorkerAnswer).order_by(WorkerAnswer.created_at, WorkerAnswer.id).limit(limit)).scalars()
         return [SealedAnswer(row.id, row.case_id, row.sealed, row.created_at) for row in rows]
 
     def ack_answer(self, answer_id: str) -> bool:
         """The operator keeps the answer now: nothing of it stays here. False when no such answer waits."""
         return bool(self.session.execute(delete(WorkerAnswer).where(WorkerAnswer.id == answer_id)).rowcount)
+
+
+def ordered_answer_id(sequence: int) -> str:
+    """A UUID (version 8, RFC 9562) whose canonical text sorts by `sequence` (microseconds
+    since the epoch, or one more than the case's last answer): 60 bits of it around the
+    version digit, then the variant and 62 random bits. The operator API keeps taking it as
+    any UUID."""
+    if not 0 <= sequence < 1 << 60:
+        raise ValueError("answer sequence out of range")
+    high, low = sequence >> 12, sequence & 0xFFF
+    tail = (0b10 << 62) | _random.randbits(62)
+    return str(uuid.UUID(f"{high:012x}8{low:03x}{tail:016x}"))
+
+
+def answer_sequence(answer_id: str) -> int:
+    """The sequence `ordered_answer_id` put into `answer_id`."""
+    digits = answer_id.replace("-", "")
+    return (int(digits[:12], 16) << 12) | int(digits[13:16], 16)
