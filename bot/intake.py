@@ -17,6 +17,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from nlu import Understander
@@ -24,7 +25,7 @@ from nlu import Understander
 from .case_record import build_case_record, grants_contact
 from .config import Settings
 from .draft import Draft
-from .engine import CaseStatus, Engine, StatusThrottled, Turn
+from .engine import AlertFailed, CaseStatus, Engine, StatusThrottled, Turn
 from .i18n import Catalogs
 from .messages import InboundMessage, Reply, ReplyAddress
 from storage import crypto
@@ -52,7 +53,10 @@ class _Desk:
     def submit(self, draft: Draft) -> str:
         settings, now = self.intake.settings, utcnow()
         cases = CaseStore(self.session, self.intake.secrets)
-        case_id, code = cases.new_identity()
+        if draft.alert_case and draft.alert_code:  # an urgent alert went first: same case, same code
+            case_id, code = draft.alert_case, draft.alert_code
+        else:
+            case_id, code = cases.new_identity()
         record = build_case_record(
             settings,
             draft,
@@ -63,6 +67,59 @@ class _Desk:
             contact_address=self.message.sender if grants_contact(settings, draft) else None,
             nlu_backend=self.intake.understander.name,
         )
+        self._attach_media(record)
+        cases.add(
+            case_id=case_id,
+            code=code,
+            record=record,
+            urgent=record["urgent"],
+            reply_address=self.reply_address,
+            now=now,
+            reply_retention=timedelta(days=settings.session.reply_address_retention_days),
+            language=draft.language,
+        )
+        log.info("case confirmed", extra={"urgent": record["urgent"], "channel": self.message.channel})
+        return code
+
+    def alert(self, draft: Draft) -> tuple[str, str]:
+        settings, now = self.intake.settings, utcnow()
+        cases = CaseStore(self.session, self.intake.secrets)
+        try:
+            # A savepoint: should the alert fail, the rest of the turn (the draft, the replies with
+            # the emergency contacts) is still written.
+            with self.session.begin_nested():
+                if draft.alert_case and draft.alert_code:  # danger again after CHANGE: a newer alert, same case
+                    case_id, code = draft.alert_case, draft.alert_code
+                else:
+                    case_id, code = cases.new_identity()
+                record = build_case_record(
+                    settings,
+                    draft,
+                    case_id=case_id,
+                    code=code,
+                    channel=self.message.channel,
+                    confirmed_at=now,
+                    contact_address=self.message.sender if grants_contact(settings, draft) else None,
+                    nlu_backend=self.intake.understander.name,
+                    kind="alert",
+                )
+                self._attach_media(record)
+                cases.add_alert(
+                    case_id=case_id,
+                    code=code,
+                    record=record,
+                    reply_address=self.reply_address,
+                    now=now,
+                    reply_retention=timedelta(days=settings.session.reply_address_retention_days),
+                    language=record["language"],
+                )
+        except (SQLAlchemyError, ValueError) as error:
+            log.error("urgent alert not queued", extra={"error": type(error).__name__, "channel": self.message.channel})
+            raise AlertFailed() from None
+        log.warning("urgent alert queued", extra={"channel": self.message.channel})
+        return case_id, code
+
+    def _attach_media(self, record: dict) -> None:
         media = self.conversations.media(self.lookup)
         if media:
             record["attachments"] = [
@@ -74,18 +131,6 @@ class _Desk:
                 }
                 for item in media
             ]
-        cases.add(
-            case_id=case_id,
-            code=code,
-            record=record,
-            urgent=draft.urgent,
-            reply_address=self.reply_address,
-            now=now,
-            reply_retention=timedelta(days=settings.session.reply_address_retention_days),
-            language=draft.language,
-        )
-        log.info("case confirmed", extra={"urgent": draft.urgent, "channel": self.message.channel})
-        return code
 
     def status(self, code: str) -> CaseStatus | None:
         throttle = StatusThrottleStore(self.session, self.intake.settings.status_throttle)

@@ -65,9 +65,52 @@ class CaseStore:
         reply_retention: timedelta,
         language: str | None = None,
     ) -> None:
-        """Store a confirmed case: sealed into the outbox in this same transaction."""
-        sealed = crypto.seal_case(self.secrets, json.dumps(record, ensure_ascii=False).encode())
+        """Store a confirmed case: sealed into the outbox in this same transaction.
+
+        The report of a case that began as an urgent alert (`add_alert`) updates the case's row;
+        it is queued under its case id, the alert under a delivery id of its own, so no sink
+        takes the report for a redelivery of the alert.
+        """
+        self._keep_case(case_id, code, urgent, reply_address, now, reply_retention, language)
+        self._queue(case_id, record, urgent, now)
+
+    def add_alert(
+        self,
+        *,
+        case_id: str,
+        code: str,
+        record: dict,
+        reply_address: ReplyAddress,
+        now: datetime,
+        reply_retention: timedelta,
+        language: str | None = None,
+    ) -> str:
+        """Store an urgent alert: the case's row (made now, or kept from an earlier alert) and the
+        sealed alert in the outbox, urgent, under a fresh delivery id, which is returned."""
+        self._keep_case(case_id, code, True, reply_address, now, reply_retention, language)
+        delivery_id = str(uuid.uuid4())
+        self._queue(delivery_id, record, True, now)
+        return delivery_id
+
+    def _keep_case(
+        self,
+        case_id: str,
+        code: str,
+        urgent: bool,
+        reply_address: ReplyAddress,
+        now: datetime,
+        reply_retention: timedelta,
+        language: str | None,
+    ) -> None:
         keep_address = reply_retention > timedelta(0)
+        address = crypto.encrypt_reply_address(self.secrets, case_id, reply_address.to_json()) if keep_address else None
+        expires = now + reply_retention if keep_address else None
+        case = self.session.get(Case, case_id)
+        if case is not None:  # an alert came first: the report completes the same case
+            case.urgent = case.urgent or urgent
+            case.reply_address, case.reply_address_expires_at = address, expires
+            case.language = language or case.language
+            return
         self.session.add(
             Case(
                 case_id=case_id,
@@ -75,16 +118,17 @@ class CaseStore:
                 status="received",
                 urgent=urgent,
                 created_at=now,
-                reply_address=crypto.encrypt_reply_address(self.secrets, case_id, reply_address.to_json())
-                if keep_address
-                else None,
-                reply_address_expires_at=now + reply_retention if keep_address else None,
+                reply_address=address,
+                reply_address_expires_at=expires,
                 language=language,
             )
         )
+
+    def _queue(self, delivery_id: str, record: dict, urgent: bool, now: datetime) -> None:
+        sealed = crypto.seal_case(self.secrets, json.dumps(record, ensure_ascii=False).encode())
         self.session.add(
             OutboxEntry(
-                case_id=case_id, sealed=sealed, urgent=urgent, state="pending", attempts=0, next_attempt_at=now, created_at=now
+                case_id=delivery_id, sealed=sealed, urgent=urgent, state="pending", attempts=0, next_attempt_at=now, created_at=now
             )
         )
 

@@ -199,8 +199,13 @@ class OperatorStore:
         self.engine.dispose()
 
     def add(self, record: dict) -> bool:
-        """Keep a case; False when it was already here (pulling twice is harmless)."""
-        blob = crypto.encrypt_store_record(self.key, record["case_id"], json.dumps(record, ensure_ascii=False).encode())
+        """Keep a case; False when it was already here (pulling twice is harmless).
+
+        A case that began as an urgent alert arrives twice, as the alert and as the report
+        (`kind`, same case id and code): the report replaces the alert and carries it under
+        "alert", so `get` shows both as one case; exports (`iter_cases`) hold the report only.
+        """
+        blob = self._seal(record)
         values = {
             "case_id": record["case_id"],
             "received_at": record["received_at"],
@@ -213,8 +218,41 @@ class OperatorStore:
             with self.engine.begin() as connection:
                 connection.execute(insert(operator_cases).values(**values))
         except IntegrityError:
-            return False
+            return self._merge(record)
         return True
+
+    def _seal(self, record: dict) -> bytes:
+        return crypto.encrypt_store_record(self.key, record["case_id"], json.dumps(record, ensure_ascii=False).encode())
+
+    def _merge(self, record: dict) -> bool:
+        """A case already kept arrives again: a redelivery (False), or the alert and the report of one case."""
+        c, case_id = operator_cases.c, record["case_id"]
+        with self.engine.begin() as connection:
+            blob, received_at = connection.execute(select(c.record, c.received_at).where(c.case_id == case_id)).one()
+            kept = self._open(case_id, blob)
+            new_kind, kept_kind = record.get("kind", "report"), kept.get("kind", "report")
+            if kept_kind == "report":
+                if new_kind != "alert" or "alert" in kept or kept.get("code") != record.get("code"):
+                    return False
+                merged = {**kept, "alert": record}  # the alert came second: kept beside the report
+                changed = False
+            elif new_kind == "report" and kept.get("code") == record.get("code"):
+                merged, changed = {**record, "alert": kept}, True
+            elif new_kind == "alert" and record != kept and kept.get("code") == record.get("code"):
+                merged, changed = record, True  # a newer alert (danger again after a change) replaces the older
+            else:
+                return False
+            connection.execute(
+                update(operator_cases)
+                .where(c.case_id == case_id)
+                .values(
+                    record=self._seal(merged),
+                    category=merged["category"],
+                    urgent=True,
+                    received_at=min(received_at, record["received_at"]),  # due dates run from the first
+                )
+            )
+        return changed
 
     # ------------------------------------------------------------ finding cases
 
@@ -296,7 +334,9 @@ class OperatorStore:
             with self.engine.connect() as connection:
                 rows = connection.execute(query).all()
             for case_id, received_at, status, blob, changed_at in rows:
-                yield StoredCase(self._open(case_id, blob), status, changed_at or received_at)
+                record = self._open(case_id, blob)
+                record.pop("alert", None)  # exports carry the report only: its fields are what the redaction knows
+                yield StoredCase(record, status, changed_at or received_at)
             if len(rows) < batch:
                 return
             after = (rows[-1][1], rows[-1][0])
