@@ -61,6 +61,7 @@ from .draft import (
 from .i18n import SOURCE_LANGUAGE, Catalogs
 
 SUMMARY_PREVIEW_CHARS = 120
+ALERT_PREVIEW_CHARS = 60  # what an alert sent, read back to the worker: short, the reply is paid per SMS segment
 
 
 @dataclass(frozen=True)
@@ -656,7 +657,7 @@ class Engine:
 
     def _alert_preview(self, draft: Draft) -> str:
         text = " / ".join(part.replace("\n", " ") for part in alert_text(draft))
-        return text if len(text) <= SUMMARY_PREVIEW_CHARS else text[:SUMMARY_PREVIEW_CHARS].rstrip() + "…"
+        return text if len(text) <= ALERT_PREVIEW_CHARS else text[:ALERT_PREVIEW_CHARS].rstrip() + "…"
 
     def _keep(self, draft: Draft, text: str, step: str | None = "") -> Turn | None:
         """Keep what the worker wrote: aside before consent, else in the description. A refusal, if too long."""

@@ -147,9 +147,9 @@ def test_danger_words_at_any_step_get_the_contacts_and_the_alert_question_at_onc
     (code,) = CODE_SHOWN.findall(replies[0])
     (alert,) = found
     what = " / ".join(alert["description"].split("\n"))
-    what = what if len(what) <= 120 else what[:120].rstrip() + "…"
+    what = what if len(what) <= 60 else what[:60].rstrip() + "…"
     assert replies[0] == worker.t("alert.sent", what=what, code=code), "the worker is told what was sent"
-    assert DANGER[lang][:20] in replies[0] or len(alert["description"]) > 120
+    assert DANGER[lang][:20] in replies[0] or not alert["description"].startswith(DANGER[lang])
     assert alert["kind"] == "alert" and alert["urgent"] is True and alert["code"] == code.replace(" ", "")
     assert DANGER[lang] in alert["description"]
     assert alert["language"] == lang
@@ -408,3 +408,18 @@ def test_small_talk_at_the_danger_question_asks_it_again(services):
     reply = services.intake.receive(InboundMessage(channel="sms", sender=worker_sender, text="thank you"))
     assert reply.texts[0] == services.catalogs.text("en", "error.yes_no")
     assert reply.texts[-1].endswith(services.catalogs.text("en", "hint.yes_no"))
+
+
+@pytest.mark.parametrize("lang", ["en", "bn", "hi", "ne", "my", "km", "th", "vi", "id", "tl", "ja", "zh", "es"])
+def test_the_danger_question_with_its_contacts_fits_three_sms_segments(lang):
+    """The whole reply a worker in danger pays for: the contacts, the question and the YES/NO hint."""
+    from bot.i18n import Catalogs
+    from channels.sms_segments import count_segments
+
+    catalogs = Catalogs((lang,))
+    contacts = "Emergency services: 999\nDuty officer: 0100 200 300"
+    prompt = (
+        catalogs.text(lang, "danger.contacts", contacts=contacts) + "\n\n" + catalogs.text(lang, "ask.alert") + "\n"
+        + catalogs.text(lang, "hint.yes_no")
+    )  # fmt: skip
+    assert count_segments(prompt).segments <= 3

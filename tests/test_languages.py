@@ -50,6 +50,7 @@ def _sample_values(language: str) -> dict[str, str]:
         "summary": "",
         "message": "",
         "value": "Rahman Garments Ltd",  # a name the description gave, offered to confirm
+        "what": "x" * 60,  # the start of what an urgent alert sent (bot.engine.ALERT_PREVIEW_CHARS)
     }
 
 
