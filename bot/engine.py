@@ -503,8 +503,17 @@ class Engine:
             answer = self._yes_no(draft, text)
             return answer, None if answer is not None else "error.yes_no"
         if question.kind == "number":
-            number = parse_number(text)
-            return number, None if number is not None else "error.need_number"
+            # Imported here: this method's body is the only part of the engine the nlu work changes.
+            from nlu import is_dont_know, parse_count
+
+            if text.strip().isdecimal():  # the usual answer ("45", "৪৫"): digits alone, no words to read
+                number = parse_number(text)
+                return number, None if number is not None else "error.need_number"
+            # "I don't know" is an answer: unknown (None), never an invented number.
+            if is_dont_know(text, draft.language):
+                return None, None
+            count = parse_count(text, draft.language)  # "about 100", "kira2 100 orang"; "many" -> None
+            return (count.value, None) if count is not None else (None, "error.need_number")
         if question.kind == "category":
             categories = self.settings.flow.categories
             choice = parse_menu_choice(text, len(categories))

@@ -9,6 +9,8 @@ makes a key that is only fit for comparing against keyword lists.
 import re
 import unicodedata
 
+from nlu.zawgyi import zawgyi_to_unicode
+
 ZWNJ = "\u200c"
 ZWJ = "\u200d"
 
@@ -37,8 +39,9 @@ _EDGE_MARKS = frozenset("\ufe0e\ufe0f\u20e3")
 
 
 def normalize(text: str) -> str:
-    """Return `text` cleaned up: NFC, ASCII digits, no invisible or control characters,
-    no repeated punctuation, single spaces, at most one blank line. Never raises."""
+    """Return `text` cleaned up: Burmese typed in Zawgyi made Unicode, NFC, ASCII digits,
+    no invisible or control characters, no repeated punctuation, single spaces, at most
+    one blank line. Never raises."""
     if text.isascii():
         # Most messages ("1", "yes", "skip"): no surrogates, nothing for NFC, no invisible
         # characters and no joiners; the character loop only runs if a control character is there.
@@ -46,7 +49,8 @@ def normalize(text: str) -> str:
         if not text.isprintable():
             text = "".join(_clean_char(char) for char in text)
     else:
-        text = _replace_lone_surrogates(text).replace("\r\n", "\n")
+        # Zawgyi Burmese first: NFC and the cleaning below would reorder or drop its marks.
+        text = zawgyi_to_unicode(_replace_lone_surrogates(text)).replace("\r\n", "\n")
         text = _ESCAPE_SEQUENCE.sub("", text)
         text = unicodedata.normalize("NFC", text)
         text = text.translate(_INVISIBLE).translate(_LINE_BREAKS)

@@ -143,7 +143,7 @@ BAD_INPUTS = [
     ("minus-one-consent", "consent", "-1", "error.yes_no", {}),
     ("three-yes-no", "ongoing", "3", "error.yes_no", {}),
     ("minus-one-yes-no", "urgent", "-1", "error.yes_no", {}),
-    ("words-for-number", "people_affected", "many of us", "error.need_number", {}),
+    ("words-for-number", "people_affected", "my friends and me", "error.need_number", {}),
     ("punctuation-question", "workplace", "...", "error.need_words", {}),
     ("surrogate-description", "description", LONE_SURROGATE, "error.need_words", {}),
     ("surrogate-question", "workplace", LONE_SURROGATE, "error.need_words", {}),
