@@ -25,12 +25,13 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Protocol
 
-import nlu
 from nlu import (
     Command,
     Understander,
     detect_language,
+    detect_language_confident,
     fold,
+    is_filler,
     is_unknown_command,
     match_word,
     normalize,
@@ -119,35 +120,11 @@ def _has_words(text: str) -> bool:
     return any(char.isalpha() for char in text)
 
 
-# Stand-in for `nlu.is_filler` until the nlu branch that adds it is merged: a greeting, thanks,
-# "wait" or a bare yes/no says nothing that must be kept. Compared after `fold`.
-_SMALL_TALK = frozenset(
-    fold(phrase)
-    for phrase in (
-        "hi", "hello", "hey", "hii", "helo", "good morning", "good evening", "thanks", "thank you", "ok thanks", "sorry", "wait",
-        "one moment", "i'm back", "salam", "assalamualaikum", "namaste", "namaskar", "xin chao", "chao", "cam on",
-        "hola", "buenas", "buenos dias", "buenas tardes", "gracias", "perdon", "halo", "hai", "maaf", "kumusta",
-        "sawasdee", "হ্যালো", "নমস্কার", "আসসালামু আলাইকুম", "ধন্যবাদ", "नमस्ते", "धन्यवाद", "สวัสดี", "မင်္ဂလာပါ",
-        "សួស្តី", "こんにちは", "你好", "您好", "谢谢", "xin chào", "cảm ơn",
-    )
-)  # fmt: skip
-
-
-def _is_filler(text: str, language: str | None) -> bool:
-    """Only small talk (a greeting, thanks, a bare yes/no): nothing of a report to keep."""
-    if not _has_words(text):
-        return True
-    check = getattr(nlu, "is_filler", None)
-    if check is not None:
-        return bool(check(text, language))
-    return fold(text) in _SMALL_TALK or parse_yes_no(text, language) is not None
-
-
 def _says_something(text: str, language: str | None) -> bool:
     """Worth keeping for the report where an answer of another kind was asked (first message,
     language menu, consent): not small talk, and a sentence rather than a stray word ("Klingon")
     or noise. Scripts written without spaces (Chinese, Thai...) count letters only."""
-    if _is_filler(text, language):
+    if is_filler(text, language):
         return False
     # Vowel signs of Bengali, Hindi, Thai... are marks, not letters: they count as letters here.
     letters = sum(char.isalpha() or unicodedata.category(char).startswith("M") for char in text)
@@ -219,10 +196,12 @@ class Engine:
             return self._status_dialogue(None, command.argument, desk)
         if command and command.command in (Command.CANCEL, Command.DELETE):
             return Turn([self.t(lang, "deleted")], None, erase_messages=True, events=["delete"])
-        draft = Draft(menu_first=self._detect(text))
-        # The welcome comes in the language of the first message when detection is sure of it;
-        # a first message that says something is kept (encrypted in the draft) for the report.
-        lang = draft.menu_first or lang
+        # The welcome comes in the language of the first message when detection is sure of it
+        # (a greeting of one language only, or enough words); that language is listed first.
+        sure = detect_language_confident(text, self.settings.deployment.languages) if text else None
+        draft = Draft(menu_first=sure or self._detect(text))
+        lang = sure or lang
+        # A first message that says something is kept (encrypted in the draft) for the report.
         welcome = self.t(lang, "welcome", name=self.settings.deployment.name)
         says_something = _says_something(text, draft.menu_first)
         if says_something:
@@ -641,7 +620,7 @@ class Engine:
         choice = parse_menu_choice(text, 2)
         agreed = choice == 1 if choice else parse_yes_no(text, lang)
         if agreed is None:
-            if _is_filler(text, lang):
+            if is_filler(text, lang):
                 return Turn([self.t(lang, "error.yes_no"), self.prompt(draft)], draft)
             if draft.danger_return == STEP_DIALOGUE and draft.dialogue_case:
                 desk.answer(draft.dialogue_case, text)
