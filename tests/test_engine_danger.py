@@ -62,7 +62,10 @@ def intake(services, lang: str) -> list[str]:
 
 
 # How many messages of `intake` bring the worker to each step.
-STOPS = {"first": 0, "language": 1, "consent": 2, "description": 3, "suggest": 4, "workplace": 5, "summary": 13}
+STOPS = {
+    "first": 0, "language": 1, "consent": 2, "description": 3, "suggest": 4, "workplace": 5, "ongoing": 9,
+    "people_affected": 10, "summary": 13,
+}  # fmt: skip
 
 
 class Worker:
@@ -114,6 +117,8 @@ def expected_after(worker: Worker, stop: str) -> str:
         "description": t("hint.write_more"),  # the description was answered; more is still welcome
         "suggest": t("hint.write_more"),
         "workplace": t("ask.workplace"),
+        "ongoing": t("ask.ongoing"),  # a yes/no question
+        "people_affected": t("ask.people_affected"),  # a number question
         "summary": t("summary", summary="\x00").split("\x00")[0],
         "dialogue": t("dialogue.prompt", cancel="\x00").split("\x00")[0],
     }[stop]
@@ -155,8 +160,8 @@ def test_danger_words_at_any_step_get_the_contacts_and_the_alert_question_at_onc
     assert alert["language"] == lang
     queued = EmbeddedQueue(services.sessions).peek()
     assert queued[0].urgent is True and crypto.open_case([identity_of(services.settings)], queued[0].sealed)
-    if stop in ("workplace", "summary"):  # the answers so far go with it
-        assert alert["answers"]["workplace"] == (ANSWERS[lang]["workplace"] if stop == "summary" else None)
+    if stop in ("workplace", "ongoing", "summary"):  # the answers so far go with it
+        assert alert["answers"]["workplace"] == (None if stop == "workplace" else ANSWERS[lang]["workplace"])
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
