@@ -17,12 +17,11 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from nlu import Understander
 
-from .case_record import build_case_record, grants_contact
+from .case_record import build_case_record, grants_contact, validate_case_record
 from .config import Settings
 from .draft import Draft
 from .engine import AlertFailed, CaseStatus, Engine, StatusThrottled, Turn
@@ -104,6 +103,7 @@ class _Desk:
                     kind="alert",
                 )
                 self._attach_media(record)
+                validate_case_record(record)  # a record the operator's pull would refuse is no alert
                 cases.add_alert(
                     case_id=case_id,
                     code=code,
@@ -113,7 +113,9 @@ class _Desk:
                     reply_retention=timedelta(days=settings.session.reply_address_retention_days),
                     language=record["language"],
                 )
-        except (SQLAlchemyError, ValueError) as error:
+        except Exception as error:
+            # Whatever went wrong (the database, sealing, a record the schema refuses), the worker
+            # in danger must still get an answer with the emergency contacts: the engine gives it.
             log.error("urgent alert not queued", extra={"error": type(error).__name__, "channel": self.message.channel})
             raise AlertFailed() from None
         log.warning("urgent alert queued", extra={"channel": self.message.channel})
