@@ -199,9 +199,9 @@ class Engine:
         if command and command.command in (Command.CANCEL, Command.DELETE):
             return Turn([self.t(lang, "deleted")], None, erase_messages=True, events=["delete"])
         # The welcome comes in the language of the first message when detection is sure of it
-        # (a greeting of one language only, or enough words); that language is listed first.
+        # (a greeting of one language only, or enough words); the menu's order is `_detect`'s.
         sure = detect_language_confident(text, self.settings.deployment.languages) if text else None
-        draft = Draft(menu_first=sure or self._detect(text))
+        draft = Draft(menu_first=self._detect(text))
         lang = sure or lang
         # A first message that says something is kept (encrypted in the draft) for the report.
         welcome = self.t(lang, "welcome", name=self.settings.deployment.name)
