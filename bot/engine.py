@@ -288,6 +288,8 @@ class Engine:
             return Turn([reply], None, events=["status"])
         language = lang or (found.language if found.language in self.settings.deployment.languages else None)
         draft = Draft(step=STEP_DIALOGUE, language=language, dialogue_case=found.case_ref)
+        # An urgent alert in answer mode goes under this same case and code (the draft is encrypted).
+        draft.alert_case, draft.alert_code = found.case_ref, casecode.parse_code(argument or "")
         return Turn([reply, self.prompt(draft)], draft, events=["status", "dialogue"])
 
     def _answer_dialogue(self, draft: Draft, text: str, desk: CaseDesk) -> Turn:

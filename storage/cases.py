@@ -106,10 +106,11 @@ class CaseStore:
         address = crypto.encrypt_reply_address(self.secrets, case_id, reply_address.to_json()) if keep_address else None
         expires = now + reply_retention if keep_address else None
         case = self.session.get(Case, case_id)
-        if case is not None:  # an alert came first: the report completes the same case
+        if case is not None:  # an alert came first (or comes in answer mode): the same case goes on
             case.urgent = case.urgent or urgent
-            case.reply_address, case.reply_address_expires_at = address, expires
-            case.language = language or case.language
+            case.language = case.language or language
+            if case.reply_address is None:  # never replaced: see refresh_address
+                case.reply_address, case.reply_address_expires_at = address, expires
             return
         self.session.add(
             Case(

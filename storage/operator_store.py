@@ -203,7 +203,7 @@ class OperatorStore:
 
         A case that began as an urgent alert arrives twice, as the alert and as the report
         (`kind`, same case id and code): the report replaces the alert and carries it under
-        "alert", so `get` shows both as one case; exports (`iter_cases`) hold the report only.
+        "alerts", so `get` shows both as one case; exports (`iter_cases`) hold the report only.
         """
         blob = self._seal(record)
         values = {
@@ -225,23 +225,32 @@ class OperatorStore:
         return crypto.encrypt_store_record(self.key, record["case_id"], json.dumps(record, ensure_ascii=False).encode())
 
     def _merge(self, record: dict) -> bool:
-        """A case already kept arrives again: a redelivery (False), or the alert and the report of one case."""
+        """A case already kept arrives again: a redelivery (False), or an alert or the report of it.
+
+        What is kept: the report once it came, else the newest alert, and under "alerts" every
+        alert of the case that is not that record, in the order they came.
+        """
         c, case_id = operator_cases.c, record["case_id"]
         with self.engine.begin() as connection:
             blob, received_at = connection.execute(select(c.record, c.received_at).where(c.case_id == case_id)).one()
-            kept = self._open(case_id, blob)
-            new_kind, kept_kind = record.get("kind", "report"), kept.get("kind", "report")
-            if kept_kind == "report":
-                if new_kind != "alert" or "alert" in kept or kept.get("code") != record.get("code"):
-                    return False
-                merged = {**kept, "alert": record}  # the alert came second: kept beside the report
-                changed = False
-            elif new_kind == "report" and kept.get("code") == record.get("code"):
-                merged, changed = {**record, "alert": kept}, True
-            elif new_kind == "alert" and record != kept and kept.get("code") == record.get("code"):
-                merged, changed = record, True  # a newer alert (danger again after a change) replaces the older
-            else:
+            main = self._open(case_id, blob)
+            if main.get("code") != record.get("code"):  # not the same case: keep what is here
                 return False
+            alerts = main.pop("alerts", [])
+            if main.get("kind") == "alert":
+                alerts.append(main)
+            if record.get("kind") == "alert":
+                if record in alerts:
+                    return False
+                alerts.append(record)
+                if main.get("kind") == "alert":
+                    main = record  # the newest alert holds everything written so far
+            elif main.get("kind", "report") == "report":
+                return False
+            else:
+                main = record
+            others = [alert for alert in alerts if alert != main]
+            merged = {**main, "alerts": others} if others else main
             connection.execute(
                 update(operator_cases)
                 .where(c.case_id == case_id)
@@ -252,7 +261,7 @@ class OperatorStore:
                     received_at=min(received_at, record["received_at"]),  # due dates run from the first
                 )
             )
-        return changed
+        return True
 
     # ------------------------------------------------------------ finding cases
 
@@ -335,7 +344,7 @@ class OperatorStore:
                 rows = connection.execute(query).all()
             for case_id, received_at, status, blob, changed_at in rows:
                 record = self._open(case_id, blob)
-                record.pop("alert", None)  # exports carry the report only: its fields are what the redaction knows
+                record.pop("alerts", None)  # exports carry the report only: its fields are what the redaction knows
                 yield StoredCase(record, status, changed_at or received_at)
             if len(rows) < batch:
                 return

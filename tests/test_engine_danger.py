@@ -132,8 +132,9 @@ def expected_after(worker: Worker, stop: str) -> str:
 @pytest.mark.parametrize("agreed", [True, False], ids=["yes", "no"])
 def test_danger_words_at_any_step_get_the_contacts_and_the_alert_question_at_once(services, send, lang, stop, agreed):
     worker = Worker(services, send, lang)
+    case_code = None
     if stop == "dialogue":
-        worker.in_dialogue()
+        case_code = worker.in_dialogue()
     else:
         worker.until(stop)
     replies = worker.say(DANGER[lang])
@@ -156,6 +157,8 @@ def test_danger_words_at_any_step_get_the_contacts_and_the_alert_question_at_onc
     assert replies[0] == worker.t("alert.sent", what=what, code=code), "the worker is told what was sent"
     assert DANGER[lang][:20] in replies[0] or not alert["description"].startswith(DANGER[lang])
     assert alert["kind"] == "alert" and alert["urgent"] is True and alert["code"] == code.replace(" ", "")
+    if case_code is not None:  # in answer mode the alert goes under the worker's own case and code
+        assert alert["code"] == case_code
     assert DANGER[lang] in alert["description"]
     assert alert["language"] == lang
     queued = EmbeddedQueue(services.sessions).peek()
@@ -223,9 +226,10 @@ def test_the_issue_reproduction_fire_as_first_message_reaches_the_team_after_one
     assert report["kind"] == "report" and report["code"] == code and report["urgent"] is True
     assert report["description"] == DANGER["en"] + "\nThe exit on the second floor is always locked"
     assert report["answers"]["urgent"] is False
-    assert report["alert"]["kind"] == "alert" and report["alert"]["description"] == DANGER["en"]
+    (kept_alert,) = report["alerts"]
+    assert kept_alert["kind"] == "alert" and kept_alert["description"] == DANGER["en"]
     exported = list(store.iter_cases(__import__("storage.operator_store", fromlist=["CaseFilter"]).CaseFilter()))
-    assert len(exported) == 1 and "alert" not in exported[0].record
+    assert len(exported) == 1 and "alerts" not in exported[0].record
     store.close()
 
 
@@ -428,3 +432,30 @@ def test_the_danger_question_with_its_contacts_fits_three_sms_segments(lang):
         + catalogs.text(lang, "hint.yes_no")
     )  # fmt: skip
     assert count_segments(prompt).segments <= 3
+
+
+def test_an_alert_in_answer_mode_joins_the_workers_case_and_never_moves_its_reply_address(services, send, settings):
+    from storage.models import Case as CaseRow
+    from bot.messages import ReplyAddress
+
+    owner = Worker(services, send, "en", sender="+8801711000555")
+    code = owner.in_dialogue()
+    stranger = Worker(services, send, "en", sender="+8801711000666")  # knows the code, writes from elsewhere
+    stranger.say(f"STATUS {code}")
+    stranger.say(DANGER["en"])
+    sent = stranger.say("1")
+    assert CODE_SHOWN.findall(sent[0]) == [f"{code[:4]} {code[4:7]} {code[7:10]} {code[10:]}"]
+    with services.sessions.begin() as session:
+        (row,) = session.execute(select(CaseRow)).scalars().all()
+        assert row.urgent is True
+        held = ReplyAddress.from_json(crypto.decrypt_reply_address(services.secrets, row.case_id, row.reply_address))
+        assert held.address == "+8801711000555"
+    forward_outbox(services.sessions, services.sink, max_attempts=3)
+    identity = identity_of(settings)
+    store = OperatorStore(settings.path(settings.operator.store), identity)
+    assert pull_cases(services.sink, store, identity).pulled == 2
+    (summary,) = store.summaries()
+    assert summary.urgent is True
+    record = store.get(summary.case_id)
+    assert record["kind"] == "report" and [alert["description"] for alert in record["alerts"]] == [DANGER["en"]]
+    store.close()

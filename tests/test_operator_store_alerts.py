@@ -1,9 +1,10 @@
 """The operator's store keeps an urgent alert and the report that completes it as one case.
 
 The report (same case id and code, `"kind": "report"`) replaces the alert and carries it
-under "alert"; `cases show` prints both as one case, `cases list` lists one line, exports
-hold the report only. Redeliveries change nothing; a report that arrives before its alert
-keeps the alert beside it; a newer alert of the same case replaces the older one.
+under "alerts"; `cases show` prints both as one case, `cases list` lists one line, exports
+hold the report only. Redeliveries change nothing; an alert that arrives after the report
+(answer mode, or queue order) is kept beside it; a newer alert of the same case is shown and
+the older kept under "alerts".
 """
 
 from __future__ import annotations
@@ -52,21 +53,22 @@ def test_the_report_replaces_its_alert_and_shows_both_as_one_case(desk):
     assert shown.exit_code == 0, shown.output
     record = json.loads(shown.output)
     assert record["kind"] == "report" and record["description"] == report["description"]
-    assert record["alert"]["kind"] == "alert" and record["alert"]["description"] == alert["description"]
+    assert [kept["description"] for kept in record["alerts"]] == [alert["description"]]
     listed = run_cli(config, "cases", "list")
     assert listed.output.count(alert["case_id"][:8]) == 1
     (exported,) = store.iter_cases(CaseFilter())
-    assert "alert" not in exported.record
+    assert "alerts" not in exported.record
     validate_case_record(exported.record)
 
 
-def test_a_report_that_arrives_before_its_alert_keeps_it_beside(desk):
+def test_an_alert_that_arrives_after_the_report_is_kept_beside_it(desk):
     _, store = desk
     alert, report = pair()
     assert store.add(report) is True
-    assert store.add(alert) is False  # nothing new to list: the report is what the desk works on
+    assert store.add(alert) is True  # kept beside the report; the case is urgent
+    assert store.add(alert) is False
     record = store.get(alert["case_id"])
-    assert record["kind"] == "report" and record["alert"]["description"] == alert["description"]
+    assert record["kind"] == "report" and [kept["kind"] for kept in record["alerts"]] == ["alert"]
 
 
 def test_a_newer_alert_of_the_same_case_replaces_the_older(desk):
@@ -75,7 +77,8 @@ def test_a_newer_alert_of_the_same_case_replaces_the_older(desk):
     newer = {**alert, "description": alert["description"] + "\nThey are still inside"}
     assert store.add(alert) is True
     assert store.add(newer) is True
-    assert store.get(alert["case_id"])["description"] == newer["description"]
+    kept = store.get(alert["case_id"])
+    assert kept["description"] == newer["description"] and kept["alerts"] == [alert]
 
 
 def test_a_record_with_another_code_under_a_known_case_id_changes_nothing(desk):
