@@ -205,12 +205,13 @@ class Engine:
         lang = sure or lang
         # A first message that says something is kept (encrypted in the draft) for the report.
         welcome = self.t(lang, "welcome", name=self.settings.deployment.name)
-        says_something = _says_something(text, draft.menu_first)
+        danger = self._urgent(text, draft.menu_first)  # "FIRE!" alone is enough
+        says_something = danger or _says_something(text, draft.menu_first)
         if says_something:
             draft.kept.append(text)
             welcome += "\n" + self.t(lang, "kept.note")
-        if says_something and self._urgent(text, draft.menu_first):
-            return self._ask_danger(draft, STEP_LANGUAGE, self._danger_language(text, draft), [welcome])
+        if danger:
+            return self._ask_danger(draft, STEP_LANGUAGE, sure or self._danger_language(text, draft), [welcome])
         return Turn([welcome, self.language_menu(draft)], draft, events=["new", *(["kept"] if says_something else [])])
 
     def _detect(self, text: str) -> str | None:

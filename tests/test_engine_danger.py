@@ -459,3 +459,11 @@ def test_an_alert_in_answer_mode_joins_the_workers_case_and_never_moves_its_repl
     record = store.get(summary.case_id)
     assert record["kind"] == "report" and [alert["description"] for alert in record["alerts"]] == [DANGER["en"]]
     store.close()
+
+
+@pytest.mark.parametrize("first", ["FIRE!", "help fire", "আগুন!", "cháy!"])
+def test_one_danger_word_as_the_first_message_is_enough(services, send, first):
+    replies = send("+8801711000888", first)
+    assert any(services.catalogs.text(lang, "ask.alert") in replies[-1] for lang in LANGUAGES)
+    for contact in services.settings.deployment.emergency_contacts:
+        assert contact in replies[-1]
