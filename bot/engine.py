@@ -155,7 +155,10 @@ class Engine:
 
     def handle(self, draft: Draft | None, raw_text: str, desk: CaseDesk) -> Turn:
         """Answer one message from a worker."""
+        alerted = draft.alert_code if draft is not None and not draft.dialogue_case else None
         turn = self._handle(draft, raw_text, desk)
+        if alerted and turn.draft is None and turn.case_code is None:  # ended (NO, STOP, DELETE) after an alert
+            turn.replies.append(self.t(draft.language or draft.danger_language, "alert.already_sent", code=casecode.format_code(alerted)))
         if turn.draft is not None:
             turn.choices = self.choices(turn.draft)
         return turn

@@ -467,3 +467,18 @@ def test_one_danger_word_as_the_first_message_is_enough(services, send, first):
     assert any(services.catalogs.text(lang, "ask.alert") in replies[-1] for lang in LANGUAGES)
     for contact in services.settings.deployment.emergency_contacts:
         assert contact in replies[-1]
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize("how", ["consent no", "stop", "delete"])
+def test_ending_the_conversation_after_an_alert_says_the_alert_stays_with_the_team(services, send, lang, how):
+    from nlu import phrases
+
+    worker = Worker(services, send, lang)
+    worker.until("consent")
+    worker.say(DANGER[lang])
+    (shown,) = CODE_SHOWN.findall(worker.say("1")[0])
+    replies = worker.say({"consent no": "2", "stop": phrases("cancel", lang)[0], "delete": phrases("delete", lang)[0]}[how])
+    assert replies[-1] == worker.t("alert.already_sent", code=shown)
+    assert conversations(services) == 0
+    assert len(alerts(services)) == 1  # not taken back
