@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -30,6 +31,7 @@ from nlu import (
     Command,
     Understander,
     detect_language,
+    detect_language_confident,
     fold,
     is_dont_know,
     is_filler,
@@ -41,26 +43,32 @@ from nlu import (
     parse_number,
     parse_yes_no,
 )
+from nlu.categories import is_urgent
 from nlu.keywords import display_word, is_language_word
+from nlu.stems import FoldedText
 from nlu.vocabulary import resolve_kind, with_english
 
 from . import casecode, text_work
 from .config import Question, Settings
 from .draft import (
     STEP_CHANGE,
+    STEP_CHANGE_DESCRIPTION,
     STEP_CONSENT,
+    STEP_DANGER,
     STEP_DESCRIPTION,
     STEP_DIALOGUE,
     STEP_LANGUAGE,
     STEP_SUGGEST,
     STEP_SUMMARY,
     Draft,
+    alert_text,
     question_id_of,
     question_step,
 )
 from .i18n import SOURCE_LANGUAGE, Catalogs
 
 SUMMARY_PREVIEW_CHARS = 60  # the summary is read back by SMS too: every 67 characters cost a segment
+ALERT_PREVIEW_CHARS = 60  # what an alert sent, read back to the worker: short, the reply is paid per SMS segment
 
 # Other names a worker may type for a language, beside its own name and its English name
 # from the catalogs (compared folded: "Español" and "espanol" are one key).
@@ -91,6 +99,10 @@ class CaseStatus:
     language: str | None = None  # the language the case was reported in
 
 
+class AlertFailed(Exception):
+    """The urgent alert could not be sealed and queued; the worker still gets the emergency contacts."""
+
+
 class StatusThrottled(Exception):
     """Too many STATUS look-ups found no case (from this sender, or overall): none is done now."""
 
@@ -106,6 +118,13 @@ class CaseDesk(Protocol):
 
     def answer(self, case_ref: str, text: str) -> bool:
         """Add the worker's answer to the case (sealed to the operator); False when the case is gone."""
+
+    def alert(self, draft: Draft) -> tuple[str, str]:
+        """Seal and queue an urgent alert of what the draft holds so far, first in every queue.
+
+        Returns (case id, code digits): a new case, or the draft's `alert_case` again. The full
+        report is later submitted under the same case. Raises `AlertFailed` when nothing was queued.
+        """
 
 
 @dataclass
@@ -134,6 +153,19 @@ def _small_talk(text: str) -> bool:
 
 def _dont_know(text: str) -> bool:
     return is_dont_know(text, None)  # "no sé" in an English chat is still "don't know"
+
+
+def _says_something(text: str, language: str | None) -> bool:
+    """Worth keeping for the report where an answer of another kind was asked (first message,
+    language menu, consent): not small talk, and a sentence rather than a stray word ("Klingon")
+    or noise. Scripts written without spaces (Chinese, Thai...) count letters only."""
+    if is_filler(text, language):
+        return False
+    # Vowel signs of Bengali, Hindi, Thai... are marks, not letters: they count as letters here.
+    letters = sum(char.isalpha() or unicodedata.category(char).startswith("M") for char in text)
+    if letters / max(len(text), 1) < 0.6:  # mostly digits, symbols or noise
+        return False
+    return letters >= 8 if len(text.split()) >= 2 else not text.isascii() and letters >= 4
 
 
 # Telegram's greeting, maybe with the bot's name or a deep-link payload. Matched on the raw
@@ -180,8 +212,11 @@ class Engine:
             # The answer-back after STATUS has gone quiet: a message days later is a new matter,
             # never an answer filed into the old case.
             draft = None
+        alerted = draft.alert_code if draft is not None and not draft.dialogue_case else None
         paused = draft is not None and idle is not None and idle >= self._resume_after and self._report_started(draft)
         turn = self._after_pause(draft, raw_text, desk) if paused else self._handle(draft, raw_text, desk)
+        if alerted and turn.draft is None and turn.case_code is None:  # ended (NO, STOP, DELETE) after an alert
+            turn.replies.append(self.t(draft.language or draft.danger_language, "alert.already_sent", code=casecode.format_code(alerted)))
         if turn.draft is not None:
             turn.choices = self.choices(turn.draft)
             if now is not None:
@@ -235,6 +270,9 @@ class Engine:
             event = "unknown_command" if is_unknown_command(text) else "start"
             key = "error.unknown_command" if event == "unknown_command" else "hello_again"
             return Turn([self.t(draft.language, key, **self._words(draft.language)), self.prompt(draft)], draft, events=[event])
+        first = self._danger_first(draft, text, desk)
+        if first is not None:
+            return first
         return self._answer(draft, text, desk)
 
     def _command_languages(self, draft: Draft | None) -> tuple[str, ...]:
@@ -253,8 +291,21 @@ class Engine:
             return self._status_dialogue(None, command.argument, desk)
         if command and command.command in (Command.CANCEL, Command.DELETE):
             return Turn([self.t(lang, "deleted")], None, erase_messages=True, events=["delete"])
+        # The welcome comes in the language of the first message when detection is sure of it
+        # (a greeting of one language only, or enough words); the menu's order is `_detect`'s.
+        sure = detect_language_confident(text, self.settings.deployment.languages) if text else None
         draft = Draft(menu_first=self._detect(text))
-        return Turn([self.t(lang, "welcome", name=self.settings.deployment.name), self.language_menu(draft)], draft, events=["new"])
+        lang = sure or lang
+        # A first message that says something is kept (encrypted in the draft) for the report.
+        welcome = self.t(lang, "welcome", name=self.settings.deployment.name)
+        danger = self._urgent(text, draft.menu_first)  # "FIRE!" alone is enough
+        says_something = danger or _says_something(text, draft.menu_first)
+        if says_something:
+            draft.kept.append(text)
+            welcome += "\n" + self.t(lang, "kept.note")
+        if danger:
+            return self._ask_danger(draft, STEP_LANGUAGE, sure or self._danger_language(text, draft), [welcome])
+        return Turn([welcome, self.language_menu(draft)], draft, events=["new", *(["kept"] if says_something else [])])
 
     def _detect(self, text: str) -> str | None:
         # A greeting of a few Latin letters ("hello", "hola") says too little to guess from.
@@ -370,7 +421,7 @@ class Engine:
         """Nothing of a report would be lost by turning this conversation into a dialogue about a case."""
         if draft.step == STEP_DIALOGUE:
             return True
-        return draft.step == STEP_LANGUAGE and not draft.return_to and not draft.description and not draft.answers
+        return draft.step == STEP_LANGUAGE and not draft.return_to and not draft.description and not draft.answers and not draft.kept
 
     def _status_dialogue(self, lang: str | None, argument: str | None, desk: CaseDesk) -> Turn:
         """STATUS with no report in progress: the case's news, then the worker may answer into it."""
@@ -379,6 +430,8 @@ class Engine:
             return Turn([reply], None, events=["status"])
         language = lang or (found.language if found.language in self.settings.deployment.languages else None)
         draft = Draft(step=STEP_DIALOGUE, language=language, dialogue_case=found.case_ref)
+        # An urgent alert in answer mode goes under this same case and code (the draft is encrypted).
+        draft.alert_case, draft.alert_code = found.case_ref, casecode.parse_code(argument or "")
         return Turn([reply, self.prompt(draft)], draft, events=["status", "dialogue"])
 
     def _answer_dialogue(self, draft: Draft, text: str, desk: CaseDesk) -> Turn:
@@ -468,10 +521,14 @@ class Engine:
     def _answer_consent(self, draft: Draft, text: str) -> Turn:
         agreed = self._yes_no(draft, text)
         if agreed is None:
+            if _says_something(text, draft.language):  # the story typed here is kept, and consent asked again
+                return self._keep_and_ask_again(draft, text)
             return Turn([self.t(draft.language, "error.yes_no"), self.prompt(draft)], draft)
-        if not agreed:
+        if not agreed:  # the draft, and with it whatever was kept, is erased
             return Turn([self.t(draft.language, "consent.declined")], None, events=["consent_declined"])
         self._advance(draft, STEP_DESCRIPTION)
+        if draft.kept:
+            return self._kept_becomes_description(draft)
         return Turn([self.prompt(draft)], draft, events=["consent"])
 
     def _answer_description(self, draft: Draft, text: str) -> Turn:
@@ -485,13 +542,13 @@ class Engine:
             return self._after_description(draft)
         if not _has_words(text) or match_word(text, "done", lang):  # DONE before writing anything
             return Turn([self.t(lang, "error.need_words"), self.prompt(draft)], draft, events=["need_words"])
-        if draft.editing:  # changing the description from the summary replaces it
+        if draft.editing and draft.replace_description:  # CHANGE, then "replace": the new text replaces it
             draft.description = []
         refused = self._add_description(draft, text)
         if refused:
             return refused
         if draft.editing:
-            draft.editing, draft.step = False, STEP_SUMMARY
+            draft.editing, draft.step, draft.replace_description = False, STEP_SUMMARY, False
             return Turn([self.prompt(draft)], draft)
         return self._after_description(draft, thanks=True)
 
@@ -667,12 +724,170 @@ class Engine:
         if choice is None:
             return Turn([self.t(draft.language, "error.choose_number", max=len(fields)), self.prompt(draft)], draft)
         draft.editing = True
-        draft.step = STEP_DESCRIPTION if choice == 1 else question_step(fields[choice - 1])
+        draft.step = STEP_CHANGE_DESCRIPTION if choice == 1 else question_step(fields[choice - 1])
+        if choice == 1:  # new text may speak of danger again: then the alert question is asked again
+            draft.danger_asked, draft.replace_description = False, False
         # Fix: the edit returns to the summary by itself, so the summary entry that CHANGE pushed
         # on the history made the next BACK from the summary land on the summary again.
         if draft.history and draft.history[-1] == STEP_SUMMARY:
             draft.history.pop()
         return Turn([self.prompt(draft)], draft)
+
+    # ------------------------------------------------------------ danger first, and nothing lost
+
+    def _urgent(self, text: str, language: str | None) -> bool:
+        # Every backend's `urgent` is the danger lexicon (nlu.categories.is_urgent), so it is asked
+        # directly: 0.2 ms a message instead of a whole reading (1.4 ms, or a Rasa round trip).
+        return _has_words(text) and is_urgent(FoldedText.of(text))
+
+    def _danger_language(self, text: str, draft: Draft) -> str:
+        """The language to ask about danger in: the worker's, else the danger message's, else the default."""
+        return (
+            draft.language
+            or draft.menu_first
+            or detect_language(text, self.settings.deployment.languages)
+            or self.settings.deployment.default_language
+        )
+
+    def _contacts(self) -> str:
+        return "\n".join(self.settings.deployment.emergency_contacts) or "-"
+
+    def _before_consent(self, draft: Draft, step: str | None) -> bool:
+        """Text the worker writes now is kept aside (`draft.kept`), not (yet) the description: before
+        consent (consenting puts STEP_CONSENT on the history; BACK to it takes it off), or in answer mode."""
+        return step == STEP_DIALOGUE or STEP_CONSENT not in draft.history
+
+    def _danger_first(self, draft: Draft, text: str, desk: CaseDesk) -> Turn | None:
+        """Before the step's own answer: the alert question, the add-or-replace choice, danger words
+        (asked about at once, at any step, once per conversation), text kept at the language menu."""
+        if draft.step == STEP_DANGER:
+            return self._answer_danger(draft, text, desk)
+        if draft.step == STEP_CHANGE_DESCRIPTION:
+            chosen = self._answer_change_description(draft, text)
+            if chosen is not None:
+                return chosen
+        if not draft.danger_asked and self._urgent(text, draft.language):
+            return self._danger_found(draft, text, desk)
+        if draft.step == STEP_LANGUAGE:
+            return self._keep_at_language(draft, text)
+        return None
+
+    def _danger_found(self, draft: Draft, text: str, desk: CaseDesk) -> Turn:
+        """Danger words: the message is kept (or answered as usual), then the contacts and the alert question."""
+        step, before = draft.step, []
+        lang = self._danger_language(text, draft)
+        if step == STEP_DIALOGUE:
+            turn = self._answer_dialogue(draft, text, desk)  # the operator gets it as an answer, as always
+            if turn.draft is None:  # the case is gone: no alert to attach to, but never without the contacts
+                contacts = self.t(lang, "danger.contacts", contacts=self._contacts())
+                return Turn([*turn.replies, contacts], None, urgent_now=True, events=[*turn.events, "danger"])
+            draft.kept.append(text)
+            before = turn.replies
+        elif self._before_consent(draft, step):
+            refused = self._keep(draft, text)
+            before = refused.replies[:-1] if refused else []
+        elif step == STEP_DESCRIPTION:
+            turn = self._answer_description(draft, text)
+            before = turn.replies[:-1]  # its next question is asked after the alert question
+        else:  # an answer step: danger words are no answer to it, they belong to the description
+            refused = self._add_description(draft, text)
+            before = refused.replies[:-1] if refused else []
+            if draft.step == STEP_SUGGEST and not draft.suggestion:
+                draft.step = question_step(self.category_question.id)
+        return self._ask_danger(draft, draft.step, lang, before)
+
+    def _ask_danger(self, draft: Draft, return_to: str, lang: str, before: list[str]) -> Turn:
+        draft.danger_asked, draft.danger_return, draft.step = True, return_to, STEP_DANGER
+        draft.danger_language = lang
+        return Turn([*before, self.prompt(draft)], draft, urgent_now=True, events=["danger"])
+
+    def _danger_prompt(self, draft: Draft) -> str:
+        lang = draft.language or draft.danger_language
+        contacts = self.t(lang, "danger.contacts", contacts=self._contacts())
+        return contacts + "\n\n" + self.t(lang, "ask.alert") + "\n" + self.t(lang, "hint.yes_no")
+
+    def _answer_danger(self, draft: Draft, text: str, desk: CaseDesk) -> Turn:
+        lang = draft.language or draft.danger_language
+        choice = parse_menu_choice(text, 2)
+        agreed = choice == 1 if choice else parse_yes_no(text, lang)
+        if agreed is None:
+            if is_filler(text, lang):
+                return Turn([self.t(lang, "error.yes_no"), self.prompt(draft)], draft)
+            if draft.danger_return == STEP_DIALOGUE and draft.dialogue_case:
+                desk.answer(draft.dialogue_case, text)
+            refused = self._keep(draft, text, draft.danger_return)
+            return refused or Turn([self.t(lang, "kept.note"), self.prompt(draft)], draft, events=["kept"])
+        code = None
+        if agreed:
+            reply, code = self._send_alert(draft, desk, lang)
+        else:
+            reply = self.t(lang, "alert.not_sent")
+        draft.step, draft.danger_return, draft.danger_language = draft.danger_return or STEP_LANGUAGE, None, None
+        return Turn([reply, self.prompt(draft)], draft, case_code=code, events=["alert" if code else "alert_not_sent"])
+
+    def _send_alert(self, draft: Draft, desk: CaseDesk, lang: str | None) -> tuple[str, str | None]:
+        """(what to tell the worker, the case code when the alert went out)."""
+        try:
+            case_ref, code = desk.alert(draft)
+        except AlertFailed:
+            return self.t(lang, "alert.failed", contacts=self._contacts()), None
+        draft.alert_case, draft.alert_code = case_ref, code
+        return self.t(lang, "alert.sent", what=self._alert_preview(draft), code=casecode.format_code(code)), code
+
+    def _alert_preview(self, draft: Draft) -> str:
+        text = " / ".join(part.replace("\n", " ") for part in alert_text(draft))
+        return text if len(text) <= ALERT_PREVIEW_CHARS else text[:ALERT_PREVIEW_CHARS].rstrip() + "…"
+
+    def _keep(self, draft: Draft, text: str, step: str | None = "") -> Turn | None:
+        """Keep what the worker wrote: aside before consent, else in the description. A refusal, if too long."""
+        step = draft.step if step == "" else step
+        if not self._before_consent(draft, step):
+            return self._add_description(draft, text)
+        limit = self.settings.limits.max_description_chars
+        if sum(len(part) + 1 for part in draft.kept) + len(text) > limit:
+            lang = draft.language or draft.danger_language or draft.menu_first
+            return Turn([self.t(lang, "error.description_full", max=limit), self.prompt(draft)], draft, events=["description_full"])
+        draft.kept.append(text)
+        return None
+
+    def _keep_and_ask_again(self, draft: Draft, text: str) -> Turn:
+        refused = self._keep(draft, text)
+        lang = draft.language or draft.menu_first
+        return refused or Turn([self.t(lang, "kept.note"), self.prompt(draft)], draft, events=["kept"])
+
+    def _keep_at_language(self, draft: Draft, text: str) -> Turn | None:
+        """Free text at the first language menu (no number, no language name) is kept, and the menu shown again."""
+        if draft.return_to or not self._before_consent(draft, STEP_LANGUAGE):  # LANGUAGE asked mid-report
+            return None
+        if parse_menu_choice(text, len(self.settings.deployment.languages)) or self._language_by_name(text):
+            return None
+        if not _says_something(text, draft.language or draft.menu_first):
+            return None
+        return self._keep_and_ask_again(draft, text)
+
+    def _kept_becomes_description(self, draft: Draft) -> Turn:
+        """After consent: what was kept is the start of the description; the worker may add more or say DONE."""
+        kept, draft.kept = draft.kept, []
+        for part in kept:
+            self._add_description(draft, part)
+        lang = draft.language
+        return Turn([self.t(lang, "kept.start", done=self._word("done", lang)), self.prompt(draft)], draft, events=["consent", "kept_used"])
+
+    def _answer_change_description(self, draft: Draft, text: str) -> Turn | None:
+        """CHANGE of the description: 1 add to it (the default), 2 replace it. Text typed here is added."""
+        choice = parse_menu_choice(text, 2)
+        if choice:
+            draft.replace_description, draft.step = choice == 2, STEP_DESCRIPTION
+            return Turn([self.prompt(draft)], draft)
+        if not _has_words(text):
+            return Turn([self.t(draft.language, "error.choose_number", max=2), self.prompt(draft)], draft)
+        draft.replace_description, draft.step = False, STEP_DESCRIPTION
+        return None  # the text itself is the addition, answered at the description step
+
+    def _change_description_prompt(self, draft: Draft) -> str:
+        lang = draft.language
+        options = f"1 {self.t(lang, 'value.add')}\n2 {self.t(lang, 'value.replace')}"
+        return self.t(lang, "ask.change_description") + "\n" + options
 
     # ------------------------------------------------------------ moving between steps
 
@@ -749,6 +964,8 @@ class Engine:
     def prompt(self, draft: Draft) -> str:
         """The question the worker is asked at their current step."""
         lang, step = draft.language, draft.step
+        if step in (STEP_DANGER, STEP_CHANGE_DESCRIPTION):
+            return self._danger_prompt(draft) if step == STEP_DANGER else self._change_description_prompt(draft)
         if step == STEP_LANGUAGE:
             return self.language_menu(draft)
         if step == STEP_DIALOGUE:
@@ -785,6 +1002,11 @@ class Engine:
         """The answers offered at the current step, as (what to send, label), for channels with buttons."""
         lang, step = draft.language, draft.step
         yes_no = (("1", self.t(lang, "value.yes")), ("2", self.t(lang, "value.no")))
+        if step == STEP_DANGER:
+            lang = lang or draft.danger_language
+            return (("1", self.t(lang, "value.yes")), ("2", self.t(lang, "value.no")))
+        if step == STEP_CHANGE_DESCRIPTION:
+            return (("1", self.t(lang, "value.add")), ("2", self.t(lang, "value.replace")))
         if step == STEP_LANGUAGE:
             return tuple(self._language_options(draft))
         if step in (STEP_CONSENT, STEP_SUGGEST):

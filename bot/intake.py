@@ -22,10 +22,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from nlu import Understander
 
 from . import text_work
-from .case_record import build_case_record, grants_contact
+from .case_record import build_case_record, grants_contact, validate_case_record
 from .config import Settings
 from .draft import STEP_DIALOGUE, Draft
-from .engine import CaseStatus, Engine, StatusThrottled, Turn
+from .engine import AlertFailed, CaseStatus, Engine, StatusThrottled, Turn
 from .i18n import Catalogs
 from .messages import InboundMessage, Reply, ReplyAddress
 from storage import crypto
@@ -53,7 +53,10 @@ class _Desk:
     def submit(self, draft: Draft) -> str:
         settings, now = self.intake.settings, utcnow()
         cases = CaseStore(self.session, self.intake.secrets)
-        case_id, code = cases.new_identity()
+        if draft.alert_case and draft.alert_code:  # an urgent alert went first: same case, same code
+            case_id, code = draft.alert_case, draft.alert_code
+        else:
+            case_id, code = cases.new_identity()
         contact_allowed = grants_contact(settings, draft)
         record = build_case_record(
             settings,
@@ -65,6 +68,63 @@ class _Desk:
             contact_address=self.message.sender if contact_allowed else None,
             nlu_backend=self.intake.understander.name,
         )
+        self._attach_media(record)
+        cases.add(
+            case_id=case_id,
+            code=code,
+            record=record,
+            urgent=record["urgent"],
+            reply_address=self.reply_address,
+            now=now,
+            reply_retention=timedelta(days=settings.session.reply_address_retention_days),
+            language=draft.language,
+            contact_allowed=contact_allowed,
+        )
+        log.info("case confirmed", extra={"urgent": record["urgent"], "channel": self.message.channel})
+        return code
+
+    def alert(self, draft: Draft) -> tuple[str, str]:
+        settings, now = self.intake.settings, utcnow()
+        cases = CaseStore(self.session, self.intake.secrets)
+        try:
+            # A savepoint: should the alert fail, the rest of the turn (the draft, the replies with
+            # the emergency contacts) is still written.
+            with self.session.begin_nested():
+                if draft.alert_case and draft.alert_code:  # danger again after CHANGE: a newer alert, same case
+                    case_id, code = draft.alert_case, draft.alert_code
+                else:
+                    case_id, code = cases.new_identity()
+                record = build_case_record(
+                    settings,
+                    draft,
+                    case_id=case_id,
+                    code=code,
+                    channel=self.message.channel,
+                    confirmed_at=now,
+                    contact_address=self.message.sender if grants_contact(settings, draft) else None,
+                    nlu_backend=self.intake.understander.name,
+                    kind="alert",
+                )
+                self._attach_media(record)
+                validate_case_record(record)  # a record the operator's pull would refuse is no alert
+                cases.add_alert(
+                    case_id=case_id,
+                    code=code,
+                    record=record,
+                    reply_address=self.reply_address,
+                    now=now,
+                    reply_retention=timedelta(days=settings.session.reply_address_retention_days),
+                    language=record["language"],
+                )
+        except Exception as error:
+            # Whatever went wrong (the database, sealing, a record the schema refuses), the worker
+            # in danger must still get an answer with the emergency contacts: the engine gives it.
+            log.error("urgent alert not queued", extra={"error": type(error).__name__, "channel": self.message.channel})
+            raise AlertFailed() from None
+        log.warning("urgent alert queued", extra={"channel": self.message.channel})
+        return case_id, code
+
+    def _attach_media(self, record: dict) -> None:
         media = self.conversations.media(self.lookup)
         if media:
             record["attachments"] = [
@@ -76,19 +136,6 @@ class _Desk:
                 }
                 for item in media
             ]
-        cases.add(
-            case_id=case_id,
-            code=code,
-            record=record,
-            urgent=draft.urgent,
-            reply_address=self.reply_address,
-            now=now,
-            reply_retention=timedelta(days=settings.session.reply_address_retention_days),
-            language=draft.language,
-            contact_allowed=contact_allowed,
-        )
-        log.info("case confirmed", extra={"urgent": draft.urgent, "channel": self.message.channel})
-        return code
 
     def status(self, code: str) -> CaseStatus | None:
         throttle = StatusThrottleStore(self.session, self.intake.settings.status_throttle)

@@ -74,10 +74,59 @@ class CaseStore:
 
         The reply address is kept only when the worker agreed to be contacted
         (`contact_allowed`, deny by default): after NO nothing is ever pushed to them,
-        so nothing that could reach them is kept either.
+        so nothing that could reach them is kept either. The report of a case that began as
+        an urgent alert (`add_alert`) updates the case's row; it is queued under its case id,
+        the alert under a delivery id of its own, so no sink takes the report for a redelivery
+        of the alert.
         """
-        sealed = crypto.seal_case(self.secrets, json.dumps(record, ensure_ascii=False).encode())
-        keep_address = contact_allowed and reply_retention > timedelta(0)
+        self._keep_case(case_id, code, urgent, reply_address, now, reply_retention, language, contact_allowed)
+        self._queue(case_id, record, urgent, now)
+
+    def add_alert(
+        self,
+        *,
+        case_id: str,
+        code: str,
+        record: dict,
+        reply_address: ReplyAddress,
+        now: datetime,
+        reply_retention: timedelta,
+        language: str | None = None,
+    ) -> str:
+        """Store an urgent alert: the case's row (made now, or kept from an earlier alert) and the
+        sealed alert in the outbox, urgent, under a fresh delivery id, which is returned. The worker
+        has not answered the contact question yet: no reply address is kept until the report says YES."""
+        self._keep_case(case_id, code, True, reply_address, now, reply_retention, language, contact_allowed=None)
+        delivery_id = str(uuid.uuid4())
+        self._queue(delivery_id, record, True, now)
+        return delivery_id
+
+    def _keep_case(
+        self,
+        case_id: str,
+        code: str,
+        urgent: bool,
+        reply_address: ReplyAddress,
+        now: datetime,
+        reply_retention: timedelta,
+        language: str | None,
+        contact_allowed: bool | None,
+    ) -> None:
+        """The case's row: made, or (after an alert) updated. `contact_allowed` None: not answered yet."""
+        keep_address = bool(contact_allowed) and reply_retention > timedelta(0)
+        address = crypto.encrypt_reply_address(self.secrets, case_id, reply_address.to_json()) if keep_address else None
+        expires = now + reply_retention if keep_address else None
+        case = self.session.get(Case, case_id)
+        if case is not None:  # an alert came first (or comes in answer mode): the same case goes on
+            case.urgent = case.urgent or urgent
+            case.language = case.language or language
+            if contact_allowed is not None:
+                case.contact_allowed = contact_allowed
+                if not contact_allowed:
+                    case.reply_address, case.reply_address_expires_at = None, None
+                elif case.reply_address is None:  # never replaced: see refresh_address
+                    case.reply_address, case.reply_address_expires_at = address, expires
+            return
         self.session.add(
             Case(
                 case_id=case_id,
@@ -85,17 +134,18 @@ class CaseStore:
                 status="received",
                 urgent=urgent,
                 created_at=now,
-                reply_address=crypto.encrypt_reply_address(self.secrets, case_id, reply_address.to_json())
-                if keep_address
-                else None,
-                reply_address_expires_at=now + reply_retention if keep_address else None,
+                reply_address=address,
+                reply_address_expires_at=expires,
                 language=language,
-                contact_allowed=contact_allowed,
+                contact_allowed=bool(contact_allowed),
             )
         )
+
+    def _queue(self, delivery_id: str, record: dict, urgent: bool, now: datetime) -> None:
+        sealed = crypto.seal_case(self.secrets, json.dumps(record, ensure_ascii=False).encode())
         self.session.add(
             OutboxEntry(
-                case_id=case_id, sealed=sealed, urgent=urgent, state="pending", attempts=0, next_attempt_at=now, created_at=now
+                case_id=delivery_id, sealed=sealed, urgent=urgent, state="pending", attempts=0, next_attempt_at=now, created_at=now
             )
         )
 
