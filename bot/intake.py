@@ -32,6 +32,7 @@ from storage import crypto
 from storage.cases import CaseStore
 from storage.conversations import ConversationStore
 from storage.db import utcnow
+from storage.opt_outs import OptOuts
 from storage.outbound import enqueue
 from storage.receipts import first_receipt
 from storage.status_throttle import StatusThrottleStore
@@ -223,6 +224,10 @@ class Intake:
                 conversations.save(lookup, turn.draft, reply_address, now)
             if turn.draft is not None or turn.case_code:
                 turn.replies[0:0] = self._media_notes(turn.draft or loaded.draft, media)
+            if turn.erase_messages and message.chat_stays_on_phone:
+                # Honest about what DELETE cannot do: the provider keeps the chat on the phone.
+                lang = (turn.draft or loaded.draft).language if (turn.draft or loaded.draft) else None
+                turn.replies.append(self.engine.t(lang, "erase.on_phone"))
             texts = list(turn.replies)
             if loaded.expired:
                 hours = f"{self.settings.session.idle_expiry_hours:g}"
@@ -292,18 +297,22 @@ class Intake:
             notes.append(self.engine.t(language, key, max=self.settings.limits.max_attachments_per_report))
         return notes
 
-    def forget(self, channel: str, sender: str, *, opted_out: bool) -> None:
-        """The worker left the channel (blocked the account) or came back: erase the conversation in progress.
+    def left_channel(self, channel: str, sender: str) -> None:
+        """The worker blocked the hotline on their channel: erase the conversation in progress, and
+        send nothing more to that address (an opt-out, as STOP on SMS) until they come back.
 
-        Leaving (`opted_out`) also erases the unfinished report: nobody can answer or push to it
-        now. Confirmed cases are untouched; their messages stay readable by STATUS.
+        Confirmed cases are untouched: their messages stay readable with STATUS and the code.
         """
-        if not opted_out:
-            return
         lookup = crypto.conversation_lookup(self.secrets, channel, sender)
         with self.sessions.begin() as session:
             ConversationStore(session, self.secrets, self.idle_expiry).erase(lookup)
-        log.info("conversation erased: the worker left the channel", extra={"channel": channel})
+            OptOuts(session, self.secrets).opt_out(channel, sender, utcnow())
+        log.info("the worker left the channel: conversation erased, nothing more sent", extra={"channel": channel})
+
+    def came_back(self, channel: str, sender: str) -> None:
+        """The worker followed the hotline again: messages may reach them again."""
+        with self.sessions.begin() as session:
+            OptOuts(session, self.secrets).opt_in(channel, sender)
 
 
 REFUSAL_REASONS = ("type", "too_large", "unreadable", "limit", "answer")

@@ -82,6 +82,13 @@ class InboundMessage:
         QUIT... opt the number out (carriers, Twilio), so the bot must never ask for them."""
         return self.channel == "sms"
 
+    @property
+    def chat_stays_on_phone(self) -> bool:
+        """After DELETE the chat's messages stay on the worker's phone, and the worker is told so:
+        Messenger and LINE let no bot delete them. (SMS and WhatsApp do not either; their DELETE
+        answer does not say so yet. Telegram deletes what it allows and says what it could not.)"""
+        return self.channel in ("messenger", "line")
+
     def with_text(self, text: str) -> InboundMessage:
         return replace(self, text=text)
 

@@ -306,3 +306,34 @@ def test_a_video_is_refused_unfetched_and_the_worker_is_told(client, services, f
     wait_until(lambda: len(fake.texts_to(WORKER)) > before)
     assert services.intake.engine.t("en", "media.refused.type") in "\n".join(fake.texts_to(WORKER)[before:])
     assert not [call for call in fake.calls if call.endswith("/content")], "a video is never downloaded"
+
+
+def test_blocking_the_account_stops_every_push_until_the_worker_follows_again(client, services, fake):
+    from bot.operator_api import create_operator_app
+    from dialogue_support import confirm_case, new_token
+
+    case_id, _code = confirm_case(services, WORKER, channel="line", adapter="line", contact="yes")
+    api = create_operator_app(services).test_client()
+    headers = {"Authorization": f"Bearer {new_token(services)}"}
+
+    def operator_says(text: str) -> dict:
+        response = api.post(f"/v1/cases/{case_id}/messages", json={"text": text}, headers=headers)
+        assert response.status_code == 201, response.text
+        return response.get_json()
+
+    assert operator_says("First update")["delivery"] == "sent_to_channel"
+    assert post(client, line_webhook(unfollow_event(WORKER, event_id()))).status_code == 200
+    blocked = operator_says("Second update")
+    assert (blocked["delivery"], blocked["why"]) == ("kept_for_status", "opted_out")
+    assert post(client, line_webhook(follow_event(WORKER, event_id(), token_for(fake, WORKER)))).status_code == 200
+    assert operator_says("Third update")["delivery"] == "sent_to_channel"
+
+
+def test_delete_erases_our_side_and_says_the_chat_stays_on_the_phone(client, services, fake):
+    for text in ENGLISH_INTAKE[:4]:
+        say(client, fake, text)
+    answer = say(client, fake, "DELETE")
+    if services.intake.engine.t("en", "erase.confirm") in answer:
+        answer = say(client, fake, "1")
+    assert services.intake.engine.t("en", "erase.on_phone") in answer
+    assert rows(services, Conversation) == 0

@@ -304,3 +304,13 @@ def test_a_video_or_a_file_is_refused_unfetched_and_the_worker_is_told(client, s
     told = "\n".join(body["message"]["text"] for body in fake.sent(WORKER)[before:])
     assert services.intake.engine.t("en", "media.refused.type") in told
     assert not [r for r in fake.requests if r["path"].startswith("/cdn/")], "a video is never downloaded"
+
+
+def test_delete_erases_our_side_and_says_the_chat_stays_on_the_phone(client, services, fake):
+    for text in ENGLISH_INTAKE[:4]:
+        say(client, fake, text)
+    answer = say(client, fake, "DELETE")
+    if services.intake.engine.t("en", "erase.confirm") in answer:  # a half-written report: asked first
+        answer = say(client, fake, "1")
+    assert services.intake.engine.t("en", "erase.on_phone") in answer
+    assert rows(services, Conversation) == 0

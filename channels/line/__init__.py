@@ -112,10 +112,9 @@ class LineAdapter:
                 if isinstance(event, MessageEvent):
                     self._message(event, source.user_id)
                 elif isinstance(event, UnfollowEvent):
-                    self.services.intake.forget(CHANNEL, source.user_id, opted_out=True)
-                    log.info("the worker blocked the account: conversation erased, pushes stopped", extra={"channel": CHANNEL})
+                    self.services.intake.left_channel(CHANNEL, source.user_id)
                 elif isinstance(event, FollowEvent):
-                    self.services.intake.forget(CHANNEL, source.user_id, opted_out=False)
+                    self.services.intake.came_back(CHANNEL, source.user_id)
             except MediaUnavailable as error:
                 log.warning("content fetch failed; LINE may redeliver", extra={"channel": CHANNEL, "reason": error.reason})
                 retry = True
