@@ -19,18 +19,23 @@ RASA_PORT ?= 5005
 # Rasa would otherwise try to send usage data to its makers.
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: run test test-sqlite test-postgresql install chat keys clean rasa-venv rasa-train rasa-run age-cli
+.PHONY: run test test-sqlite test-postgresql install chat keys clean rasa-venv rasa-train rasa-run age-cli browser conformance ffmpeg
 
-$(STAMP): pyproject.toml
+# Exactly the versions of requirements.lock, each file checked against its hash, then the project
+# itself without dependencies (its build tools, setuptools and wheel, come from the lock too).
+$(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) ffmpeg
 
+# The local demo plays both sides on one machine, so `init` makes an operator key pair here too
+# (--dev-operator-key; marked in the file, and `serve` accepts no other operator key beside it).
 keys: install
-	$(BIN)/grievance --config $(CONFIG) init
+	$(BIN)/grievance --config $(CONFIG) init --dev-operator-key
+	@echo "DEMO OPERATOR KEY ON THIS MACHINE: never in production (see README, 'Keys')"
 
 run: keys
 	@echo
@@ -48,34 +53,57 @@ chat: keys
 # The whole suite, on SQLite and then on PostgreSQL (127.0.0.1:5432, user postgres; the tests start
 # the cluster when it is not running), each test on its own fresh database. The PostgreSQL run
 # goes on even if the SQLite run failed, so one `make test` reports both; it fails if either did.
-test: install age-cli rasa-train
+test: install age-cli browser rasa-train
 	$(BIN)/ruff check .
 	@status=0; \
 	$(MAKE) --no-print-directory test-sqlite || status=1; \
 	$(MAKE) --no-print-directory test-postgresql || status=1; \
+	$(MAKE) --no-print-directory conformance || status=1; \
 	exit $$status
 
 # Each run has its own temporary folder (pytest would otherwise share /tmp/pytest-of-$USER with
 # every other session on the machine and keep only the last three): the end-of-session leak scan
 # (tests/leak_guard.py) reads everything this run wrote, and nothing of another run.
-test-sqlite: install age-cli rasa-train
+test-sqlite: install age-cli browser rasa-train
 	mkdir -p var/test-runs
 	GRIEVANCE_TEST_DB=sqlite $(BIN)/python -m pytest --basetemp=$(CURDIR)/var/test-runs/sqlite
 
-test-postgresql: install age-cli rasa-train
+test-postgresql: install age-cli browser rasa-train
 	mkdir -p var/test-runs
 	GRIEVANCE_TEST_DB=postgresql $(BIN)/python -m pytest --basetemp=$(CURDIR)/var/test-runs/postgresql
+
+# Real provider payloads (external test data, beside the clone in CI: ../shared/conformance) posted
+# to a real `grievance serve` with Twilio, WhatsApp Cloud and Telegram on, against the runner's fake
+# provider API (bench/conformance.py). Fails on any failed check; skipped only when the corpus is absent.
+CONFORMANCE ?= ../shared/conformance
+conformance: install
+	@if [ -f "$(CONFORMANCE)/payload_conformance.py" ] && [ -d "$(CONFORMANCE)/payloads" ]; then \
+		$(BIN)/python -m bench.conformance --shared "$(CONFORMANCE)" --show-log; \
+	else \
+		echo "conformance: SKIPPED, no corpus at $(CONFORMANCE) (set CONFORMANCE=DIR to run it)"; \
+	fi
 
 # The export tests decrypt with the standard `age` CLI, as a partner would (Debian package `age`).
 age-cli:
 	@command -v age >/dev/null || { apt-get update -qq && apt-get install -y -qq age; }
 
-$(RASA_STAMP): nlu/rasa/requirements.txt nlu/rasa/constraints.txt
+# Web pages and reports are checked in a real browser: Debian's headless Chromium and its driver
+# (no browser download).
+browser:
+	@{ command -v chromium && command -v chromedriver; } >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium chromium-driver; }
+
+# Voice notes are re-encoded by ffmpeg without their metadata (channels/media.py); without it
+# every voice note is refused. Debian package `ffmpeg`.
+ffmpeg:
+	@command -v ffmpeg >/dev/null || { apt-get update -qq && apt-get install -y -qq ffmpeg; }
+
+# nlu/rasa/requirements.lock: the versions of constraints.txt, each file checked against its hash.
+$(RASA_STAMP): nlu/rasa/requirements.lock
 	@test -n "$(RASA_PYTHON)" || { echo "The Rasa backend needs Python 3.10 (python3.10 not found)."; exit 1; }
 	rm -rf $(RASA_VENV)
 	$(RASA_PYTHON) -m venv $(RASA_VENV)
 	$(RASA_VENV)/bin/pip install --quiet --upgrade "pip<24.1"
-	$(RASA_VENV)/bin/pip install --quiet -r nlu/rasa/requirements.txt -c nlu/rasa/constraints.txt
+	$(RASA_VENV)/bin/pip install --quiet --require-hashes --no-deps -r nlu/rasa/requirements.lock
 	touch $(RASA_STAMP)
 
 # The project is exported from the same training messages as the built-in model.
@@ -93,8 +121,17 @@ rasa-venv:
 rasa-train: install
 	@$(RASA_LOCKED) $(RASA_MODEL)
 
-rasa-run: rasa-train
-	cd $(RASA_PROJECT) && $(RASA) run --enable-api -m models/nlu.tar.gz -i 127.0.0.1 -p $(RASA_PORT)
+# Rasa's HTTP API answers only requests with the token of nlu.rasa_token (var/keys/rasa-token,
+# made here once, mode 0600); the bot sends it with each request.
+RASA_TOKEN_FILE ?= var/keys/rasa-token
+
+$(RASA_TOKEN_FILE):
+	mkdir -p -m 700 $(dir $(RASA_TOKEN_FILE))
+	umask 077 && $(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(32))' > $(RASA_TOKEN_FILE)
+
+rasa-run: rasa-train $(RASA_TOKEN_FILE)
+	cd $(RASA_PROJECT) && $(RASA) run --enable-api --auth-token "$$(cat $(abspath $(RASA_TOKEN_FILE)))" \
+		-m models/nlu.tar.gz -i 127.0.0.1 -p $(RASA_PORT)
 
 clean:
 	rm -rf $(VENV) .pytest_cache $(RASA_VENV) $(RASA_PROJECT)

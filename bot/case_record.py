@@ -14,7 +14,7 @@ from importlib import resources
 import jsonschema
 
 from .config import Settings
-from .draft import Draft
+from .draft import Draft, alert_text
 
 SCHEMA_VERSION = 1
 
@@ -40,10 +40,18 @@ def build_case_record(
     confirmed_at: datetime,
     contact_address: str | None,
     nlu_backend: str,
+    kind: str = "report",
 ) -> dict:
-    """The case record of a confirmed draft; `contact_address` only if the worker agreed."""
+    """The case record of a confirmed draft; `contact_address` only if the worker agreed.
+
+    `kind` "alert": the urgent alert a worker asked for when danger words were seen, with
+    what they wrote so far (also what was kept before consent) and the answers so far. The
+    report of a case that had an alert is urgent too: the operator sees both as one case.
+    """
     questions = settings.flow.questions
     category_id = next(q.id for q in questions if q.kind == "category")
+    alerting = kind == "alert"
+    category = draft.answers.get(category_id) or (draft.suggestion if alerting else None) or "other"
     received = confirmed_at.replace(minute=0, second=0, microsecond=0)
     return {
         "schema_version": SCHEMA_VERSION,
@@ -52,10 +60,11 @@ def build_case_record(
         "received_at": received.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "acknowledge_by": (received + timedelta(days=settings.deployment.acknowledge_within_days)).date().isoformat(),
         "channel": channel,
-        "language": draft.language or settings.deployment.default_language,
-        "category": draft.answers.get(category_id) or "other",
-        "urgent": draft.urgent,
-        "description": draft.description_text,
+        "language": draft.language or draft.danger_language or settings.deployment.default_language,
+        "kind": kind,
+        "category": category,
+        "urgent": draft.urgent or alerting or draft.alert_case is not None,
+        "description": "\n".join(alert_text(draft)) if alerting else draft.description_text,
         "answers": {q.id: draft.answers.get(q.id) for q in questions if q.kind != "category"},
         "nlu": {
             "backend": nlu_backend,

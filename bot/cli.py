@@ -1,8 +1,8 @@
 """The `grievance` command line: set-up, local chat, the server, and the operator's tools.
 
 Server side: `init`, `chat`, `serve`, `forward`, `purge`, `queue status|retry`,
-`keys rotate`, `api-token`, `operator-api`, `stats` (bot/cli_dialogue.py). Operator side (with the
-private key, on the operator's machine): `cases pull|list|show` (bot/cli_cases.py), `reply`,
+`keys rotate|export-signing-public`, `api-token`, `operator-api`, `stats` (bot/cli_dialogue.py). Operator side (with the
+private key, on the operator's machine): `keys new-operator-key`, `cases pull|list|show` (bot/cli_cases.py), `reply`,
 `cases replies|thread` (bot/cli_dialogue.py). A configuration problem ends any command with one line
 on stderr and exit status 2.
 """
@@ -52,14 +52,16 @@ def cli(ctx: click.Context, config_path: str) -> None:
 
 
 @cli.command()
+@click.option("--dev-operator-key", is_flag=True,
+              help="Also create an operator key pair here, for a local demo only (never on a production server).")
 @click.pass_context
-def init(ctx: click.Context) -> None:
-    """Create the server secrets, a development operator key pair and the database."""
+def init(ctx: click.Context, dev_operator_key: bool) -> None:
+    """Create the server secrets (pepper, data keys, signing key) and the database."""
     from storage.db import make_engine, migrate
-    from storage.keys import init_keys
+    from storage.keys import init_keys, secrets_in_data_folder
 
     settings = _settings(ctx)
-    result = init_keys(settings)
+    result = init_keys(settings, dev_operator_key=dev_operator_key)
     for path in result.created:
         click.echo(f"created {path} (mode 0600)")
     for path in result.kept:
@@ -68,7 +70,17 @@ def init(ctx: click.Context) -> None:
     migrate(engine)
     engine.dispose()
     click.echo(f"database ready in {settings.data_dir}")
-    click.echo("These keys are for development. In production keep the operator key on the operator's machine only.")
+    for key in secrets_in_data_folder(settings):
+        click.echo(f"note: {key} is inside the data folder ({settings.data_dir}): a copy of that folder carries the key to it")
+    if dev_operator_key:
+        click.echo(f"DEMO OPERATOR KEY ON THIS MACHINE: never in production ({settings.path(settings.operator.identity_file)})")
+    else:
+        click.echo(
+            "No operator key was made here: it belongs on the operator's machine. There, run "
+            "`grievance keys new-operator-key` and put the public key it prints (age1...) in "
+            "operator.recipients on this server; give the operator this server's signing public key "
+            "(`grievance keys export-signing-public`) for operator.intake_signing_keys."
+        )
 
 
 @cli.command()
@@ -125,9 +137,14 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int, 
     """Start the HTTP app under gunicorn, with the outbox forwarder (and the Telegram poller) beside it."""
     from .server import run_gunicorn
 
+    from storage.keys import refuse_operator_identity_on_server
+
     settings = _settings(ctx)
+    if refuse_operator_identity_on_server(settings):  # a real operator key readable here: refused, one line
+        click.echo("DEMO OPERATOR KEY ON THIS MACHINE: never in production (made by `grievance init --dev-operator-key`)")
     poll_telegram = _telegram_polling_wanted(settings, telegram_polling)  # Telegram
     _services(ctx).close()  # fail fast on missing secrets or an unreachable database, before forking
+    _hold_server_lock(settings)  # `keys rotate` refuses while this is held
     maintenance = subprocess.Popen(  # noqa: S603  this program itself, argument list, no shell
         [sys.executable, "-c", "from bot.cli import main; main()", "--config", ctx.obj["config_path"], "forward", "--loop"]
     )
@@ -160,6 +177,8 @@ def forward(ctx: click.Context, loop: bool) -> None:
     stop = {"now": False}
     signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
     interval = _settings(ctx).server.forward_interval_seconds
+    if loop:
+        _hold_server_lock(_settings(ctx))
 
     def pause() -> None:
         deadline = time.monotonic() + interval
@@ -281,25 +300,98 @@ def keys() -> None:
     """Server keys."""
 
 
+def _server_lock_path(settings: Settings):
+    return settings.data_dir / "server.lock"
+
+
+_held_locks: list = []  # open files whose flock lives as long as this process
+
+
+def _hold_server_lock(settings: Settings) -> None:
+    """Mark this process as a running server (a shared flock): `keys rotate` refuses meanwhile."""
+    import fcntl
+
+    path = _server_lock_path(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(path, "a")  # noqa: SIM115  held open for the life of the process
+    fcntl.flock(handle.fileno(), fcntl.LOCK_SH)
+    _held_locks.append(handle)
+
+
+def _refuse_while_serving(settings: Settings):
+    """An exclusive flock of the server lock, or ConfigError if a server on this machine holds it."""
+    import fcntl
+
+    path = _server_lock_path(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(path, "a")  # noqa: SIM115  closed by the caller
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise ConfigError(
+            "config error: secrets.data_keys: the server is running on this machine (`grievance serve` or "
+            "`forward --loop`); its processes hold the old keys and would lose the conversations in progress. "
+            "Stop it, run `grievance keys rotate`, and start it again"
+        ) from None
+    return handle
+
+
 @keys.command("rotate")
 @click.option("--retire-old", is_flag=True, help="After re-encrypting, remove the old data keys from the keyring.")
 @click.pass_context
 def keys_rotate(ctx: click.Context, retire_old: bool) -> None:
-    """Add a new data key, re-encrypt every draft and reply address with it."""
+    """Add a new data key, re-encrypt every draft and reply address with it (with the server stopped)."""
     from storage.keys import add_data_key, retire_data_keys
     from storage.rotation import reencrypt_all
 
     settings = _settings(ctx)
-    new_id = add_data_key(settings)
-    services = _services(ctx)
+    lock = _refuse_while_serving(settings)  # held until the end, so no server starts meanwhile
     try:
-        result = reencrypt_all(services.sessions, services.secrets)
+        new_id = add_data_key(settings)
+        services = _services(ctx)
+        try:
+            result = reencrypt_all(services.sessions, services.secrets)
+        finally:
+            services.close()
+        click.echo(f"data key {new_id} is active; re-encrypted {result.rewritten} values ({result.already_current} already current)")
+        if result.unreadable_erased:
+            click.echo(f"erased {result.unreadable_erased} drafts or queued messages that no data key opens any more")
+        if retire_old:
+            retire_data_keys(settings, keep=new_id)
+            click.echo("old data keys removed from the keyring")
     finally:
-        services.close()
-    click.echo(f"data key {new_id} is active; re-encrypted {result.rewritten} values ({result.already_current} already current)")
-    if retire_old:
-        retire_data_keys(settings, keep=new_id)
-        click.echo("old data keys removed from the keyring")
+        lock.close()
+
+
+@keys.command("export-signing-public")
+@click.pass_context
+def keys_export_signing_public(ctx: click.Context) -> None:
+    """Print this server's signing public key, for the operator's operator.intake_signing_keys."""
+    from storage import crypto
+    from storage.keys import load_signing_key
+
+    click.echo(crypto.signing_public_key(load_signing_key(_settings(ctx))))
+
+
+@keys.command("new-operator-key")
+@click.option("--out", "out_file", type=click.Path(dir_okay=False), default=None,
+              help="Where to write the private key (default: operator.identity_file). Never overwritten.")
+@click.pass_context
+def keys_new_operator_key(ctx: click.Context, out_file: str | None) -> None:
+    """On the operator's machine: make the operator key pair; prints the public key for the server."""
+    from pathlib import Path
+
+    from storage.keys import new_operator_key
+
+    settings = _settings(ctx)
+    path = Path(out_file) if out_file else settings.path(settings.operator.identity_file)
+    if path.exists():
+        raise ConfigError(f"config error: --out: {path} exists (an operator key is never overwritten)")
+    recipient = new_operator_key(path)
+    click.echo(f"private key written to {path} (mode 0600): keep it on this machine only, and a backup offline")
+    click.echo("public key, for operator.recipients on the intake server:")
+    click.echo(recipient)
 
 
 # ---------------------------------------------------------------- Telegram (begin)
@@ -416,6 +508,48 @@ from .cli_export import decrypt, export  # noqa: E402
 
 for command in (nlu_group, cases_group, export, decrypt, reply_command, api_token_group, operator_api_command, stats_command):
     cli.add_command(command)
+
+
+# ---------------------------------------------------------------- the operator's desk (desk/)
+# The one place the intake server's command line names the desk: its commands are imported
+# only when one of them is called, so `grievance serve` never loads desk/.
+
+DESK_COMMANDS = {
+    "report": ("desk.reports.cli", "report", "Patterns across cases for a period (operator side)."),
+    "demo-data": ("desk.reports.cli", "demo_data", "Fill the operator store with FAKE cases (operator side)."),
+    "desk": ("desk.cli", "desk", "The operator's web console and its accounts (operator side)."),
+}
+
+
+class _DeskCommand(click.Command):
+    """A desk command known by name and help only, until it is called."""
+
+    def __init__(self, name: str, module: str, attribute: str, help_text: str) -> None:
+        super().__init__(name, help=help_text, context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+                         add_help_option=False)
+        self.target = (module, attribute)
+
+    def _load(self) -> click.Command:
+        import importlib
+
+        module, attribute = self.target
+        return getattr(importlib.import_module(module), attribute)
+
+    def main(self, *args, **kwargs):  # pragma: no cover - only when run as its own program
+        return self._load().main(*args, **kwargs)
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["desk_args"] = list(args)
+        return []
+
+    def invoke(self, ctx: click.Context):
+        command = self._load()
+        with command.make_context(self.name, ctx.meta.get("desk_args", []), parent=ctx.parent) as sub:
+            return command.invoke(sub)
+
+
+for name, (module, attribute, help_text) in DESK_COMMANDS.items():
+    cli.add_command(_DeskCommand(name, module, attribute, help_text))
 
 
 def main() -> None:

@@ -20,6 +20,7 @@ from storage.lifecycle import STATUSES, ServiceLevels, overdue
 
 from .cli import _settings
 from .config import TAXONOMY, Settings
+from .terminal import terminal_safe
 
 
 class DeskError(click.ClickException):
@@ -63,12 +64,17 @@ def cases_pull(ctx: click.Context, key_file: str | None) -> None:
             "case system, so there is nothing to pull here"
         )
         return
+    from storage.keys import intake_signing_public_keys
+    from storage.quarantine import Quarantine
+
+    signing_keys = intake_signing_public_keys(settings)  # deny by default: no trusted server, no pull
+    quarantine = Quarantine(settings.path(settings.operator.quarantine_dir))
     identity, store = _operator_store(ctx, key_file)
     engine = make_engine(settings.database_url) if settings.queue.kind == "embedded" else None
     source = None
     try:
         source = make_source(settings, session_factory(engine) if engine is not None else None)
-        result = pull_cases(source, store, identity)
+        result = pull_cases(source, store, identity, signing_keys=signing_keys, quarantine=quarantine)
     except SourceError as error:
         raise click.ClickException(f"cannot pull from the {settings.queue.kind} queue: {error} ({error.kind})") from None
     finally:
@@ -78,6 +84,25 @@ def cases_pull(ctx: click.Context, key_file: str | None) -> None:
             engine.dispose()
         store.close()
     click.echo(f"pulled {result.pulled} new cases ({result.already_had} already here, {result.not_for_this_key} for another key)")
+    if result.quarantined:
+        click.echo(
+            f"{result.quarantined} queue items failed the signature, schema or case id check and were set aside "
+            f"in {quarantine.folder} (not opened; see README, 'Queues')"
+        )
+
+
+@cases.command("quarantine")
+@click.pass_context
+def cases_quarantine(ctx: click.Context) -> None:
+    """List the queue items `cases pull` set aside: file, reason, queue, the case id the item claimed."""
+    from storage.quarantine import Quarantine
+
+    settings = _settings(ctx)
+    quarantine = Quarantine(settings.path(settings.operator.quarantine_dir))
+    entries = quarantine.entries()
+    for entry in entries:
+        click.echo(f"{entry.path.name}  {entry.reason}  {entry.queue}  {entry.queue_case_id or '-'}")
+    click.echo(f"{len(entries)} items set aside in {quarantine.folder}")
 
 
 def service_levels(settings: Settings) -> ServiceLevels:
@@ -159,7 +184,7 @@ def cases_list(ctx: click.Context, key_file: str | None, statuses, categories, u
         lines = [_line(store, row, today) for row in rows]
     finally:
         store.close()
-    click.echo("\n".join(lines) if lines else "no cases")
+    click.echo(terminal_safe("\n".join(lines)) if lines else "no cases")
 
 
 @cases.command("overdue")
@@ -198,7 +223,7 @@ def cases_show(ctx: click.Context, key_file: str | None, case_id: str, as_of) ->
         {"at": change.at, "status": change.to_status, "from": change.from_status, "reason": change.reason, "forced": change.forced}
         for change in history
     ]
-    click.echo(json.dumps(record, ensure_ascii=False, indent=2))
+    click.echo(terminal_safe(json.dumps(record, ensure_ascii=False, indent=2)))
 
 
 @cases.command("status")
@@ -245,15 +270,16 @@ def cases_status(ctx: click.Context, key_file: str | None, case_id: str, new_sta
 def _push_status(ctx: click.Context, case_id: str, status: str) -> None:
     """Send a status to the intake server; on failure say how to retry and exit 1 (the local record stands)."""
     from .config import ConfigError
-    from .operator_client import OperatorApiError, push_status
+    from .operator_client import OperatorApiError, delivery_sentence, push_status
 
     try:
-        push_status(_settings(ctx), case_id, status)
+        answer = push_status(_settings(ctx), case_id, status)
     except (OperatorApiError, ConfigError) as error:
         click.echo(f"not sent to the intake server: {error}", err=True)
         click.echo(f"the local store has it; send it later with: grievance cases push-status {case_id}", err=True)
         ctx.exit(1)
     click.echo("sent to the intake server (the worker sees it on STATUS)")
+    click.echo(delivery_sentence(answer, case_id, what="status notice"))
 
 
 @cases.command("push-status")

@@ -16,6 +16,7 @@ import click
 
 from .cli import _services, _settings
 from .cli_cases import cases
+from .terminal import terminal_safe
 
 
 def _operator_identity(ctx: click.Context, key_file: str | None) -> str:
@@ -75,7 +76,7 @@ def reply(ctx: click.Context, key_file: str | None, case: str, text: str) -> Non
     from storage.db import utcnow
     from storage.operator_dialogue import OperatorDialogue
 
-    from .operator_client import client_for
+    from .operator_client import client_for, delivery_sentence
 
     identity = _operator_identity(ctx, key_file)
     case_id = _resolve_case(ctx, identity, case)
@@ -87,10 +88,7 @@ def reply(ctx: click.Context, key_file: str | None, case: str, text: str) -> Non
         dialogue.add_sent(case_id, text, utcnow().isoformat())
     finally:
         dialogue.close()
-    if answer.get("delivery") == "sent_to_channel":
-        click.echo(f"sent to the worker of {case_id} on their channel (and kept for STATUS)")
-    else:
-        click.echo(f"kept for the worker of {case_id}: they read it when they send STATUS and their case code")
+    click.echo(delivery_sentence(answer, case_id))
 
 
 @cases.command("replies")
@@ -133,7 +131,7 @@ def cases_thread(ctx: click.Context, key_file: str | None, case: str) -> None:
         click.echo("no messages yet")
     for entry in entries:
         who = "you   " if entry.direction == "operator" else "worker"
-        click.echo(f"{entry.at}  {who}  " + entry.text.replace("\n", "\n" + " " * 36))
+        click.echo(terminal_safe(f"{entry.at}  {who}  " + entry.text.replace("\n", "\n" + " " * 36)))
 
 
 # ---------------------------------------------------------------- server side

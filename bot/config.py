@@ -10,8 +10,9 @@ line naming the key and what is wrong.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Protocol
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -31,7 +32,7 @@ TAXONOMY = (
     "environment_community",
     "other",
 )
-CHANNEL_TYPES = ("console", "sms", "whatsapp", "telegram")
+CHANNEL_TYPES = ("console", "sms", "whatsapp", "telegram", "messenger", "line")
 QUESTION_KINDS = ("text", "yes_no", "number", "category")
 
 
@@ -81,6 +82,8 @@ class Paths(_Frozen):
 class Secrets(_Frozen):
     pepper: SecretSource = SecretSource(file="var/keys/pepper")
     data_keys: SecretSource = SecretSource(file="var/keys/data-keys.json")
+    # Ed25519 key the server signs each sealed case with before it enters a queue (`grievance init`).
+    signing_key: SecretSource = SecretSource(file="var/keys/signing-key")
 
 
 class ServiceLevels(_Frozen):
@@ -105,12 +108,24 @@ class Operator(_Frozen):
     recipients_file: str | None = "var/keys/operator-recipients.txt"
     identity_file: str = "var/operator/operator-identity.txt"  # operator machine only
     store: str = "var/operator/cases.db"
+    # Operator machine: the intake servers' signing public keys (`grievance keys export-signing-public`
+    # on the server); `cases pull` opens only cases signed by one of them. Not secret.
+    intake_signing_keys: tuple[str, ...] = ()
+    intake_signing_keys_file: str | None = "var/keys/intake-signing-public.txt"
+    # Operator machine: where `cases pull` puts queue items that fail the signature, the schema or the case id.
+    quarantine_dir: str = "var/operator/quarantine"
     service_levels: ServiceLevels = ServiceLevels()
 
 
 class Session(_Frozen):
     idle_expiry_hours: Annotated[float, Field(gt=0, le=24 * 30)] = 72
     reply_address_retention_days: Annotated[int, Field(ge=0, le=3650)] = 90
+    # After this long without a message, the next one is greeted "welcome back" with the question
+    # the worker was at; small talk then is never taken for an answer.
+    resume_after_minutes: Annotated[float, Field(gt=0, le=24 * 60)] = 30
+    # After STATUS <code> the worker's messages are answers into that case; after this long
+    # without one, the next message starts afresh instead of being filed into the old case.
+    status_dialogue_idle_minutes: Annotated[float, Field(gt=0, le=24 * 60)] = 30
 
 
 class Retention(_Frozen):
@@ -132,11 +147,19 @@ class Retention(_Frozen):
     # The marker "case <id> was delivered to the queue" (the sealed case itself is dropped on
     # delivery); 0 erases it at the next purge.
     delivered_outbox_hours: Annotated[float, Field(ge=0, le=24 * 30)] = 0
+    # Telegram message ids of a chat (encrypted, under a keyed hash of the chat), kept this long
+    # after its last message so DELETE can remove the summary, the case code and the operator's
+    # messages (Telegram allows it for 48 hours) and say how many older ones the worker must delete.
+    chat_message_refs_days: Annotated[float, Field(ge=2, le=90)] = 7
 
 
 class Limits(_Frozen):
     max_message_chars: Annotated[int, Field(ge=100, le=100_000)] = 5000
     max_description_chars: Annotated[int, Field(ge=100, le=200_000)] = 20_000
+    # Photos and voice notes one report can carry, and their cleaned bytes in all: a sealed case
+    # must stay small enough to deliver and open (25 photos once made an 87 MB case). 0 takes none.
+    max_attachments_per_report: Annotated[int, Field(ge=0, le=20)] = 5
+    max_attachment_bytes_per_report: Annotated[int, Field(ge=0, le=50_000_000)] = 15_000_000
 
 
 class Question(_Frozen):
@@ -145,14 +168,15 @@ class Question(_Frozen):
     optional: bool = False
     marks_urgent: bool = False  # a YES here marks the case urgent and sends the emergency contacts
     grants_contact: bool = False  # a YES here lets the operator contact the worker (sealed in the case)
+    grants_referral: bool = False  # a YES here lets the desk refer the problem to the company (never the worker's identity)
     # What the NLU may have found in the description for this question; the worker is then
     # asked to confirm it ("We understood: Gazipur. Is that right?") instead of typing it again.
     entity: Literal["people", "time", "workplace", "place"] | None = None
 
     @model_validator(mode="after")
     def _flags_need_yes_no(self) -> Question:
-        if (self.marks_urgent or self.grants_contact) and self.kind != "yes_no":
-            raise ValueError("marks_urgent and grants_contact need kind yes_no")
+        if (self.marks_urgent or self.grants_contact or self.grants_referral) and self.kind != "yes_no":
+            raise ValueError("marks_urgent, grants_contact and grants_referral need kind yes_no")
         return self
 
 
@@ -291,6 +315,8 @@ class Nlu(_Frozen):
     rasa_url: Annotated[str, Field(pattern=r"^https?://[^/]")] = "http://127.0.0.1:5005"  # urllib would open file: too
     # A worker never waits longer than this on Rasa before the built-in model answers.
     rasa_timeout_seconds: Annotated[float, Field(gt=0, le=10)] = 0.5
+    # The token Rasa was started with (`rasa run --auth-token`, see `make rasa-run`).
+    rasa_token: SecretSource = SecretSource(file="var/keys/rasa-token")
 
 
 class Logging(_Frozen):
@@ -337,6 +363,9 @@ class TwilioSettings(ProviderSettings):
     whatsapp_template_sid: str | None = None  # ContentSid of the approved "send STATUS and your code" template
     api_base_url: str = "https://api.twilio.com"
     max_segments_per_message: Annotated[int, Field(ge=1, le=10)] = 3
+    # Languages whose SMS replies go without tone marks and accents (GSM-7: 160 characters a
+    # segment instead of 70), for communities that already write that way: e.g. [vi, es].
+    gsm7_fold: tuple[Annotated[str, Field(pattern=r"^[a-z]{2,3}$")], ...] = ()
     rate: RateLimit = RateLimit(messages_per_second=1.0)
 
 
@@ -364,11 +393,37 @@ class TelegramSettings(ProviderSettings):
     rate: RateLimit = RateLimit(messages_per_second=25.0, per_address_interval_seconds=1.0)
 
 
+class MessengerSettings(ProviderSettings):
+    """Facebook Messenger, a Page's inbox, through the Graph API (`GET|POST /webhooks/messenger`)."""
+
+    app_secret: SecretSource = SecretSource(env="MESSENGER_APP_SECRET")
+    verify_token: SecretSource = SecretSource(env="MESSENGER_VERIFY_TOKEN")
+    page_access_token: SecretSource = SecretSource(env="MESSENGER_PAGE_ACCESS_TOKEN")
+    page_id: str | None = None
+    graph_base_url: str = "https://graph.facebook.com/v21.0"
+    human_agent_tag: bool = False  # the Page has Meta's Human Agent permission: a person may answer for 7 days
+    rate: RateLimit = RateLimit(messages_per_second=20.0)
+
+
+class LineSettings(ProviderSettings):
+    """LINE, a LINE Official Account, through the Messaging API (`POST /webhooks/line`)."""
+
+    channel_secret: SecretSource = SecretSource(env="LINE_CHANNEL_SECRET")
+    channel_access_token: SecretSource = SecretSource(env="LINE_CHANNEL_ACCESS_TOKEN")
+    api_base_url: str = "https://api.line.me"
+    data_api_base_url: str = "https://api-data.line.me"
+    monthly_push_quota: Annotated[int, Field(ge=0)] | None = None  # lower than LINE's own (the plan's) to keep a reserve
+    quota_warning_share: Annotated[float, Field(gt=0, le=1)] = 0.8
+    rate: RateLimit = RateLimit(messages_per_second=20.0)
+
+
 class Channels(_Frozen):
     console: ChannelSettings = ChannelSettings(enabled=True)
     twilio: TwilioSettings = TwilioSettings()
     whatsapp_cloud: WhatsAppCloudSettings = WhatsAppCloudSettings()
     telegram: TelegramSettings = TelegramSettings()
+    messenger: MessengerSettings = MessengerSettings()
+    line: LineSettings = LineSettings()
 
 
 class OperatorApi(_Frozen):
@@ -477,3 +532,60 @@ def load_settings(path: str | Path | None = None) -> Settings:
         where = f" at line {mark.line + 1}" if mark else ""
         raise ConfigError(f"config error: {config_path} is not valid YAML{where}") from None
     return settings_from_mapping(data or {}, base_dir=config_path.parent)
+
+
+# ---------------------------------------------------------------- checks across config and catalogs, once at start-up
+
+# Channels that reach real workers; with any of them enabled the emergency contacts must be real.
+REAL_CHANNELS = ("twilio", "whatsapp_cloud", "telegram")
+# A placeholder number: six or more digits that are all zeros, however spaced ("+000 0000 0000").
+_PLACEHOLDER_NUMBER = re.compile(r"(?<![0-9])0(?:[ .-]*0){5,}(?![0-9])")
+
+
+class _HasTexts(Protocol):
+    def has(self, language: str, key: str) -> bool: ...
+
+
+def _placeholder_contact(contact: str) -> bool:
+    return not contact.strip() or bool(_PLACEHOLDER_NUMBER.search(contact))
+
+
+def check_deployment(settings: Settings, catalogs: _HasTexts) -> list[str]:
+    """What pydantic cannot see alone, checked once at start-up: raise `ConfigError` or return warnings.
+
+    - every configured question has its texts (`ask.<id>`, `label.<id>`) in every offered
+      language: otherwise the first worker to reach it would get an error, or another language;
+    - the emergency contacts are there and none is a placeholder ("+000 0000 0000") once a
+      channel that reaches real workers is enabled; with the console alone, a warning;
+    - a warning when no question grants contact (the hotline could then never write first).
+    """
+    for index, question in enumerate(settings.flow.questions):
+        for kind in ("ask", "label"):
+            for language in settings.deployment.languages:
+                if not catalogs.has(language, f"{kind}.{question.id}"):
+                    raise ConfigError(
+                        f'config error: flow.questions[{index}] ({question.id}): no text "{kind}.{question.id}" in catalog "{language}"'
+                        f" (add it to bot/locales/{language}/LC_MESSAGES/messages.po)"
+                    )
+    warnings = []
+    if not any(question.grants_contact for question in settings.flow.questions):
+        warnings.append(
+            "config warning: flow.questions: no question has grants_contact, so no worker can agree to be"
+            " contacted: nothing is ever sent to a worker first (they read news with STATUS and their code)"
+        )
+    contacts = settings.deployment.emergency_contacts
+    placeholders = [index for index, contact in enumerate(contacts) if _placeholder_contact(contact)]
+    problem = None
+    if not contacts:
+        problem = "deployment.emergency_contacts: empty; a worker in danger would get no number to call"
+    elif placeholders:
+        problem = (
+            f"deployment.emergency_contacts[{placeholders[0]}]: a placeholder or empty entry;"
+            " put the deployment's own numbers there"
+        )
+    if problem is None:
+        return warnings
+    enabled = [name for name in REAL_CHANNELS if getattr(settings.channels, name).enabled]
+    if enabled:
+        raise ConfigError(f"config error: {problem} (required with channels.{enabled[0]} enabled)")
+    return [*warnings, f"config warning: {problem} (fine for trying it locally, not for workers)"]

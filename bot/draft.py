@@ -18,6 +18,8 @@ STEP_SUGGEST = "suggest"
 STEP_SUMMARY = "summary"
 STEP_CHANGE = "change"
 STEP_DIALOGUE = "dialogue"  # after STATUS <code>: the worker's messages are answers into that case
+STEP_DANGER = "danger"  # danger words seen: alert the hotline team now? (then back to `danger_return`)
+STEP_CHANGE_DESCRIPTION = "change_description"  # CHANGE of the description: add to it (default) or replace it
 QUESTION_PREFIX = "q:"
 
 DRAFT_FORMAT = 1
@@ -43,6 +45,15 @@ class Draft:
     offers: dict[str, Any] = field(default_factory=dict)  # question id -> value found in the description, to confirm
     menu_first: str | None = None  # the language detected in the first message, listed first in the menu
     dialogue_case: str | None = None  # STEP_DIALOGUE: the case the worker is answering into (a case id, not the code)
+    confirm_erase: str | None = None  # "cancel" or "delete": the worker asked to erase the report; asked to confirm
+    seen_at: str | None = None  # when the worker last wrote (UTC, to the minute), to notice a pause
+    kept: list[str] = field(default_factory=list)  # what the worker wrote before consenting: the description's start
+    danger_asked: bool = False  # the alert question was asked in this conversation (asked again after new text on CHANGE)
+    danger_return: str | None = None  # STEP_DANGER: the step to go back to after YES or NO
+    danger_language: str | None = None  # STEP_DANGER before a language is chosen: the danger message's language
+    alert_case: str | None = None  # an urgent alert was sent: its case id; the full report goes under the same case
+    alert_code: str | None = None  # ... and its case code (digits)
+    replace_description: bool = False  # CHANGE of the description: the new text replaces it (else it is added)
 
     @property
     def description_text(self) -> str:
@@ -59,6 +70,11 @@ class Draft:
         if fields.pop("format", None) != DRAFT_FORMAT:
             raise ValueError("unknown draft format")
         return cls(**fields)
+
+
+def alert_text(draft: Draft) -> list[str]:
+    """What an urgent alert carries as its description: what was kept before consent, then the description."""
+    return [*draft.kept, *draft.description]
 
 
 def question_step(question_id: str) -> str:

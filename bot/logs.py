@@ -18,7 +18,7 @@ import traceback
 from pathlib import Path
 
 # Loggers of libraries that print URLs, request lines or payloads at INFO/DEBUG (Pillow: a photo's EXIF tags).
-NOISY_LOGGERS = ("werkzeug", "urllib3", "httpx", "httpcore", "twilio", "telegram", "gunicorn.access", "alembic", "pika", "PIL")
+NOISY_LOGGERS = ("werkzeug", "urllib3", "httpx", "httpcore", "twilio", "telegram", "gunicorn.access", "alembic", "pika", "PIL", "linebot")
 SAFE_EXTRAS = ("channel", "events", "urgent", "sink", "count", "attempts", "dead", "status", "backend", "reason")
 
 _SCRUBBERS = (

@@ -17,7 +17,7 @@ class ReplyAddress:
     """Where and how to reach a worker: kept only encrypted, and only while replies need it."""
 
     adapter: str  # the adapter that received the message ("twilio", "telegram", ...) and sends replies
-    channel: str  # "console", "sms", "whatsapp", "telegram"
+    channel: str  # "console", "sms", "whatsapp", "telegram", "messenger", "line"
     address: str  # phone number (E.164) or chat id: never logged
     last_inbound_at: datetime | None = None  # WhatsApp's 24-hour window opens at the worker's last message
 
@@ -61,17 +61,33 @@ class MediaItem:
 class InboundMessage:
     """One message from a worker, as the channel received it."""
 
-    channel: str  # "console", "sms", "whatsapp", "telegram"
+    channel: str  # "console", "sms", "whatsapp", "telegram", "messenger", "line"
     sender: str  # the address on that channel: phone number (E.164), chat id (never logged)
     text: str
     adapter: str = "console"  # which adapter received it (and will send replies)
     provider_id: str | None = None  # the provider's id of this delivery, for deduplication
     provider_ref: str | None = None  # the provider's id of the message, e.g. to delete it later
     media: tuple[MediaItem, ...] = field(default=())
+    # Attachments the channel could not keep, by reason ("type", "too_large", "unreadable"): the
+    # worker is told, in their language, what was not kept and why.
+    refused_media: tuple[str, ...] = field(default=())
 
     @property
     def reply_address(self) -> ReplyAddress:
         return ReplyAddress(adapter=self.adapter, channel=self.channel, address=self.sender)
+
+    @property
+    def reserves_opt_out_words(self) -> bool:
+        """The channel itself acts on whole-message opt-out words: on SMS, STOP, CANCEL, END,
+        QUIT... opt the number out (carriers, Twilio), so the bot must never ask for them."""
+        return self.channel == "sms"
+
+    @property
+    def chat_stays_on_phone(self) -> bool:
+        """After DELETE the chat's messages stay on the worker's phone, and the worker is told so:
+        Messenger and LINE let no bot delete them. (SMS and WhatsApp do not either; their DELETE
+        answer does not say so yet. Telegram deletes what it allows and says what it could not.)"""
+        return self.channel in ("messenger", "line")
 
     def with_text(self, text: str) -> InboundMessage:
         return replace(self, text=text)
@@ -79,7 +95,7 @@ class InboundMessage:
     def __repr__(self) -> str:
         return (
             f"InboundMessage(adapter={self.adapter!r}, channel={self.channel!r}, sender=<redacted>, "
-            f"text=<{len(self.text)} chars>, media={len(self.media)})"
+            f"text=<{len(self.text)} chars>, media={len(self.media)}, refused={len(self.refused_media)})"
         )
 
 

@@ -8,10 +8,15 @@ active token (storage/api_tokens.py); anything else gets 401 before routing.
 
 Routes (JSON):
   POST /v1/cases/<case_id>/messages {text}  a message to the worker: kept (encrypted) for STATUS,
-                                            and sent at once on their channel while the case holds
-                                            their reply address (the adapter picks text or the
-                                            WhatsApp template)
-  POST /v1/cases/<case_id>/status {status}  move the case along its lifecycle
+                                            and sent at once on their channel only if they agreed
+                                            to be contacted, the case still holds their reply
+                                            address and it has not opted out (the adapter picks
+                                            text or the WhatsApp template). The answer's
+                                            `delivery` is `sent_to_channel` or `kept_for_status`,
+                                            and `why`: sent_to_channel, contact_declined,
+                                            address_expired or opted_out
+  POST /v1/cases/<case_id>/status {status}  move the case along its lifecycle (the same `delivery`
+                                            and `why` for the notice, when the status changed)
   GET  /v1/replies?limit=N                  the worker's answers, sealed to the operator
   POST /v1/replies/<id>/ack                 the operator kept an answer: the server forgets it
 
@@ -22,6 +27,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import re
 import uuid
 
 from flask import Flask, g, jsonify, request
@@ -38,6 +44,10 @@ log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 32 * 1024
 MAX_REPLIES_PER_PAGE = 100
+# Refused in an operator's text: C0 controls but newline and tab, DEL, C1 controls, lone surrogates
+# and U+FFFE/U+FFFF. XML 1.0 forbids most of them (one \x0b made every STATUS reply over Twilio
+# unparsable), and on the worker's side they only ever hide or garble what the hotline says.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
 class BadRequest(Exception):
@@ -87,13 +97,14 @@ def create_operator_app(services: Services) -> Flask:
             return response, 401
         return None
 
-    def _send_to_worker(cases: CaseStore, session, case, text: str) -> bool:
-        address = cases.held_address(case, utcnow())
+    def _send_to_worker(cases: CaseStore, session, case, text: str) -> str:
+        """Queue `text` for the worker's channel if they may be written to; returns why (see `CaseStore.reach`)."""
+        address, why = cases.reach(case, utcnow())
         if address is None:
-            return False
+            return why
         message_id = enqueue(session, services.secrets, address, text)
         g.outbound_ids = (*getattr(g, "outbound_ids", ()), message_id)
-        return True
+        return why
 
     @app.after_request
     def send_soon(response):
@@ -107,7 +118,9 @@ def create_operator_app(services: Services) -> Flask:
         text = _json_field("text")
         if not isinstance(text, str) or not text.strip():
             raise BadRequest("'text' must be a non-empty string")
-        text = text.strip()
+        text = text.strip().replace("\r\n", "\n")
+        if _CONTROL.search(text):
+            raise BadRequest("'text' holds control characters; only line breaks and tabs are allowed")
         if len(text) > settings.operator_api.max_message_chars:
             raise BadRequest(f"'text' is longer than {settings.operator_api.max_message_chars} characters")
         with services.sessions.begin() as session:
@@ -119,9 +132,10 @@ def create_operator_app(services: Services) -> Flask:
             cases.add_message(case.case_id, text, now)
             lang = case.language
             worded = engine.t(lang, "dialogue.operator_message", message=text, status=engine.word("status", lang))
-            sent = _send_to_worker(cases, session, case, worded)
-        log.info("operator api: message to a worker", extra={"reason": "sent_to_channel" if sent else "kept_for_status"})
-        return jsonify(case_id=case.case_id, delivery="sent_to_channel" if sent else "kept_for_status"), 201
+            why = _send_to_worker(cases, session, case, worded)
+        delivery = "sent_to_channel" if why == "sent_to_channel" else "kept_for_status"
+        log.info("operator api: message to a worker", extra={"reason": why})
+        return jsonify(case_id=case.case_id, delivery=delivery, why=why), 201
 
     @app.post("/v1/cases/<case_id>/status")
     def post_status(case_id: str):
@@ -134,12 +148,16 @@ def create_operator_app(services: Services) -> Flask:
             if case is None:
                 return jsonify(error="no such case"), 404
             changed = cases.set_status(case, status)
-            notified = False
+            why = "unchanged" if not changed else "notices_off"
             if changed and settings.operator_api.notify_status_changes:
                 lang = case.language
-                notified = _send_to_worker(cases, session, case, engine.t(lang, "dialogue.status_changed", status=engine.word("status", lang)))
-        log.info("operator api: case status set", extra={"status": status, "reason": "changed" if changed else "unchanged"})
-        return jsonify(case_id=case.case_id, status=status, changed=changed, worker_notified=notified)
+                why = _send_to_worker(cases, session, case, engine.t(lang, "dialogue.status_changed", status=engine.word("status", lang)))
+        notified = why == "sent_to_channel"
+        log.info("operator api: case status set", extra={"status": status, "reason": why})
+        return jsonify(
+            case_id=case.case_id, status=status, changed=changed, worker_notified=notified,
+            delivery="sent_to_channel" if notified else "kept_for_status", why=why,
+        )
 
     @app.get("/v1/replies")
     def get_replies():

@@ -95,6 +95,25 @@ class OperatorClient:
         self._call("POST", f"/v1/replies/{reply_id}/ack")
 
 
+# What the CLI says about a message (or a status notice) the operator API did not push to the worker.
+_KEPT_BECAUSE = {
+    "contact_declined": "the worker asked not to be contacted (or the case predates that choice), so nothing is sent to them",
+    "address_expired": "the case no longer holds their reply address (session.reply_address_retention_days)",
+    "opted_out": "their number opted out of messages from the hotline (STOP)",
+}
+
+
+def delivery_sentence(answer: dict, case_id: str, what: str = "message") -> str:
+    """One plain line for the operator: did `what` reach the worker's phone, and if not, why not."""
+    why = answer.get("why")
+    if answer.get("delivery") == "sent_to_channel" or why == "sent_to_channel" or answer.get("worker_notified") is True:
+        return f"{what} sent to the worker of {case_id} on their channel (and kept for STATUS)"
+    if why in ("unchanged", "notices_off"):
+        return f"no {what} sent to the worker of {case_id} ({'the status was already set' if why == 'unchanged' else 'notices are off'}); they see it on STATUS"
+    reason = _KEPT_BECAUSE.get(str(why), "no reply address is held for the case")
+    return f"{what} NOT sent to the worker of {case_id}: {reason}. Kept for STATUS: they read it when they send STATUS and their case code"
+
+
 def client_for(settings: Settings, transport: httpx.BaseTransport | None = None) -> OperatorClient:
     """A client for `operator_client.url` with the token from `operator_client.token`."""
     from storage.keys import read_secret

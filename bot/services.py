@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -10,18 +12,21 @@ from sqlalchemy.orm import Session, sessionmaker
 from nlu import Understander
 from nlu.backends import make_understander
 
-from .config import Settings
+from .config import Settings, check_deployment
 from .i18n import Catalogs
 from .intake import Intake
 from .messages import ReplyAddress
 from channels.dispatcher import Dispatcher
 from channels.registry import build_adapters
+from storage.chat_refs import ChatRefStore
 from storage.conversations import ConversationStore
 from storage.outbound import OutboundQueue
 from storage import crypto
-from storage.db import make_engine, migrate, session_factory
-from storage.keys import load_server_secrets
+from storage.db import make_engine, migrate, session_factory, utcnow
+from storage.keys import load_server_secrets, read_secret
 from storage.outbox import CaseSink
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -54,6 +59,9 @@ class Services:
         lookup = crypto.conversation_lookup(self.secrets, address.channel, address.address)
         with self.sessions.begin() as session:
             ConversationStore(session, self.secrets, self.intake.idle_expiry).add_message_ref(lookup, ref)
+            # Also beyond the conversation: the summary, the case code and operator messages come after it.
+            keep = timedelta(days=self.settings.retention.chat_message_refs_days)
+            ChatRefStore(session, self.secrets, keep).add(address.channel, address.address, ref, utcnow(), sent_by_bot=True)
 
 
 def make_sink(settings: Settings, sessions: sessionmaker[Session]) -> CaseSink:
@@ -67,11 +75,14 @@ def build_services(settings: Settings, *, run_migrations: bool = True) -> Servic
     """Load secrets, open the database (migrating it), load catalogs and the NLU."""
     secrets = load_server_secrets(settings)
     catalogs = Catalogs(settings.deployment.languages)
+    for warning in check_deployment(settings, catalogs):  # raises ConfigError on a fatal problem
+        log.warning(warning)
     db = make_engine(settings.database_url, sqlite_synchronous=settings.paths.sqlite_synchronous)
     if run_migrations:
         migrate(db)
     sessions = session_factory(db)
-    understander = make_understander(settings.nlu)
+    rasa_token = read_secret(settings, settings.nlu.rasa_token, "nlu.rasa_token").strip() if settings.nlu.backend == "rasa" else None
+    understander = make_understander(settings.nlu, rasa_token)
     intake = Intake(settings, secrets, sessions, catalogs, understander)
     try:
         sink = make_sink(settings, sessions)

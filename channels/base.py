@@ -10,6 +10,7 @@ the secret values it holds, so tests can prove they never reach a log.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
@@ -23,6 +24,18 @@ if TYPE_CHECKING:
     from bot.services import Services
 
 
+# A WhatsApp user with a username may hide their number: Meta and Twilio then name them by a
+# business-scoped user id (BSUID): a two-letter country code, a dot, up to 128 letters and digits
+# ("US.13491208655302741918"; a parent BSUID has ".ENT." in it). It is an address like a phone
+# number: blind-indexed and encrypted, never logged, and answered exactly as received.
+_BSUID = re.compile(r"[A-Z]{2}(?:\.ENT)?\.[A-Za-z0-9]{1,128}")
+
+
+def is_bsuid(value: str) -> bool:
+    """True when `value` is shaped like a WhatsApp business-scoped user id."""
+    return _BSUID.fullmatch(value) is not None
+
+
 class SendError(Exception):
     """Sending failed; `retryable` tells the dispatcher whether to try again.
 
@@ -30,9 +43,10 @@ class SendError(Exception):
     last error of the queued message) and logged. A provider's error code is fine.
     """
 
-    def __init__(self, message: str, *, retryable: bool) -> None:
+    def __init__(self, message: str, *, retryable: bool, code: int | None = None) -> None:
         super().__init__(message)
         self.retryable = retryable
+        self.code = code  # the provider's error code, when it gave one
 
 
 class ChannelAdapter(Protocol):

@@ -20,6 +20,8 @@ ADAPTERS: dict[str, str] = {
     "twilio": "channels.twilio:TwilioAdapter",
     "whatsapp_cloud": "channels.whatsapp_cloud:WhatsAppCloudAdapter",
     "telegram": "channels.telegram:TelegramAdapter",
+    "messenger": "channels.messenger:MessengerAdapter",
+    "line": "channels.line:LineAdapter",
 }
 
 

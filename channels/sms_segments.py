@@ -9,6 +9,8 @@ the whole text UCS-2: 70 UTF-16 code units, or 67 per segment when longer.
 
 from __future__ import annotations
 
+import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 # The GSM 03.38 basic character set and its extension table (each extension char costs 2).
@@ -90,3 +92,32 @@ def _cut(text: str, max_segments: int) -> tuple[str, str]:
         else:
             high = middle - 1
     return text[:low], text[low:]
+
+
+# Characters outside GSM-7 that have a plain equivalent, beyond "a letter without its marks".
+_GSM7_PLAIN = {"đ": "d", "Đ": "D", "“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "…": "...", "–": "-", "—": "-",
+               "«": '"', "»": '"', "\u00a0": " ", "•": "-", "·": "."}  # fmt: skip
+
+
+def fold_to_gsm7(text: str) -> str:
+    """`text` with every character GSM-7 cannot carry replaced by its plain form where it has
+    one: tone and accent marks dropped ("Tiếng Việt" -> "Tieng Viet", "número" -> "numero"),
+    typographic quotes and dashes made plain. GSM-7 letters stay ("ñ", "é", "¿"). A character
+    with no plain form (a Bengali letter, an emoji) stays, and the text stays UCS-2."""
+    out = []
+    for char in text:
+        if char in GSM7_BASIC or char in GSM7_EXTENSION:
+            out.append(char)
+        elif char in _GSM7_PLAIN:
+            out.append(_GSM7_PLAIN[char])
+        else:
+            bare = "".join(c for c in unicodedata.normalize("NFD", char) if not unicodedata.combining(c))
+            out.append(bare if bare and is_gsm7(bare) else char)
+    return "".join(out)
+
+
+def sms_text(text: str, language: str | None, gsm7_fold: Iterable[str]) -> str:
+    """The text as sent by SMS: folded to GSM-7 when the deployment opted in for its language
+    (`channels.twilio.gsm7_fold`), since a single UCS-2 character costs the whole message
+    more than twice the segments."""
+    return fold_to_gsm7(text) if language is not None and language in gsm7_fold else text

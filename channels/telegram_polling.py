@@ -6,8 +6,12 @@ beside gunicorn), so no event loop or open connection is ever inherited by a
 forked web worker. On start it removes any webhook (getUpdates refuses to work
 while one is set), keeping pending updates. An update is confirmed to Telegram
 (the next offset) only after it was handled; one that failed is tried again,
-with a growing pause, and never skipped: "nothing lost" beats "keep going"
-(Telegram keeps updates 24 h, and the receipts make a repeat harmless).
+with a growing pause (Telegram keeps updates 24 h, and the receipts make a
+repeat harmless). Its last try (`MAX_TRIES`) refuses a file Telegram still
+cannot give rather than wait for it. An update that fails that often while the
+database answers is poison (a crafted file, a bug): it is skipped, so the
+workers behind it are answered. While the database is away nothing is skipped.
+Failures are counted per update_id only: nothing of the update is kept.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import threading
 import time
 from concurrent.futures import TimeoutError as FutureTimeout
 
-from .telegram import ALLOWED_UPDATES, HANDLED, MALFORMED, RETRY_LATER, TelegramAdapter
+from .telegram import ALLOWED_UPDATES, HANDLED, MALFORMED, MAX_TRIES, RETRY_LATER, TelegramAdapter
 from .telegram_api import TelegramCallError
 
 log = logging.getLogger(__name__)
@@ -35,6 +39,8 @@ class Poller:
         self.first_pause = first_pause
         self._stop = threading.Event()
         self.offset: int | None = None
+        self.failures: dict[int, int] = {}  # update_id -> failed tries (no content), while it is retried
+        self.skipped = 0  # poison updates given up, since start
 
     def stop(self) -> None:
         """Ask the loop to end; a long poll in flight is cancelled at once."""
@@ -84,25 +90,36 @@ class Poller:
             return result if isinstance(result, list) else []
 
     def _handle(self, data: object) -> bool:
-        """Handle one update until it is done; False if stopped before."""
+        """Handle one update until it is done or given up as poison; False if stopped before."""
         update_id = data.get("update_id") if isinstance(data, dict) else None
+        key = update_id if isinstance(update_id, int) else -1
         pause = self.first_pause
         while True:
+            last_try = self.failures.get(key, 0) + 1 >= MAX_TRIES
             try:
-                status = self.adapter.handle_update(data)
+                status = self.adapter.handle_update(data, last_try=last_try)
             except Exception:  # a bug must not end the poller; the update is tried again
                 log.exception("telegram update crashed the handler")
                 status = RETRY_LATER
             if status in (HANDLED, MALFORMED):  # a malformed update is refused, as the webhook answers 400
+                break
+            self.failures[key] = self.failures.get(key, 0) + 1
+            if last_try and self._database_answers():
+                self.skipped += 1
+                log.error("telegram update skipped: it failed every try", extra={"count": self.failures[key]})
                 break
             if self._stop.is_set():
                 return False
             pause = self._pause(pause)  # RETRY_LATER: the database or Telegram is away for now
             if self._stop.is_set():
                 return False
+        self.failures.pop(key, None)
         if isinstance(update_id, int):
             self.offset = update_id + 1
         return True
+
+    def _database_answers(self) -> bool:
+        return self.adapter.database_answers()
 
     def _pause(self, pause: float) -> float:
         self._stop.wait(pause)

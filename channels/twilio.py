@@ -26,7 +26,9 @@ from twilio.request_validator import RequestValidator
 
 from bot.config import TwilioSettings
 from bot.intake import Intake
-from bot.messages import InboundMessage, ReplyAddress
+from bot.messages import InboundMessage, Reply, ReplyAddress
+from storage.db import utcnow
+from storage.opt_outs import OptOuts
 
 from .base import channel_secret
 from .twilio_delivery import STATUSES, DeliveryWatch, error_code
@@ -37,6 +39,9 @@ if TYPE_CHECKING:
     from bot.services import Services
 
 log = logging.getLogger(__name__)
+
+
+PLAIN_OPT_IN = frozenset({"START", "UNSTOP"})
 
 
 def _plain(status: int, body: str = "") -> Response:
@@ -92,21 +97,52 @@ class TwilioAdapter:
         except MalformedWebhook as error:  # fixed phrases, no content
             log.warning("twilio webhook refused: malformed", extra={"reason": str(error)})
             return _plain(400, "malformed request")
+        if fields.opt_out in ("STOP", "START"):
+            try:
+                handled = self._opt_out_handled(fields)
+            except Exception:  # nothing was recorded: Twilio may retry
+                log.exception("twilio opt-out not recorded", extra={"channel": fields.channel})
+                return _plain(503, "temporarily unavailable, please retry")
+            if handled:
+                return Response(twiml_reply(Reply(()), fields.channel, 1), status=200, mimetype="text/xml")
+        media, refused = self.media.fetch_all(fields.media, fields.channel)
         message = InboundMessage(
             channel=fields.channel,
             sender=fields.sender,
             text=fields.text,
             adapter=self.type,
             provider_id=fields.message_sid,
-            media=self.media.fetch_all(fields.media, fields.channel),
+            media=media,
+            refused_media=refused,
         )
         try:
             reply = self.intake.receive(message)
         except Exception:  # Twilio may retry; the worker's message was not stored (the transaction rolled back)
             log.exception("twilio message not handled", extra={"channel": fields.channel})
             return _plain(503, "temporarily unavailable, please retry")
-        body = twiml_reply(reply, fields.channel, self.settings.max_segments_per_message)
+        body = twiml_reply(reply, fields.channel, self.settings.max_segments_per_message, self.settings.gsm7_fold)
         return Response(body, status=200, mimetype="text/xml")
+
+    def _opt_out_handled(self, fields) -> bool:
+        """Record an opt-out (STOP) or its end (START); True when the message needs nothing more.
+
+        Twilio has opted the number out (or in) and answered it itself: after STOP nothing
+        more is sent to it (its cases stay readable with STATUS), so neither the engine nor a
+        reply runs. A START from a number that had not opted out is an ordinary message, and so is
+        an opt-in word that may answer the bot ("YES").
+        """
+        with self.intake.sessions.begin() as session:
+            opt_outs = OptOuts(session, self.intake.secrets)
+            if fields.opt_out == "STOP":
+                opt_outs.opt_out(fields.channel, fields.sender, utcnow())
+                handled = True
+            else:
+                # Opted back in. START or UNSTOP answers nothing of ours; any other opt-in word
+                # ("YES", or one the NGO added) may be an answer in the conversation: it goes on.
+                handled = opt_outs.opt_in(fields.channel, fields.sender) and fields.text.strip().upper() in PLAIN_OPT_IN
+        if handled:
+            log.info("twilio opt-out keyword", extra={"channel": fields.channel, "reason": fields.opt_out})
+        return handled
 
     def status(self) -> Response:
         if not verify_signature(self.validator, self.public_url, request):

@@ -33,9 +33,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.messages import ReplyAddress
 from storage import crypto
 from storage.models import OutboundMessage
-from storage.outbound import enqueue, exact_now
+from storage.opt_outs import OptOuts
+from storage.outbound import address_of, enqueue, exact_now
 
 ADAPTER = "twilio"
+OPTED_OUT_CODE = 21610  # the recipient replied STOP: nothing reaches them until they send START
 MAX_DELIVERY_ATTEMPTS = 6
 RETRY_DELAYS = (timedelta(minutes=2), timedelta(minutes=15), timedelta(hours=1), timedelta(hours=4))
 
@@ -53,6 +55,7 @@ RETRYABLE: dict[int, str] = {
 }
 # Failures a retry cannot fix; listed for the record: any code not in RETRYABLE is treated so.
 PERMANENT: dict[int, str] = {
+    21610: "the recipient replied STOP (opted out until they send START)",
     30002: "account suspended",
     30004: "message blocked by the recipient or carrier",
     30005: "unknown destination handset",
@@ -98,6 +101,16 @@ class DeliveryWatch:
             row.state, row.attempts = "sent", attempts
         return watch_id, self.callback_base + watch_id
 
+    def opted_out(self, address: ReplyAddress) -> bool:
+        """Did this address opt out (STOP, or an earlier error 21610)?"""
+        with self.sessions.begin() as session:
+            return OptOuts(session, self.secrets).is_opted_out(address)
+
+    def mark_opted_out(self, address: ReplyAddress) -> None:
+        """Twilio refused a message because the recipient opted out: send them nothing more."""
+        with self.sessions.begin() as session:
+            OptOuts(session, self.secrets).opt_out(address.channel, address.address, exact_now())
+
     def discard(self, watch_id: str) -> None:
         """The send failed before Twilio took the message: the dispatcher retries it, not the watch."""
         with self.sessions.begin() as session:
@@ -126,6 +139,9 @@ class DeliveryWatch:
             row.attempts += 1
             row.claimed_until = None
             row.last_error = f"twilio delivery error {code}" if code else "twilio delivery failed"
+            if code == OPTED_OUT_CODE:  # reported late: the recipient opted out
+                address = address_of(self.secrets, row)
+                OptOuts(session, self.secrets).opt_out(address.channel, address.address, exact_now())
             if delivery_retryable(code) and row.attempts < MAX_DELIVERY_ATTEMPTS:
                 row.state = "pending"
                 row.next_attempt_at = exact_now() + RETRY_DELAYS[min(row.attempts, len(RETRY_DELAYS)) - 1]

@@ -13,7 +13,7 @@ import logging
 import re
 import time
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import requests
 from flask import Request
@@ -21,21 +21,27 @@ from twilio.request_validator import RequestValidator
 
 from bot.messages import MediaItem, Reply
 
-from .media import MediaRejected, clean_media
-from .sms_segments import split_for_sms
+from .base import is_bsuid
+from .media import MediaRejected, check_type, clean_media
+from .sms_segments import sms_text, split_for_sms
 
 log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Twilio-Signature"
+BODY_HASH_PARAMETER = "bodySHA256"  # in the query of a signed URL when the body is not a form
 WHATSAPP_PREFIX = "whatsapp:"
 WHATSAPP_MAX_CHARS = 1600  # Twilio's limit for one message body
 MAX_MEDIA = 10  # Twilio sends at most 10 media items with one message
 MEDIA_TIMEOUT_SECONDS = 5.0  # one media download
 MEDIA_BUDGET_SECONDS = 8.0  # all downloads of one webhook: Twilio gives up on us after 15 s
+CLEAN_ALLOWANCE_SECONDS = 4.0  # beyond that budget, for re-encoding the last voice note
 _PHONE = re.compile(r"^\+?[0-9]{3,15}$")
 _TWIML_HEAD = '<?xml version="1.0" encoding="UTF-8"?>'
 _TWIML_EMPTY = _TWIML_HEAD + "<Response />"
 _XML_TEXT = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})  # what ElementTree escapes in text
+# What XML 1.0 forbids in a document (controls but tab, LF and CR; surrogates; U+FFFE, U+FFFF):
+# one of them in any reply would make Twilio refuse the whole TwiML, so they are dropped.
+_XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def _xml_text(text: str) -> str:
@@ -51,7 +57,8 @@ def verify_signature(validator: RequestValidator, public_url: str, request: Requ
 
     Twilio signs the URL it called, i.e. the public one. Behind a reverse proxy
     `request.url` is the proxy's view (another host, http, a port), so the URL is
-    rebuilt from `server.public_url`, the path and the raw query string.
+    rebuilt from `server.public_url`, the path and the raw query string. A body
+    that is not a form is checked against the `bodySHA256` the signed URL names.
     """
     signature = request.headers.get(SIGNATURE_HEADER, "")
     if not signature:
@@ -60,8 +67,14 @@ def verify_signature(validator: RequestValidator, public_url: str, request: Requ
     if request.query_string:
         url += "?" + request.query_string.decode("utf-8", "replace")
     try:
+        if BODY_HASH_PARAMETER in parse_qs(urlsplit(url).query):
+            # A body that is not a form (JSON): Twilio signs the URL, which carries the body's SHA-256.
+            # The validator checks that hash only when given the raw body; given the (empty) parsed
+            # form, it would accept any body under a signature captured from another request.
+            raw = request.get_data(cache=True)
+            return bool(validator.validate(url, raw.decode("utf-8"), signature))
         return bool(validator.validate(url, request.form, signature))
-    except Exception:  # a malformed header or body is simply not a valid signature
+    except Exception:  # a malformed header or body (not UTF-8) is simply not a valid signature
         return False
 
 
@@ -76,10 +89,11 @@ class InboundFields:
     """What we use of Twilio's inbound form (ProfileName, WaId and the rest are never read)."""
 
     channel: str  # "sms" or "whatsapp"
-    sender: str  # E.164, without the "whatsapp:" prefix
+    sender: str  # E.164, or a WhatsApp user's BSUID; without the "whatsapp:" prefix
     text: str
     message_sid: str
     media: tuple[MediaRef, ...]
+    opt_out: str | None = None  # "STOP", "START" or "HELP": an opt-out keyword Twilio acted on (see `opt_out_signal`)
 
     def __repr__(self) -> str:
         return f"InboundFields(channel={self.channel!r}, sender=<redacted>, media={len(self.media)})"
@@ -94,9 +108,12 @@ def parse_inbound(form) -> InboundFields:
     channel = "sms"
     if sender.lower().startswith(WHATSAPP_PREFIX):
         channel, sender = "whatsapp", sender[len(WHATSAPP_PREFIX):].strip()
-    if not _PHONE.match(sender):
+    # A WhatsApp user with a username and no visible number: kept as its BSUID, answered by TwiML
+    # like anyone, and by "whatsapp:<BSUID>" through the REST API later.
+    username = channel == "whatsapp" and is_bsuid(sender)
+    if not username and not _PHONE.match(sender):
         raise MalformedWebhook("sender is not a phone number")
-    if not sender.startswith("+") and channel == "whatsapp":
+    if not username and channel == "whatsapp" and not sender.startswith("+"):
         sender = "+" + sender
     try:
         count = int(form.get("NumMedia") or 0)
@@ -107,7 +124,31 @@ def parse_inbound(form) -> InboundFields:
         url = form.get(f"MediaUrl{index}")
         if url:
             media.append(MediaRef(url, form.get(f"MediaContentType{index}") or ""))
-    return InboundFields(channel, sender, form.get("Body") or "", message_sid, tuple(media))
+    body = form.get("Body") or ""
+    return InboundFields(channel, sender, body, message_sid, tuple(media), opt_out_signal(form.get("OptOutType"), channel, body))
+
+
+# Twilio's own keywords on its numbers (without Advanced Opt-Out, no OptOutType is sent but Twilio
+# still acts on them): a message that is only one of these opts the sender out, or back in.
+TWILIO_OPT_OUT_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"})
+TWILIO_OPT_IN_WORDS = frozenset({"START", "UNSTOP", "YES"})
+OPT_OUT_TYPES = frozenset({"STOP", "START", "HELP"})
+
+
+def opt_out_signal(opt_out_type: str | None, channel: str, body: str) -> str | None:
+    """STOP, START or HELP when Twilio treated this message as an opt-out keyword, else None.
+
+    With Advanced Opt-Out, Twilio says so in `OptOutType` (on SMS and WhatsApp senders
+    of the Messaging Service). Without it, Twilio still opts an SMS sender out on its
+    default keywords, matched on the whole message in any case: so are they here.
+    """
+    given = (opt_out_type or "").strip().upper()
+    if given:
+        return given if given in OPT_OUT_TYPES else None
+    if channel != "sms":
+        return None
+    word = body.strip().upper()
+    return "STOP" if word in TWILIO_OPT_OUT_WORDS else "START" if word in TWILIO_OPT_IN_WORDS else None
 
 
 class MediaFetcher:
@@ -128,30 +169,37 @@ class MediaFetcher:
         self.session = requests.Session()
         self.session.max_redirects = 3
 
-    def fetch_all(self, refs: tuple[MediaRef, ...], channel: str) -> tuple[MediaItem, ...]:
-        """The media that could be fetched and cleaned; each failure is logged (reason only) and skipped."""
+    def fetch_all(self, refs: tuple[MediaRef, ...], channel: str) -> tuple[tuple[MediaItem, ...], tuple[str, ...]]:
+        """The media that could be fetched and cleaned, and the reason of each one that could not
+        (the worker is told); each failure is logged (reason only) and costs only that file."""
         if not refs or self.max_bytes <= 0:
             if refs:
                 log.warning("twilio media not kept", extra={"channel": channel, "reason": "media disabled", "count": len(refs)})
-            return ()
+            return (), ()
         deadline = time.monotonic() + self.budget
-        items = []
+        items, refused = [], []
         for ref in refs:
             try:
                 items.append(self._fetch(ref, deadline))
+                continue
             except MediaRejected as rejected:  # its message is one of a few fixed phrases
                 log.warning("twilio media not kept", extra={"channel": channel, "reason": str(rejected)})
+                refused.append(rejected.reason)
+                continue
             except requests.Timeout:
                 log.warning("twilio media not kept", extra={"channel": channel, "reason": "timeout"})
             except requests.RequestException as error:
                 log.warning("twilio media not kept", extra={"channel": channel, "reason": type(error).__name__})
             except Exception as error:  # a photo must never cost the worker their text
                 log.warning("twilio media not kept", extra={"channel": channel, "reason": type(error).__name__})
-        return tuple(items)
+            refused.append("unreadable")
+        return tuple(items), tuple(refused)
 
     def _fetch(self, ref: MediaRef, deadline: float) -> MediaItem:
         if _origin(ref.url) != self.origin:
             raise MediaRejected("media url not on the Twilio API host")
+        if ref.content_type:
+            check_type(ref.content_type)  # a video or a document is not even downloaded
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise MediaRejected("no time left for more media")
@@ -161,16 +209,17 @@ class MediaFetcher:
                 raise MediaRejected(f"media http {response.status_code}")
             declared = response.headers.get("Content-Length", "")
             if declared.isdigit() and int(declared) > self.max_bytes:
-                raise MediaRejected("media too large")
+                raise MediaRejected("media too large", "too_large")
             data = bytearray()
             for chunk in response.iter_content(64 * 1024):
                 data += chunk
                 if len(data) > self.max_bytes:
-                    raise MediaRejected("media too large")
+                    raise MediaRejected("media too large", "too_large")
                 if time.monotonic() > deadline:
                     raise MediaRejected("media download too slow")
             content_type = ref.content_type or response.headers.get("Content-Type", "")
-        return clean_media(content_type, bytes(data), self.max_bytes)
+        time_left = deadline + CLEAN_ALLOWANCE_SECONDS - time.monotonic()
+        return clean_media(content_type, bytes(data), self.max_bytes, time_limit=time_left)
 
     def close(self) -> None:
         self.session.close()
@@ -182,16 +231,19 @@ def _origin(url: str) -> tuple[str, str]:
     return parts.scheme.lower(), f"{(parts.hostname or '').lower()}:{port}"
 
 
-def twiml_reply(reply: Reply, channel: str, max_segments: int) -> str:
+def twiml_reply(reply: Reply, channel: str, max_segments: int, gsm7_fold: tuple[str, ...] = ()) -> str:
     """TwiML answering one inbound message: the turn's texts as one message, split only as needed.
 
     SMS: each <Message> stays within `max_segments` segments (an NGO pays per
     segment). WhatsApp has no segments, only Twilio's 1600-character body limit.
-    A duplicate delivery, or a turn without texts, gets an empty <Response/>.
+    A duplicate delivery, or a turn without texts, gets an empty <Response/>. SMS in a
+    language of `gsm7_fold` is sent without the marks GSM-7 cannot carry (`sms_text`).
     """
     if not reply.texts or reply.duplicate:
         return _TWIML_EMPTY
-    text = "\n\n".join(reply.texts)
+    text = _XML_FORBIDDEN.sub("", "\n\n".join(reply.texts))
+    if channel == "sms":
+        text = sms_text(text, reply.language, gsm7_fold)
     parts = split_for_sms(text, max_segments) if channel == "sms" else split_by_length(text, WHATSAPP_MAX_CHARS)
     if not parts:
         return _TWIML_EMPTY

@@ -25,7 +25,7 @@ from bot.messages import ReplyAddress
 from .base import SendError
 from .dispatcher import SENDING
 from .sms_segments import split_for_sms
-from .twilio_delivery import DeliveryWatch
+from .twilio_delivery import OPTED_OUT_CODE, DeliveryWatch
 from .twilio_inbound import WHATSAPP_MAX_CHARS, WHATSAPP_PREFIX, split_by_length
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ class RebasedHttpClient(TwilioHttpClient):
 def send_error_for(status: int, code: int | None) -> SendError:
     """A REST API error as a `SendError`: 429, 5xx and load-related codes retryable, other 4xx permanent."""
     retryable = status == 429 or status >= 500 or code in RETRYABLE_REST_CODES
-    return SendError(f"twilio HTTP {status}" + (f" error {code}" if code else ""), retryable=retryable)
+    return SendError(f"twilio HTTP {status}" + (f" error {code}" if code else ""), retryable=retryable, code=code)
 
 
 def inside_whatsapp_window(address: ReplyAddress, now: datetime | None = None) -> bool:
@@ -96,7 +96,13 @@ class TwilioSender:
         self.client = Client(account_sid, auth_token, http_client=self.http)
 
     def send(self, address: ReplyAddress, text: str) -> str | None:
-        """Send `text`; return the sid of the first API message. Raises `SendError`."""
+        """Send `text`; return the sid of the first API message. Raises `SendError`.
+
+        Nothing is sent to an address that opted out (STOP); Twilio's error 21610 records
+        the opt-out, so no later message is even tried.
+        """
+        if self.watch.opted_out(address):
+            raise SendError("twilio recipient opted out", retryable=False)
         to, from_, parts, template = self._plan(address, text)
         current = SENDING.get()
         attempts = current.attempts if current is not None else 0
@@ -108,6 +114,9 @@ class TwilioSender:
                 sid = self._create(to=to, from_=from_, status_callback=callback, **fields)
             except SendError as error:
                 self.watch.discard(watch_id)
+                if error.code == OPTED_OUT_CODE:
+                    self.watch.mark_opted_out(address)
+                    log.warning("twilio recipient opted out; nothing more is sent to them", extra={"channel": address.channel})
                 if index == 0 or not error.retryable:
                     raise
                 # Some parts are out: only the rest goes back in the queue, so no part arrives twice.

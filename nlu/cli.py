@@ -12,8 +12,10 @@ log nothing. The Rasa backend needs a running server (`make rasa-run`).
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import click
 
@@ -42,19 +44,28 @@ def _understander(backend: str, rasa_url: str) -> Understander:
     return builtin_understander()
 
 
+def _token_file(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None
+
+
 class _StrictRasa(RasaUnderstander):
     """Rasa without the silent fallback: a measurement of Rasa must fail, not quietly
     measure the built-in model, when the server is down."""
 
     def __init__(self, url: str) -> None:
-        super().__init__(url, CLI_RASA_TIMEOUT_SECONDS, fallback=builtin_understander())
+        # The token `make rasa-run` started Rasa with: $GRIEVANCE_RASA_TOKEN, else its file.
+        token = os.environ.get("GRIEVANCE_RASA_TOKEN") or _token_file(Path("var/keys/rasa-token"))
+        super().__init__(url, CLI_RASA_TIMEOUT_SECONDS, fallback=builtin_understander(), token=token)
 
     def understand(self, text: str, language: str | None = None) -> Understanding:
         try:
             return self.understand_with_rasa(text, language)
         except RasaUnavailable as failure:
             raise click.ClickException(
-                f"Rasa did not answer at {self.parse_url} ({failure.reason}); start it with `make rasa-run`"
+                f"Rasa did not answer at {self.endpoint} ({failure.reason}); start it with `make rasa-run`"
             ) from None
 
 

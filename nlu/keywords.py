@@ -15,8 +15,9 @@ from nlu.numbers import parse_menu_choice, parse_number
 from nlu.vocabulary import KINDS, languages, phrases, resolve_kind, with_english
 
 __all__ = [
-    "KINDS", "Command", "ParsedCommand", "is_unknown_command", "match_word",
-    "parse_command", "parse_menu_choice", "parse_number", "parse_yes_no", "phrases",
+    "KINDS", "SMS_OPT_OUT_WORDS", "Command", "ParsedCommand", "display_word", "is_language_word",
+    "is_sms_opt_out_word", "is_unknown_command", "match_word", "parse_command", "parse_menu_choice",
+    "parse_number", "parse_yes_no", "phrases",
 ]  # fmt: skip
 
 
@@ -46,6 +47,16 @@ _MAX_HEAD_WORDS = 3
 _BOT_MENTION = re.compile(r"^([^\s@]+)@\w+")
 # A case code as workers retype it: "1234 5678", "AB-1234", "1234/56".
 _CASE_CODE = re.compile(r"[A-Za-z0-9]+(?:[ ./_-]+[A-Za-z0-9]+){0,5}")
+
+# Whole-message words that opt a phone number out of SMS (folded). Twilio acts on STOP,
+# STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, REVOKE and OPTOUT on its long codes; carriers and
+# other gateways add STOP ALL, OPT-OUT, REMOVE, ARRET and TD. After one of them every later
+# message to the worker fails (Twilio error 21610), operator replies included, so on SMS the
+# bot never asks a worker to send one: `display_word(..., sms_safe=True)` names another.
+SMS_OPT_OUT_WORDS = frozenset({
+    "stop", "stopall", "stop all", "unsubscribe", "cancel", "end", "quit", "revoke", "optout",
+    "opt-out", "opt out", "remove", "arret", "td",
+})  # fmt: skip
 
 
 def parse_command(text: str, languages: Iterable[str]) -> ParsedCommand | None:
@@ -93,6 +104,31 @@ def match_word(text: str, kind: str, language: str | None) -> bool:
     (English only when `language` is None)."""
     phrases(kind, "en")  # raises ValueError for an unknown kind
     return resolve_kind(text, with_english(language)) == kind
+
+
+def is_sms_opt_out_word(text: str) -> bool:
+    """True when the whole message is a carrier/Twilio SMS opt-out word (case, accents and
+    edge punctuation ignored): "STOP", "Cancel.", "stop all"."""
+    return fold(text) in SMS_OPT_OUT_WORDS
+
+
+def display_word(kind: str, language: str, *, sms_safe: bool = False) -> str:
+    """The word the bot names for `kind` in `language` ("send HELP"), upper-cased: the first
+    phrase of the kind (English when the language has none). With `sms_safe`, the first phrase
+    that is no SMS opt-out word ("EXIT", not "STOP"); every shipped kind has one."""
+    candidates = phrases(kind, language) or phrases(kind, "en")
+    if sms_safe:
+        safe = [phrase for phrase in candidates if not is_sms_opt_out_word(phrase)]
+        if not safe:  # fall back to English, which always has one (a test checks it)
+            safe = [phrase for phrase in phrases(kind, "en") if not is_sms_opt_out_word(phrase)]
+        candidates = safe or candidates
+    return candidates[0].upper()
+
+
+def is_language_word(text: str, language_codes: Iterable[str] | None = None) -> bool:
+    """True when the whole message is the LANGUAGE command in any language (of `language_codes`,
+    default all), so a worker who picked a language they cannot read still finds the menu."""
+    return any(resolve_kind(text, (code,)) == "language" for code in (language_codes or languages()))
 
 
 def parse_yes_no(text: str, language: str | None) -> bool | None:

@@ -28,6 +28,7 @@ from lingua import Language, LanguageDetector, LanguageDetectorBuilder
 from nlu.ngram import NaiveBayes
 from nlu.normalize import normalize
 from nlu.scripts import BENGALI, DEVANAGARI, HAN, KANA, KHMER, LATIN, MYANMAR, THAI, script_counts
+from nlu.smalltalk import greeting_languages
 from nlu.training_data import examples
 
 # Fewer letters than this say nothing reliable about a language ("hi", "ok", "ya").
@@ -80,6 +81,28 @@ def detect_language(text: str, candidates: Sequence[str]) -> str | None:
     if counts[LATIN] >= MIN_LATIN_LETTERS:
         return _latin(text, allowed)
     return None
+
+
+def detect_language_confident(text: str, languages: Sequence[str]) -> str | None:
+    """The language of `text` among `languages` only when the evidence is strong, else None;
+    used to greet a worker in their language on their first message.
+
+    Small talk decides when it belongs to one language only ("xin chào" -> vi, "hola" -> es,
+    "salamat po" -> tl); English greetings ("hello", "hi sir") and ones several languages
+    share ("salam", "namaste") say nothing. Otherwise `detect_language` decides, for Latin
+    script only from SHIPPED_MODEL_MIN_WORDS words on: "hello friend" is no evidence."""
+    allowed = tuple(dict.fromkeys(languages))
+    greeting = greeting_languages(text, allowed)
+    if greeting is not None:
+        return greeting[0] if len(greeting) == 1 else None
+    found = detect_language(text, allowed)
+    if found is None:
+        return None
+    counts = script_counts(normalize(text))
+    latin_share = counts[LATIN] / max(1, sum(counts.values()))
+    if latin_share > 1 - MIN_SCRIPT_SHARE and len(text.split()) < SHIPPED_MODEL_MIN_WORDS:
+        return None
+    return found
 
 
 def _by_script(script: str, text: str, allowed: tuple[str, ...]) -> str | None:

@@ -9,6 +9,8 @@ makes a key that is only fit for comparing against keyword lists.
 import re
 import unicodedata
 
+from nlu.zawgyi import zawgyi_to_unicode
+
 ZWNJ = "\u200c"
 ZWJ = "\u200d"
 
@@ -19,8 +21,11 @@ _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u2060\ufeff"))
 _LINE_BREAKS = str.maketrans(dict.fromkeys("\r\x0b\x0c\x85\u2028\u2029", "\n"))
 # Format characters that carry meaning: ZWJ/ZWNJ shape Bengali, Hindi and Persian words.
 _KEPT_CONTROLS = frozenset("\n\t" + ZWJ + ZWNJ)
-# ZWJ/ZWNJ only join letters; next to a space or at an end they are left-overs.
-_STRAY_JOINERS = re.compile(rf"[{ZWJ}{ZWNJ}]+(?=\s|$)|(?:^|(?<=\s))[{ZWJ}{ZWNJ}]+")
+# ZWJ/ZWNJ only join letters; next to a space or at an end they are left-overs. Each run of
+# joiners is matched once, whole (possessive, and never from inside a run): the old pattern
+# tried every position of a run and backtracked over the rest of it, so 4,094 joiners took
+# seconds. Whether a run is stray is then decided by its two neighbours.
+_JOINER_RUNS = re.compile(rf"(?<![{ZWJ}{ZWNJ}])[{ZWJ}{ZWNJ}]++")
 _REPEATED_CHAR = re.compile(r"(.)\1+")
 # Terminal escape sequences (colours, cursor moves): the ESC goes with the control
 # characters, but "[31m" after it would stay in the answer and read as the number 31.
@@ -37,8 +42,9 @@ _EDGE_MARKS = frozenset("\ufe0e\ufe0f\u20e3")
 
 
 def normalize(text: str) -> str:
-    """Return `text` cleaned up: NFC, ASCII digits, no invisible or control characters,
-    no repeated punctuation, single spaces, at most one blank line. Never raises."""
+    """Return `text` cleaned up: Burmese typed in Zawgyi made Unicode, NFC, ASCII digits,
+    no invisible or control characters, no repeated punctuation, single spaces, at most
+    one blank line. Never raises."""
     if text.isascii():
         # Most messages ("1", "yes", "skip"): no surrogates, nothing for NFC, no invisible
         # characters and no joiners; the character loop only runs if a control character is there.
@@ -46,16 +52,31 @@ def normalize(text: str) -> str:
         if not text.isprintable():
             text = "".join(_clean_char(char) for char in text)
     else:
-        text = _replace_lone_surrogates(text).replace("\r\n", "\n")
+        # Zawgyi Burmese first: NFC and the cleaning below would reorder or drop its marks.
+        text = zawgyi_to_unicode(_replace_lone_surrogates(text)).replace("\r\n", "\n")
         text = _ESCAPE_SEQUENCE.sub("", text)
         text = unicodedata.normalize("NFC", text)
         text = text.translate(_INVISIBLE).translate(_LINE_BREAKS)
         text = "".join(_clean_char(char) for char in text)
-        text = _STRAY_JOINERS.sub("", text)
+        text = _drop_stray_joiners(text)
     text = _REPEATED_CHAR.sub(_collapse_punctuation, text)
     text = _HORIZONTAL_SPACE.sub(" ", text)
     text = "\n".join(line.strip() for line in text.split("\n"))
     return _MANY_NEWLINES.sub("\n\n", text).strip()
+
+
+def _drop_stray_joiners(text: str) -> str:
+    """`text` without the runs of ZWJ/ZWNJ that touch a space or an end of the text (linear time)."""
+    if ZWJ not in text and ZWNJ not in text:
+        return text
+
+    def stray(run: re.Match[str]) -> str:
+        start, end = run.span()
+        if start == 0 or end == len(text) or text[start - 1].isspace() or text[end].isspace():
+            return ""
+        return run.group()
+
+    return _JOINER_RUNS.sub(stray, text)
 
 
 def fold(text: str, *, keep_accents: bool = False) -> str:

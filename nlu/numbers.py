@@ -17,8 +17,8 @@ _FIRST_NUMBER = re.compile(r"[0-9]{1,3}(?:,[0-9]{2})*(?:[,.][0-9]{3})+(?![0-9])|
 _MENU_NUMBER = re.compile(r"[0-9]{1,4}")
 # A minus sign (ASCII, Unicode minus, dashes, full-width) right before a number makes it
 # no count and no menu choice: "-1" at a summary must not read as "1 = SEND".
-_MINUS = "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63\uff0d"
-_NEGATIVE = re.compile(rf"(?:^|(?<=\s))[{_MINUS}]\s*[0-9]")
+MINUS_SIGNS = "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63\uff0d"
+_NEGATIVE = re.compile(rf"(?:^|(?<=\s))[{MINUS_SIGNS}]\s*[0-9]")
 
 
 def parse_number(text: str) -> int | None:
@@ -26,7 +26,7 @@ def parse_number(text: str) -> int | None:
     or None when there is none or it exceeds MAX_NUMBER. Never raises."""
     clean = normalize(text)
     found = _FIRST_NUMBER.search(clean)
-    if found is None or _is_negative(clean, found.start()):
+    if found is None or is_negative(clean, found.start()):
         return None
     digits = re.sub(r"[,.]", "", found.group())
     # Checking the length first also keeps int() away from its 4300-digit limit.
@@ -36,9 +36,9 @@ def parse_number(text: str) -> int | None:
     return value if value <= MAX_NUMBER else None
 
 
-def _is_negative(text: str, start: int) -> bool:
+def is_negative(text: str, start: int) -> bool:
     """A minus sign stands right before the number at `start`, not joining two words ("a-5")."""
-    return start > 0 and text[start - 1] in _MINUS and (start == 1 or not text[start - 2].isalnum())
+    return start > 0 and text[start - 1] in MINUS_SIGNS and (start == 1 or not text[start - 2].isalnum())
 
 
 def parse_menu_choice(text: str, n_options: int) -> int | None:

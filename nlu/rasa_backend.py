@@ -1,8 +1,10 @@
 """The Rasa backend (`nlu.backend: rasa`): the category from a Rasa 3.6 server, with the
 built-in understander standing in whenever Rasa is slow or down.
 
-Rasa answers `POST {url}/model/parse` (`rasa run --enable-api`; the project is in
-`nlu/rasa/`). A worker must never wait on it: each call has a short timeout, and any
+Rasa answers `POST {url}/model/parse` (`rasa run --enable-api --auth-token ...`; the
+project is in `nlu/rasa/`). Without a token Rasa's HTTP API lets anyone who reaches its port
+parse, and load or replace the model, so the server is started with one (`make rasa-run`)
+and every request carries it as Rasa expects, `?token=` (the URL is never logged). A worker must never wait on it: each call has a short timeout, and any
 failure (refused, timed out, an HTTP error, an answer that is not Rasa's) makes the
 built-in model answer instead. Each fallback is counted (`fallbacks`) and logged on
 the "nlu.rasa" logger with only the backend and the reason: never the text, never
@@ -19,6 +21,7 @@ import json
 import logging
 import threading
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Sequence
 
@@ -54,10 +57,12 @@ class RasaUnderstander:
         timeout_seconds: float,
         fallback: Understander,
         languages: Sequence[str] = SUPPORTED_LANGUAGES,
+        token: str | None = None,
     ) -> None:
         if not url.startswith(("http://", "https://")):  # urllib would also open file: and ftp: URLs
             raise ValueError("the Rasa URL must start with http:// or https://")
-        self.parse_url = url.rstrip("/") + "/model/parse"
+        self.endpoint = url.rstrip("/") + "/model/parse"  # safe to show: no token
+        self.parse_url = self.endpoint + ("?" + urllib.parse.urlencode({"token": token}) if token else "")
         self.timeout_seconds = timeout_seconds
         self.fallback = fallback
         self.languages = tuple(languages)

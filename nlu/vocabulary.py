@@ -17,7 +17,7 @@ from nlu.normalize import fold_normalized, normalize
 
 KINDS = (
     "help", "back", "cancel", "delete", "language", "status",
-    "yes", "no", "done", "skip", "confirm", "change",
+    "yes", "no", "done", "skip", "confirm", "change", "new_report",
 )  # fmt: skip
 
 

@@ -1,19 +1,22 @@
 """Confirmed cases on the intake side: the sealed case into the outbox, STATUS look-ups.
 
 The intake server keeps, per case, only the blind index of its code, its
-status, the urgent flag, an encrypted reply address for a limited time, and
-the operator's messages to the worker. The case content exists here only as
+status, the urgent flag, whether the worker agreed to be contacted, an
+encrypted reply address for a limited time (only if they agreed), and the
+operator's messages to the worker. The case content exists here only as
 the sealed blob in the outbox, which the server cannot open.
 """
 
 from __future__ import annotations
 
 import json
+import secrets as _random
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from bot.casecode import new_case_code
@@ -22,6 +25,7 @@ from bot.messages import ReplyAddress
 from . import crypto
 from .db import as_utc
 from .models import Case, CaseMessage, OutboxEntry, WorkerAnswer
+from .opt_outs import OptOuts
 
 # The lifecycle an operator moves a case through; the worker reads it on STATUS.
 CASE_STATUSES = ("received", "acknowledged", "in_review", "in_dialogue", "resolved", "closed")
@@ -64,10 +68,65 @@ class CaseStore:
         now: datetime,
         reply_retention: timedelta,
         language: str | None = None,
+        contact_allowed: bool = False,
     ) -> None:
-        """Store a confirmed case: sealed into the outbox in this same transaction."""
-        sealed = crypto.seal_case(self.secrets, json.dumps(record, ensure_ascii=False).encode())
-        keep_address = reply_retention > timedelta(0)
+        """Store a confirmed case: sealed into the outbox in this same transaction.
+
+        The reply address is kept only when the worker agreed to be contacted
+        (`contact_allowed`, deny by default): after NO nothing is ever pushed to them,
+        so nothing that could reach them is kept either. The report of a case that began as
+        an urgent alert (`add_alert`) updates the case's row; it is queued under its case id,
+        the alert under a delivery id of its own, so no sink takes the report for a redelivery
+        of the alert.
+        """
+        self._keep_case(case_id, code, urgent, reply_address, now, reply_retention, language, contact_allowed)
+        self._queue(case_id, record, urgent, now)
+
+    def add_alert(
+        self,
+        *,
+        case_id: str,
+        code: str,
+        record: dict,
+        reply_address: ReplyAddress,
+        now: datetime,
+        reply_retention: timedelta,
+        language: str | None = None,
+    ) -> str:
+        """Store an urgent alert: the case's row (made now, or kept from an earlier alert) and the
+        sealed alert in the outbox, urgent, under a fresh delivery id, which is returned. The worker
+        has not answered the contact question yet: no reply address is kept until the report says YES."""
+        self._keep_case(case_id, code, True, reply_address, now, reply_retention, language, contact_allowed=None)
+        delivery_id = str(uuid.uuid4())
+        self._queue(delivery_id, record, True, now)
+        return delivery_id
+
+    def _keep_case(
+        self,
+        case_id: str,
+        code: str,
+        urgent: bool,
+        reply_address: ReplyAddress,
+        now: datetime,
+        reply_retention: timedelta,
+        language: str | None,
+        contact_allowed: bool | None,
+    ) -> None:
+        """The case's row: made, or (after an alert) updated. `contact_allowed` None: not answered yet."""
+        keep_address = bool(contact_allowed) and reply_retention > timedelta(0)
+        address = crypto.encrypt_reply_address(self.secrets, case_id, reply_address.to_json()) if keep_address else None
+        expires = now + reply_retention if keep_address else None
+        case = self.session.get(Case, case_id)
+        if case is not None:  # an alert came first (or comes in answer mode): the same case goes on
+            case.urgent = case.urgent or urgent
+            case.language = case.language or language
+            if contact_allowed is not None:
+                case.contact_allowed = contact_allowed
+                if not contact_allowed:
+                    case.reply_address, case.reply_address_expires_at = None, None
+                elif case.reply_address is None:  # never replaced: see refresh_address
+                    case.reply_address, case.reply_address_expires_at = address, expires
+            return
         self.session.add(
             Case(
                 case_id=case_id,
@@ -75,16 +134,18 @@ class CaseStore:
                 status="received",
                 urgent=urgent,
                 created_at=now,
-                reply_address=crypto.encrypt_reply_address(self.secrets, case_id, reply_address.to_json())
-                if keep_address
-                else None,
-                reply_address_expires_at=now + reply_retention if keep_address else None,
+                reply_address=address,
+                reply_address_expires_at=expires,
                 language=language,
+                contact_allowed=bool(contact_allowed),
             )
         )
+
+    def _queue(self, delivery_id: str, record: dict, urgent: bool, now: datetime) -> None:
+        sealed = crypto.seal_case(self.secrets, json.dumps(record, ensure_ascii=False).encode())
         self.session.add(
             OutboxEntry(
-                case_id=case_id, sealed=sealed, urgent=urgent, state="pending", attempts=0, next_attempt_at=now, created_at=now
+                case_id=delivery_id, sealed=sealed, urgent=urgent, state="pending", attempts=0, next_attempt_at=now, created_at=now
             )
         )
 
@@ -111,8 +172,8 @@ class CaseStore:
         return self.session.get(Case, case_id)
 
     def held_address(self, case: Case, now: datetime) -> ReplyAddress | None:
-        """The worker's reply address while the case still holds it, else None."""
-        if case.reply_address is None or case.reply_address_expires_at is None or as_utc(case.reply_address_expires_at) <= now:
+        """The worker's reply address while the case still holds it and they agreed to contact, else None."""
+        if case.contact_allowed is not True or case.reply_address is None or case.reply_address_expires_at is None or as_utc(case.reply_address_expires_at) <= now:
             return None
         return ReplyAddress.from_json(crypto.decrypt_reply_address(self.secrets, case.case_id, case.reply_address))
 
@@ -120,13 +181,30 @@ class CaseStore:
         """The worker wrote again from the address the case holds: note when, for WhatsApp's 24-hour window.
 
         An address is never replaced by another one: whoever knows a code could otherwise
-        redirect the operator's messages to their own phone.
+        redirect the operator's messages to their own phone. Nor is one ever stored here:
+        a worker who declined contact and sends STATUS leaves no address behind.
         """
         held = self.held_address(case, now)
         if held is None or (held.adapter, held.channel, held.address) != (current.adapter, current.channel, current.address):
             return
         refreshed = ReplyAddress(held.adapter, held.channel, held.address, last_inbound_at=now)
         case.reply_address = crypto.encrypt_reply_address(self.secrets, case.case_id, refreshed.to_json())
+
+    def reach(self, case: Case, now: datetime) -> tuple[ReplyAddress | None, str]:
+        """Where a message to the worker may be pushed now, or None and why not.
+
+        The reason is one of `sent_to_channel` (an address is returned), `contact_declined`
+        (the worker said NO to contact, or the case predates that record), `address_expired`
+        (past `reply_address_retention_days`) and `opted_out` (the address opted out at its provider).
+        """
+        if case.contact_allowed is not True:
+            return None, "contact_declined"
+        address = self.held_address(case, now)
+        if address is None:
+            return None, "address_expired"
+        if OptOuts(self.session, self.secrets).is_opted_out(address):
+            return None, "opted_out"
+        return address, "sent_to_channel"
 
     def set_status(self, case: Case, status: str) -> bool:
         """Move the case to `status`; False when it was there already."""
@@ -138,18 +216,50 @@ class CaseStore:
         return True
 
     def add_answer(self, case_id: str, text: str, now: datetime) -> str:
-        """Seal a worker's answer to the operator at once and keep it until they fetch it; returns its id."""
-        answer_id = str(uuid.uuid4())
+        """Seal a worker's answer to the operator at once and keep it until they fetch it; returns its id.
+
+        The id is time-ordered and strictly increasing within the case (`ordered_answer_id`),
+        so answers sent within one minute still reach the operator in the order they were sent.
+        """
+        answer_id = self._next_answer_id(case_id)
         payload = {"format": ANSWER_FORMAT, "answer_id": answer_id, "case_id": case_id, "text": text, "received_at": now.isoformat()}
         sealed = crypto.seal_worker_answer(self.secrets, json.dumps(payload, ensure_ascii=False).encode())
         self.session.add(WorkerAnswer(id=answer_id, case_id=case_id, sealed=sealed, created_at=now))
         return answer_id
 
+    def _next_answer_id(self, case_id: str) -> str:
+        # The last answer of this case still waiting here: the new one must sort after it,
+        # even when two arrive within a microsecond or the clock steps back.
+        last = self.session.execute(
+            select(func.max(WorkerAnswer.id)).where(WorkerAnswer.case_id == case_id, WorkerAnswer.id.like(f"{'_' * 14}8%"))
+        ).scalar()
+        floor = answer_sequence(last) + 1 if last else 0
+        return ordered_answer_id(max(time.time_ns() // 1000, floor))
+
     def pending_answers(self, limit: int) -> list[SealedAnswer]:
-        """Sealed answers not yet acknowledged by the operator, oldest first."""
+        """Sealed answers not yet acknowledged by the operator, oldest first: by minute, then by
+        their time-ordered id (the order they were sent; older uuid4 ids sort among themselves)."""
         rows = self.session.execute(select(WorkerAnswer).order_by(WorkerAnswer.created_at, WorkerAnswer.id).limit(limit)).scalars()
         return [SealedAnswer(row.id, row.case_id, row.sealed, row.created_at) for row in rows]
 
     def ack_answer(self, answer_id: str) -> bool:
         """The operator keeps the answer now: nothing of it stays here. False when no such answer waits."""
         return bool(self.session.execute(delete(WorkerAnswer).where(WorkerAnswer.id == answer_id)).rowcount)
+
+
+def ordered_answer_id(sequence: int) -> str:
+    """A UUID (version 8, RFC 9562) whose canonical text sorts by `sequence` (microseconds
+    since the epoch, or one more than the case's last answer): 60 bits of it around the
+    version digit, then the variant and 62 random bits. The operator API keeps taking it as
+    any UUID."""
+    if not 0 <= sequence < 1 << 60:
+        raise ValueError("answer sequence out of range")
+    high, low = sequence >> 12, sequence & 0xFFF
+    tail = (0b10 << 62) | _random.randbits(62)
+    return str(uuid.UUID(f"{high:012x}8{low:03x}{tail:016x}"))
+
+
+def answer_sequence(answer_id: str) -> int:
+    """The sequence `ordered_answer_id` put into `answer_id`."""
+    digits = answer_id.replace("-", "")
+    return (int(digits[:12], 16) << 12) | int(digits[13:16], 16)

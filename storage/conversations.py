@@ -30,14 +30,19 @@ from . import crypto
 from .db import as_utc
 from .models import Conversation, DraftMedia
 
-MAX_MESSAGE_REFS = 300  # enough for any intake; DELETE removes what it can of these
+MAX_MESSAGE_REFS = 300
+_AEAD_OVERHEAD = 5 + 12 + 16  # crypto's version and key id, nonce, tag: around each stored medium  # enough for any intake; DELETE removes what it can of these
 
 _TABLE = Conversation.__table__
 _ADVISORY_LOCK = select(func.pg_advisory_xact_lock(func.hashtextextended(bindparam("lookup"), 0)))
 _SELECT = select(_TABLE.c.draft, _TABLE.c.expires_at).where(_TABLE.c.lookup == bindparam("lookup")).with_for_update()
+_PEEK = select(_TABLE.c.draft, _TABLE.c.expires_at).where(_TABLE.c.lookup == bindparam("lookup"))
 _UPDATE_DRAFT = _TABLE.update().where(_TABLE.c.lookup == bindparam("b_lookup")).values(draft=bindparam("b_draft"))
 _INSERT_MEDIA = DraftMedia.__table__.insert()
 _DELETE_MEDIA = delete(DraftMedia).where(DraftMedia.lookup == bindparam("lookup"))
+_MEDIA_USAGE = select(func.count(DraftMedia.id), func.coalesce(func.sum(func.length(DraftMedia.blob)), 0)).where(
+    DraftMedia.lookup == bindparam("lookup")
+)
 _DELETE = delete(_TABLE).where(_TABLE.c.lookup == bindparam("lookup"))
 
 
@@ -85,7 +90,13 @@ class ConversationStore:
         row = self.connection.execute(_SELECT, {"lookup": lookup}).first()
         if row is None:
             return LoadedConversation(None, expired=False)
-        draft = Draft.from_json(crypto.decrypt_draft(self.secrets, lookup, row.draft))
+        try:
+            draft = Draft.from_json(crypto.decrypt_draft(self.secrets, lookup, row.draft))
+        except crypto.DecryptionError:
+            # Made with a data key this server no longer has (retired while another server wrote with it):
+            # unreadable for good, so it is treated as expired rather than failing every later message.
+            self.erase(lookup)
+            return LoadedConversation(None, expired=True)
         if as_utc(row.expires_at) <= now:
             self.erase(lookup)
             # An idle answer-back (after STATUS) is no unfinished report: nothing to tell the worker.
@@ -93,6 +104,16 @@ class ConversationStore:
                 return LoadedConversation(None, expired=False)
             return LoadedConversation(None, expired=True, expired_language=draft.language)
         return LoadedConversation(draft, expired=False)
+
+    def peek(self, lookup: str, now: datetime) -> Draft | None:
+        """The draft as it is now, without locking or erasing anything (None if absent or expired).
+
+        For work done before the write transaction (bot/text_work.py); what that transaction
+        then `load`s is what counts."""
+        row = self.connection.execute(_PEEK, {"lookup": lookup}).first()
+        if row is None or as_utc(row.expires_at) <= now:
+            return None
+        return Draft.from_json(crypto.decrypt_draft(self.secrets, lookup, row.draft))
 
     def save(self, lookup: str, draft: Draft, reply_address: ReplyAddress, now: datetime) -> None:
         draft.message_refs = draft.message_refs[-MAX_MESSAGE_REFS:]
@@ -122,6 +143,15 @@ class ConversationStore:
         payload = json.dumps({"content_type": item.content_type}).encode() + b"\n" + item.data
         blob = crypto.encrypt_draft_media(self.secrets, media_id, payload)
         self.connection.execute(_INSERT_MEDIA, {"id": media_id, "lookup": lookup, "blob": blob, "created_at": now})
+
+    def media_usage(self, lookup: str) -> tuple[int, int]:
+        """How many media this conversation keeps, and their bytes (from the stored size: nothing decrypted).
+
+        The AEAD envelope is not counted; the content type stored with each item is (some 30
+        bytes), so the figure is a little above the media's own size, never below.
+        """
+        count, stored = self.connection.execute(_MEDIA_USAGE, {"lookup": lookup}).one()
+        return int(count), max(0, int(stored) - int(count) * _AEAD_OVERHEAD)
 
     def media(self, lookup: str) -> list[MediaItem]:
         rows = self.session.execute(select(DraftMedia).where(DraftMedia.lookup == lookup).order_by(DraftMedia.created_at, DraftMedia.id)).scalars()

@@ -147,6 +147,18 @@ def inbound_receipt_key(secrets: ServerSecrets, adapter: str, provider_id: str) 
     return hmac.new(_subkey(secrets, "inbound-receipt"), message, hashlib.sha256).hexdigest()
 
 
+def opt_out_lookup(secrets: ServerSecrets, channel: str, address: str) -> str:
+    """Keyed hash of an address that opted out at its provider (Twilio STOP), unlinkable to the other indexes."""
+    message = channel.encode() + b"\x00" + address.encode("utf-8", "surrogatepass")
+    return hmac.new(_subkey(secrets, "opt-out"), message, hashlib.sha256).hexdigest()
+
+
+def chat_refs_lookup(secrets: ServerSecrets, channel: str, address: str) -> str:
+    """Keyed hash of a chat whose message ids are kept for DELETE, unlinkable to the other indexes."""
+    message = channel.encode() + b"\x00" + address.encode("utf-8", "surrogatepass")
+    return hmac.new(_subkey(secrets, "chat-refs"), message, hashlib.sha256).hexdigest()
+
+
 def case_code_lookup(secrets: ServerSecrets, code_digits: str) -> str:
     """Blind index of a case code, so STATUS <code> finds a case without storing the code."""
     return hmac.new(_subkey(secrets, "case-code"), code_digits.encode(), hashlib.sha256).hexdigest()
@@ -240,9 +252,19 @@ def decrypt_outbound(secrets: ServerSecrets, message_id: str, blob: bytes) -> by
     return _aead_decrypt(secrets.data_keys, "outbound", message_id, blob)
 
 
+def encrypt_chat_refs(secrets: ServerSecrets, lookup: str, refs: bytes) -> bytes:
+    """Encrypt the message ids kept for a chat's DELETE, bound to its row."""
+    return _aead_encrypt(secrets.data_keys, "chat-refs", lookup, refs)
+
+
+def decrypt_chat_refs(secrets: ServerSecrets, lookup: str, blob: bytes) -> bytes:
+    """Open message ids encrypted by `encrypt_chat_refs`."""
+    return _aead_decrypt(secrets.data_keys, "chat-refs", lookup, blob)
+
+
 def reencrypt_with_active_key(secrets: ServerSecrets, purpose: str, context: str, blob: bytes) -> bytes:
     """Open a server ciphertext with whichever key made it and encrypt it again with the active key."""
-    if purpose not in {"draft", "reply-address", "case-message", "outbound", "draft-media"}:
+    if purpose not in {"draft", "reply-address", "case-message", "outbound", "draft-media", "chat-refs"}:
         raise CryptoError("unknown purpose")
     return _aead_encrypt(secrets.data_keys, purpose, context, _aead_decrypt(secrets.data_keys, purpose, context, blob))
 
@@ -271,7 +293,14 @@ def seal_case(secrets: ServerSecrets, case_record: bytes) -> bytes:
 
 
 def open_case(identities: list[str], sealed: bytes) -> bytes:
-    """Open a sealed case with the operator's private key(s) (operator side only)."""
+    """Open a sealed case with the operator's private key(s) (operator side only).
+
+    A queue item signed by the intake server (`SIGNED_V1`) opens too, but this does NOT check
+    the signature: a case from a queue is authenticated with `verify_sealed_case` first
+    (storage/pull.py does), and only what that returns should be trusted.
+    """
+    if sealed.startswith(SIGNED_V1):
+        sealed = sealed[len(SIGNED_V1) + _SIGNATURE_BYTES :]
     if not sealed.startswith(SEAL_V1):
         raise DecryptionError("not a sealed case of a known version")
     parsed = [_parse_identity(i) for i in identities]
@@ -470,3 +499,146 @@ def open_worker_answer(identities: list[str], sealed: bytes) -> bytes:
         return pyrage.decrypt(sealed[len(ANSWER_SEAL_V1) :], parsed)
     except pyrage.DecryptError:
         raise DecryptionError("the sealed answer does not open with this operator key") from None
+
+# ---------------------------------------------------------------- intake signature on sealed cases
+# Whoever can write to the queue (Redis, RabbitMQ, the queue table) could otherwise plant a case
+# that opens and validates: the operator's public key is public. The intake server signs each
+# sealed case it hands to a queue with an Ed25519 key of its own (`secrets.signing_key`); the
+# operator's side holds the public half and checks it before opening anything. The signature
+# covers the case id the queue item carries and the sealed bytes, so neither can be swapped.
+
+SIGNED_V1 = b"GSIGN1\n"  # prefix, then a 64-byte Ed25519 signature, then the sealed case (SEAL_V1...)
+SIGNING_PUBLIC_PREFIX = "grievance-intake-ed25519:"  # text form of the public key, for config files
+_SIGNATURE_BYTES = 64
+_SIGNED_DOMAIN = b"grievance/signed-sealed-case/v1\x00"
+
+
+class SignatureError(CryptoError):
+    """A queue item is not signed by a trusted intake server; `kind` says how (never content)."""
+
+    def __init__(self, message: str, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+def new_signing_key() -> bytes:
+    """A fresh Ed25519 private key (32 raw bytes) for the intake server to sign sealed cases with."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+
+    return Ed25519PrivateKey.generate().private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+
+
+def _signing_private(raw: bytes):
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    if len(raw) != 32:
+        raise KeyMaterialError("the signing key is not 32 bytes")
+    return Ed25519PrivateKey.from_private_bytes(raw)
+
+
+def signing_public_key(signing_key: bytes) -> str:
+    """The text form of the public half of a signing key, for the operator's config."""
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    raw = _signing_private(signing_key).public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return SIGNING_PUBLIC_PREFIX + base64.b64encode(raw).decode()
+
+
+def parse_signing_public_key(text: str):
+    """An intake signing public key from its text form; KeyMaterialError if it is not one."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    text = text.strip()
+    if not text.startswith(SIGNING_PUBLIC_PREFIX):
+        raise KeyMaterialError(f"an intake signing key must start with {SIGNING_PUBLIC_PREFIX}")
+    try:
+        raw = base64.b64decode(text[len(SIGNING_PUBLIC_PREFIX) :], validate=True)
+        return Ed25519PublicKey.from_public_bytes(raw)
+    except ValueError:
+        raise KeyMaterialError("an intake signing key is not a valid Ed25519 public key") from None
+
+
+def _signed_message(case_id: str, sealed: bytes) -> bytes:
+    encoded = case_id.encode("utf-8", "surrogatepass")
+    return _SIGNED_DOMAIN + len(encoded).to_bytes(4, "big") + encoded + sealed
+
+
+def sign_sealed_case(signing_key: bytes, case_id: str, sealed: bytes) -> bytes:
+    """A sealed case as it goes into a queue: signed, with its case id, by the intake server."""
+    signature = _signing_private(signing_key).sign(_signed_message(case_id, sealed))
+    return SIGNED_V1 + signature + sealed
+
+
+def verify_sealed_case(trusted_keys: list[str], case_id: str, signed: bytes) -> bytes:
+    """The sealed case inside a queue item, once its signature by a trusted key over (case id, sealed) holds.
+
+    Checked before anything is opened or parsed. Raises SignatureError: kind `unsigned` (no
+    signature at all), `bad_signature` (wrong key, another case id, or tampered bytes).
+    """
+    from cryptography.exceptions import InvalidSignature
+
+    if not trusted_keys:
+        raise KeyMaterialError("no intake signing key is trusted (operator.intake_signing_keys)")
+    keys = [parse_signing_public_key(key) for key in trusted_keys]
+    if not signed.startswith(SIGNED_V1) or len(signed) < len(SIGNED_V1) + _SIGNATURE_BYTES:
+        raise SignatureError("the queue item is not signed by an intake server", "unsigned")
+    signature = signed[len(SIGNED_V1) : len(SIGNED_V1) + _SIGNATURE_BYTES]
+    sealed = signed[len(SIGNED_V1) + _SIGNATURE_BYTES :]
+    message = _signed_message(case_id, sealed)
+    for key in keys:
+        try:
+            key.verify(signature, message)
+            return sealed
+        except InvalidSignature:
+            continue
+    raise SignatureError("the queue item's signature does not verify with a trusted intake key", "bad_signature")
+
+# ================================================================ the desk (desk/): its own secrets at rest
+# Notes, TOTP secrets and session signing on the operator's machine, all derived from or sealed
+# under the operator store key; referrals sealed to a company's age key; the operator's private
+# key itself kept under a passphrase (age's scrypt recipient).
+
+
+def encrypt_desk_note(store_key: bytes, note_id: str, text: str) -> bytes:
+    """Encrypt a case worker's internal note (never shown to the worker), bound to its id."""
+    return encrypt_store_record(store_key, "desk-note/" + note_id, text.encode("utf-8"))
+
+
+def decrypt_desk_note(store_key: bytes, note_id: str, blob: bytes) -> str:
+    return decrypt_store_record(store_key, "desk-note/" + note_id, blob).decode("utf-8")
+
+
+def encrypt_totp_secret(store_key: bytes, username: str, secret: str) -> bytes:
+    """Encrypt a desk user's TOTP seed (a copied store file must not let anyone make codes)."""
+    return encrypt_store_record(store_key, "desk-totp/" + username, secret.encode("ascii"))
+
+
+def decrypt_totp_secret(store_key: bytes, username: str, blob: bytes) -> str:
+    return decrypt_store_record(store_key, "desk-totp/" + username, blob).decode("ascii")
+
+
+def desk_session_key(store_key: bytes) -> bytes:
+    """The key that signs the desk's session cookies: the same for every worker process of one desk."""
+    return HKDF(algorithm=hashes.SHA256(), length=_KEY_BYTES, salt=None, info=b"grievance/desk-session").derive(store_key)
+
+
+def seal_referral(record: bytes, company_recipient: str) -> bytes:
+    """Seal a referral (a redacted record) to the company's age public key: only the company opens it."""
+    return pyrage.encrypt(record, [_parse_recipient(company_recipient)])
+
+
+def protect_identity(identity: str, passphrase: str) -> bytes:
+    """The operator's private key encrypted under a passphrase (age scrypt), to keep on disk instead of the clear key."""
+    _parse_identity(identity)
+    return pyrage.passphrase.encrypt(identity.strip().encode(), passphrase)
+
+
+def unlock_identity(blob: bytes, passphrase: str) -> str:
+    """The operator's private key from `protect_identity`'s file; raises `DecryptionError` on a wrong passphrase."""
+    try:
+        identity = pyrage.passphrase.decrypt(blob, passphrase).decode()
+    except pyrage.DecryptError:
+        raise DecryptionError("wrong passphrase, or not a protected operator key") from None
+    _parse_identity(identity)
+    return identity

@@ -12,6 +12,17 @@ busy handler (1, 2, 5 ... 100 ms steps: that was most of the p99 latency).
 power loss); NORMAL is an option (`paths.sqlite_synchronous`, see README).
 The WAL is checkpointed by a thread of each process (`_Checkpointer`).
 
+`secure_delete` does not reach the WAL, which keeps every page version written
+since the last checkpoint: an erased draft and every superseded version of it.
+So a transaction that erases a worker's words (a conversation or its media
+deleted, a reply address cleared) asks that thread, as it commits, for a
+TRUNCATE checkpoint: every frame copied into the file (where `secure_delete`
+has zeroed what was erased) and the WAL cut to zero bytes. It runs off the
+request path, at once, or under load at most once every
+TRUNCATE_MIN_INTERVAL_SECONDS (one covers every erasure before it);
+`wait_for_wal_erasure` waits for it (the purge does). `journal_size_limit`
+bounds what a WAL keeps between checkpoints.
+
 On PostgreSQL the worker's conversation is locked for the transaction (see
 `storage.conversations`); sessions run in UTC and the pool checks connections
 before use, for several stateless bot processes.
@@ -23,8 +34,11 @@ import fcntl
 import itertools
 import logging
 import os
+import re
 import sqlite3
 import threading
+import time
+import weakref
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -55,6 +69,23 @@ BUSY_TIMEOUT_SECONDS = 10.0
 # engines turn it off and have a thread of their own run a PASSIVE checkpoint every this many
 # commits of the process (a transaction here writes a few pages, so the WAL stays around 1000 pages).
 CHECKPOINT_EVERY_COMMITS = 200
+# A WAL longer than this is cut back to it whenever it starts over after a checkpoint (a WAL of 200
+# commits is about 4 MiB here); without a limit the file keeps its largest size, and old frames in it.
+JOURNAL_SIZE_LIMIT_BYTES = 8 * 1024 * 1024
+# Statements that erase a worker's words: after such a transaction the WAL is truncated (see above).
+# Drafts and their media (DELETE, a confirmed case, expiry) and a case's reply address (retention).
+_ERASING = re.compile(r"\s*(DELETE\s+FROM\s+(conversations|draft_media)\b|UPDATE\s+cases\s+SET\s+reply_address\b)", re.I)
+# How long the checkpoint thread lets readers still on the WAL hold up a TRUNCATE checkpoint,
+# inside the write gate (writers wait meanwhile), before it steps out and tries again.
+TRUNCATE_BUSY_TIMEOUT_MS = 200
+TRUNCATE_RETRY_SECONDS = 0.05
+TRUNCATE_ERROR_PAUSE_SECONDS = 1.0
+# At most one TRUNCATE checkpoint this often: under load every few messages confirm a case, and a WAL cut
+# to zero bytes must grow again, which makes the next commits' fsyncs dearer (truncating after every
+# erasure cost about a third of the throughput in an A/B run; once every 5 s, nothing measurable). One
+# truncation covers every erasure committed before it, so an erased draft stays in the WAL at most
+# about this long (the first erasure after a quiet spell is truncated at once).
+TRUNCATE_MIN_INTERVAL_SECONDS = 5.0
 
 
 def _sqlite_pragmas(synchronous: str, gated: bool):
@@ -63,7 +94,8 @@ def _sqlite_pragmas(synchronous: str, gated: bool):
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         pragmas = ("journal_mode=WAL", f"synchronous={synchronous.upper()}", "foreign_keys=ON", "secure_delete=ON",
-                   f"busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}", f"wal_autocheckpoint={0 if gated else 1000}")
+                   f"busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}", f"wal_autocheckpoint={0 if gated else 1000}",
+                   f"journal_size_limit={JOURNAL_SIZE_LIMIT_BYTES}")
         for pragma in pragmas:
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
@@ -137,6 +169,9 @@ class _Checkpointer:
     and writers need not wait for it) and always outside any request: in a large
     database a checkpoint writes pages all over the file and fsyncs it, which
     would be the latency of whichever message happened to make the 200th commit.
+    After an erasure (`request(truncate=True)`) the last step is a TRUNCATE
+    checkpoint inside the gate, so no writer adds frames meanwhile; readers still
+    on the WAL make it step out and try again a moment later.
     """
 
     def __init__(self, database: str, synchronous: str, gate: _WriteGate) -> None:
@@ -145,12 +180,29 @@ class _Checkpointer:
         self.gate = gate
         self.wanted: threading.Event | None = None  # the running thread's signal, in this process
         self.pid: int | None = None
+        self.done = threading.Condition()
+        self.truncations_asked = 0  # erasures committed in this process ...
+        self.truncations_done = 0  # ... and how many of them a TRUNCATE checkpoint has covered
+        self.passive_wanted = False  # the periodic checkpoint (every CHECKPOINT_EVERY_COMMITS) is due
 
-    def request(self) -> None:
+    def request(self, truncate: bool = False) -> None:
         if self.wanted is None or self.pid != os.getpid():  # a forked child starts its own thread
             self.pid, self.wanted = os.getpid(), threading.Event()
+            with self.done:
+                self.truncations_asked = self.truncations_done = 0
             threading.Thread(target=self._run, args=(self.wanted,), name="sqlite-checkpoint", daemon=True).start()
+        if truncate:
+            with self.done:
+                self.truncations_asked += 1
+        else:
+            self.passive_wanted = True
         self.wanted.set()
+
+    def wait_for_truncation(self, timeout: float) -> bool:
+        """True once every TRUNCATE checkpoint asked for so far has run (or none was asked for)."""
+        with self.done:
+            target = self.truncations_asked
+            return self.done.wait_for(lambda: self.truncations_done >= target or self.pid != os.getpid(), timeout)
 
     def stop(self) -> None:
         """The engine is disposed: the thread closes its connection and ends."""
@@ -161,14 +213,32 @@ class _Checkpointer:
 
     def _run(self, wanted: threading.Event) -> None:
         connection = sqlite3.connect(self.database, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False)
+        next_truncation = 0.0  # monotonic time before which no TRUNCATE checkpoint runs (see the interval above)
         try:
             connection.execute(f"PRAGMA synchronous={self.synchronous.upper()}").close()
+            connection.execute(f"PRAGMA journal_size_limit={JOURNAL_SIZE_LIMIT_BYTES}").close()
             while True:
-                wanted.wait()
+                with self.done:
+                    asked = self.truncations_asked
+                pending = asked > self.truncations_done
+                wanted.wait(max(0.0, next_truncation - time.monotonic()) if pending else None)
                 wanted.clear()
                 if getattr(wanted, "stop", False):
                     return
-                self._checkpoint(connection)
+                with self.done:
+                    asked = self.truncations_asked
+                if asked > self.truncations_done and time.monotonic() >= next_truncation:
+                    if self._truncate(connection):
+                        next_truncation = time.monotonic() + TRUNCATE_MIN_INTERVAL_SECONDS
+                        with self.done:
+                            self.truncations_done = max(self.truncations_done, asked)
+                            self.done.notify_all()
+                    else:  # readers in the way: try again shortly
+                        next_truncation = time.monotonic() + TRUNCATE_RETRY_SECONDS
+                elif self.passive_wanted:
+                    # Meanwhile the usual checkpoints go on, so the WAL starts over (and reuses its space).
+                    self.passive_wanted = False
+                    self._checkpoint(connection)
         finally:
             connection.close()
 
@@ -186,6 +256,42 @@ class _Checkpointer:
         except sqlite3.Error as error:  # the next request tries again; SQLite also checkpoints on close
             log.warning("sqlite checkpoint failed", extra={"error": type(error).__name__})
 
+    def _truncate(self, connection: sqlite3.Connection) -> bool:
+        """Copy every frame into the file and cut the WAL to zero bytes; False if readers were in the way."""
+        try:
+            connection.execute("PRAGMA wal_checkpoint(PASSIVE)").close()  # the bulk, writers going on
+            self.gate.acquire()
+            try:
+                connection.execute(f"PRAGMA busy_timeout={TRUNCATE_BUSY_TIMEOUT_MS}").close()
+                busy, _frames, _copied = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            finally:
+                connection.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}").close()
+                self.gate.release()
+        except sqlite3.Error as error:
+            log.warning("sqlite truncate checkpoint failed", extra={"error": type(error).__name__})
+            time.sleep(TRUNCATE_ERROR_PAUSE_SECONDS)  # a failing disk is not retried 20 times a second
+            return False
+        return not busy
+
+
+_checkpointers: weakref.WeakKeyDictionary[Engine, _Checkpointer] = weakref.WeakKeyDictionary()
+
+
+def wait_for_wal_erasure(engine: Engine, timeout: float = 30.0) -> bool:
+    """Wait until the WAL truncations this process's erasures asked for have run; True if they have.
+
+    Nothing to wait for on PostgreSQL or an in-memory SQLite (True at once).
+    """
+    checkpointer = _checkpointers.get(engine)
+    return True if checkpointer is None else checkpointer.wait_for_truncation(timeout)
+
+
+def request_wal_erasure(engine: Engine) -> None:
+    """Ask for a TRUNCATE checkpoint now, e.g. after a purge of rows the statements above do not name."""
+    checkpointer = _checkpointers.get(engine)
+    if checkpointer is not None:
+        checkpointer.request(truncate=True)
+
 
 def _install_gate(engine: Engine, gate: _WriteGate, checkpointer: _Checkpointer) -> None:
     """Every transaction of this engine passes the gate at BEGIN and leaves it at COMMIT or ROLLBACK.
@@ -196,17 +302,27 @@ def _install_gate(engine: Engine, gate: _WriteGate, checkpointer: _Checkpointer)
     connection, so an error can never leak it.
     """
     holders: set[int] = set()  # ids of the DBAPI connections inside a gated transaction
+    erasing: set[int] = set()  # ... of which these erased a worker's words (see _ERASING)
     holders_lock = threading.Lock()
     dialect = engine.dialect
     do_commit, do_rollback = dialect.do_commit, dialect.do_rollback
 
-    def leave(connection) -> None:
+    def leave(connection) -> bool:
+        """Out of the gate; True if the transaction had erased something."""
         raw = getattr(connection, "dbapi_connection", connection)
         with holders_lock:
+            erased = id(raw) in erasing
+            erasing.discard(id(raw))
             if id(raw) not in holders:
-                return
+                return erased
             holders.discard(id(raw))
         gate.release()
+        return erased
+
+    def note_erasure(conn, _cursor, statement, _parameters, _context, _executemany) -> None:
+        if _ERASING.match(statement):
+            with holders_lock:
+                erasing.add(id(conn.connection.dbapi_connection))
 
     def begin(conn) -> None:
         gate.acquire()
@@ -224,7 +340,9 @@ def _install_gate(engine: Engine, gate: _WriteGate, checkpointer: _Checkpointer)
         try:
             do_commit(connection)
         finally:
-            leave(connection)
+            erased = leave(connection)
+        if erased:
+            checkpointer.request(truncate=True)
         if next(commits) % CHECKPOINT_EVERY_COMMITS == 0:
             checkpointer.request()
 
@@ -236,6 +354,7 @@ def _install_gate(engine: Engine, gate: _WriteGate, checkpointer: _Checkpointer)
 
     dialect.do_commit, dialect.do_rollback = commit, rollback
     event.listen(engine, "begin", begin)
+    event.listen(engine, "after_cursor_execute", note_erasure)
     event.listen(engine, "engine_disposed", lambda _engine: checkpointer.stop())
     event.listen(engine.pool, "invalidate", lambda dbapi_connection, _record, _error: leave(dbapi_connection))
 
@@ -267,7 +386,9 @@ def make_engine(url: str, *, sqlite_synchronous: str = "full") -> Engine:
     event.listen(engine, "connect", _sqlite_pragmas(sqlite_synchronous, gated=on_file))
     if on_file:
         gate = _gate_for(parsed.database)
-        _install_gate(engine, gate, _Checkpointer(parsed.database, sqlite_synchronous, gate))
+        checkpointer = _Checkpointer(parsed.database, sqlite_synchronous, gate)
+        _checkpointers[engine] = checkpointer
+        _install_gate(engine, gate, checkpointer)
     else:
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
     return engine

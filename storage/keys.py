@@ -47,8 +47,18 @@ def _keyring_text(keys: dict[int, bytes], active: int) -> str:
     return json.dumps({"active": active, "keys": {str(k): crypto.encode_key(v) for k, v in keys.items()}}, indent=1)
 
 
-def init_keys(settings: Settings) -> CreatedKeys:
-    """Create whichever server secrets and development operator keys are missing."""
+DEMO_OPERATOR_KEY_MARKER = "# DEMO OPERATOR KEY ON THIS MACHINE: never in production"
+
+
+def init_keys(settings: Settings, dev_operator_key: bool = False) -> CreatedKeys:
+    """Create whichever server secrets are missing; with `dev_operator_key`, a demo operator key pair too.
+
+    Server secrets: the pepper, the data keyring and the signing key, each where `secrets`
+    says (by default in var/keys, apart from the data folder), mode 0600. The public half of
+    the signing key is written beside the recipients file for the operator to copy. The
+    operator's key pair belongs on the operator's machine: it is made here only for the
+    local demo (`--dev-operator-key`), marked as such in the file, and `serve` refuses any other.
+    """
     created: list[Path] = []
     kept: list[Path] = []
 
@@ -63,12 +73,105 @@ def init_keys(settings: Settings) -> CreatedKeys:
         ensure(settings.path(settings.secrets.pepper.file), lambda: crypto.encode_key(crypto.new_pepper()) + "\n")
     if settings.secrets.data_keys.file:
         ensure(settings.path(settings.secrets.data_keys.file), lambda: _keyring_text({1: crypto.new_data_key()}, 1) + "\n")
-    identity_path = settings.path(settings.operator.identity_file)
-    ensure(identity_path, lambda: crypto.new_operator_keypair()[0] + "\n")
-    if settings.operator.recipients_file:
-        identity = identity_path.read_text(encoding="utf-8")
-        ensure(settings.path(settings.operator.recipients_file), lambda: crypto.operator_recipient_of(identity) + "\n")
+    if settings.secrets.signing_key.file:
+        signing_path = settings.path(settings.secrets.signing_key.file)
+        ensure(signing_path, lambda: crypto.encode_key(crypto.new_signing_key()) + "\n")
+        if settings.operator.intake_signing_keys_file:
+            public = crypto.signing_public_key(load_signing_key(settings))
+            ensure(settings.path(settings.operator.intake_signing_keys_file), lambda: public + "\n")
+    if dev_operator_key:
+        identity_path = settings.path(settings.operator.identity_file)
+        ensure(identity_path, lambda: crypto.new_operator_keypair()[0] + "\n")
+        identity = load_operator_identity(identity_path)
+        recipient = crypto.operator_recipient_of(identity)
+        # The mark names the demo key's public half: a real key put in its place is not taken for the demo one.
+        ensure(_demo_mark_path(identity_path), lambda: f"{DEMO_OPERATOR_KEY_MARKER}\n{recipient}\n")
+        if settings.operator.recipients_file:
+            ensure(settings.path(settings.operator.recipients_file), lambda: recipient + "\n")
     return CreatedKeys(tuple(created), tuple(kept))
+
+
+def secrets_in_data_folder(settings: Settings) -> list[str]:
+    """The config keys of secret files that lie inside `paths.data_dir`: a copy or theft of the data
+    folder would carry the keys that open it (the defaults keep them apart, in var/keys)."""
+    data = settings.data_dir.resolve()
+    sources = {"secrets.pepper": settings.secrets.pepper, "secrets.data_keys": settings.secrets.data_keys,
+               "secrets.signing_key": settings.secrets.signing_key}
+    return [key for key, source in sources.items() if source.file and data in settings.path(source.file).resolve().parents]
+
+
+def new_operator_key(path: Path) -> str:
+    """On the operator's machine: a new operator key pair, the private key in `path` (0600); returns the public key."""
+    identity, recipient = crypto.new_operator_keypair()
+    _write_private(path, f"# grievance operator key: keep it on this machine only\n# public key: {recipient}\n{identity}\n")
+    return recipient
+
+
+def _demo_mark_path(identity_path: Path) -> Path:
+    return identity_path.with_name(identity_path.name + ".demo")
+
+
+def operator_identity_on_server(settings: Settings) -> str | None:
+    """What operator private key this config can read here: None, "demo" (made by `init --dev-operator-key`,
+    whose mark file beside it names its public key) or "real"."""
+    path = settings.path(settings.operator.identity_file)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:  # absent or unreadable: nothing to worry about
+        return None
+    keys = [line.strip() for line in text.splitlines() if line.strip().startswith("AGE-SECRET-KEY-")]
+    if not keys:
+        return None
+    try:
+        mark = _demo_mark_path(path).read_text(encoding="utf-8").splitlines()
+        recipients = {crypto.operator_recipient_of(key) for key in keys}
+    except (OSError, crypto.KeyMaterialError):
+        return "real"
+    return "demo" if mark[:1] == [DEMO_OPERATOR_KEY_MARKER] and recipients <= set(mark[1:]) else "real"
+
+
+def refuse_operator_identity_on_server(settings: Settings) -> bool:
+    """Stop a server whose config can read a real operator private key; True if it can read the demo one."""
+    found = operator_identity_on_server(settings)
+    if found == "real":
+        raise ConfigError(
+            f"config error: operator.identity_file: {settings.path(settings.operator.identity_file)} holds an operator "
+            "private key, readable by this intake server; it belongs on the operator's machine only (move it there), "
+            "or for a local demo use `grievance init --dev-operator-key`"
+        )
+    return found == "demo"
+
+
+def load_signing_key(settings: Settings) -> bytes:
+    """The intake server's signing key (Ed25519), from `secrets.signing_key`."""
+    source = settings.secrets.signing_key
+    try:
+        key = crypto.decode_key(read_secret(settings, source, "secrets.signing_key"), "the signing key")
+        crypto.signing_public_key(key)  # checks its length
+    except crypto.KeyMaterialError as error:
+        raise ConfigError(f"config error: secrets.signing_key: {error}") from None
+    return key
+
+
+def intake_signing_public_keys(settings: Settings) -> tuple[str, ...]:
+    """Operator side: the intake servers' public signing keys to trust, from the config list and the file."""
+    keys = list(settings.operator.intake_signing_keys)
+    if settings.operator.intake_signing_keys_file:
+        path = settings.path(settings.operator.intake_signing_keys_file)
+        if path.exists():
+            lines = path.read_text(encoding="utf-8").splitlines()
+            keys += [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    if not keys:
+        raise ConfigError(
+            "config error: operator.intake_signing_keys: no intake signing key to check cases with "
+            "(run `grievance keys export-signing-public` on the intake server and put its line here)"
+        )
+    for key in keys:
+        try:
+            crypto.parse_signing_public_key(key)
+        except crypto.KeyMaterialError as error:
+            raise ConfigError(f"config error: operator.intake_signing_keys: {error}") from None
+    return tuple(keys)
 
 
 def read_secret(settings: Settings, source: SecretSource, key: str) -> str:
@@ -106,7 +209,11 @@ def operator_recipients(settings: Settings) -> tuple[str, ...]:
             lines = path.read_text(encoding="utf-8").splitlines()
             recipients += [line.strip() for line in lines if line.strip() and not line.startswith("#")]
         elif not recipients:
-            raise ConfigError(f"config error: operator.recipients_file: {path} not found (run `grievance init`)")
+            raise ConfigError(
+                f"config error: operator.recipients_file: {path} not found (put the operator's public key there: "
+                "`grievance keys new-operator-key` on the operator's machine prints it; for a local demo, "
+                "`grievance init --dev-operator-key`)"
+            )
     return tuple(recipients)
 
 

@@ -42,6 +42,10 @@ class Case(Base):
     reply_address_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, index=True)
     # The worker's language, so news about the case reaches them in it (on STATUS from any channel too).
     language: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    # Did the worker agree to be contacted (the question with `grants_contact`)? Only True lets
+    # the server keep a reply address and write to the worker first. None: a case from before
+    # this was recorded (migration 0004 erased its address: the server could not tell).
+    contact_allowed: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
 
 
 class CaseMessage(Base):
@@ -156,3 +160,32 @@ class StatusAttempts(Base):
     window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True, index=True)
     failed: Mapped[int] = mapped_column(Integer, default=0)
     refused: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class OptedOut(Base):
+    """An address that opted out at the provider (Twilio STOP, or error 21610): nothing is sent to it.
+
+    Only the keyed hash of channel and address (crypto.opt_out_lookup), never the address;
+    START from that address removes the row.
+    """
+
+    __tablename__ = "opted_out"
+
+    lookup: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ChatMessageRefs(Base):
+    """Ids of the messages in one chat (the worker's and the bot's) that DELETE may remove later.
+
+    Kept beyond the conversation (the summary, the case code and the operator's messages come
+    after it ends), found by a keyed hash of the chat (crypto.chat_refs_lookup), the ids and the
+    minute each was sent encrypted under the data key; erased on DELETE or when `expires_at` passes.
+    """
+
+    __tablename__ = "chat_message_refs"
+
+    lookup: Mapped[str] = mapped_column(String(64), primary_key=True)
+    refs: Mapped[bytes] = mapped_column(LargeBinary)  # encrypted JSON
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

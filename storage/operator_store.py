@@ -199,8 +199,13 @@ class OperatorStore:
         self.engine.dispose()
 
     def add(self, record: dict) -> bool:
-        """Keep a case; False when it was already here (pulling twice is harmless)."""
-        blob = crypto.encrypt_store_record(self.key, record["case_id"], json.dumps(record, ensure_ascii=False).encode())
+        """Keep a case; False when it was already here (pulling twice is harmless).
+
+        A case that began as an urgent alert arrives twice, as the alert and as the report
+        (`kind`, same case id and code): the report replaces the alert and carries it under
+        "alerts", so `get` shows both as one case; exports (`iter_cases`) hold the report only.
+        """
+        blob = self._seal(record)
         values = {
             "case_id": record["case_id"],
             "received_at": record["received_at"],
@@ -213,7 +218,49 @@ class OperatorStore:
             with self.engine.begin() as connection:
                 connection.execute(insert(operator_cases).values(**values))
         except IntegrityError:
-            return False
+            return self._merge(record)
+        return True
+
+    def _seal(self, record: dict) -> bytes:
+        return crypto.encrypt_store_record(self.key, record["case_id"], json.dumps(record, ensure_ascii=False).encode())
+
+    def _merge(self, record: dict) -> bool:
+        """A case already kept arrives again: a redelivery (False), or an alert or the report of it.
+
+        What is kept: the report once it came, else the newest alert, and under "alerts" every
+        alert of the case that is not that record, in the order they came.
+        """
+        c, case_id = operator_cases.c, record["case_id"]
+        with self.engine.begin() as connection:
+            blob, received_at = connection.execute(select(c.record, c.received_at).where(c.case_id == case_id)).one()
+            main = self._open(case_id, blob)
+            if main.get("code") != record.get("code"):  # not the same case: keep what is here
+                return False
+            alerts = main.pop("alerts", [])
+            if main.get("kind") == "alert":
+                alerts.append(main)
+            if record.get("kind") == "alert":
+                if record in alerts:
+                    return False
+                alerts.append(record)
+                if main.get("kind") == "alert":
+                    main = record  # the newest alert holds everything written so far
+            elif main.get("kind", "report") == "report":
+                return False
+            else:
+                main = record
+            others = [alert for alert in alerts if alert != main]
+            merged = {**main, "alerts": others} if others else main
+            connection.execute(
+                update(operator_cases)
+                .where(c.case_id == case_id)
+                .values(
+                    record=self._seal(merged),
+                    category=merged["category"],
+                    urgent=True,
+                    received_at=min(received_at, record["received_at"]),  # due dates run from the first
+                )
+            )
         return True
 
     # ------------------------------------------------------------ finding cases
@@ -296,7 +343,9 @@ class OperatorStore:
             with self.engine.connect() as connection:
                 rows = connection.execute(query).all()
             for case_id, received_at, status, blob, changed_at in rows:
-                yield StoredCase(self._open(case_id, blob), status, changed_at or received_at)
+                record = self._open(case_id, blob)
+                record.pop("alerts", None)  # exports carry the report only: its fields are what the redaction knows
+                yield StoredCase(record, status, changed_at or received_at)
             if len(rows) < batch:
                 return
             after = (rows[-1][1], rows[-1][0])

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.messages import ReplyAddress
 
 from . import crypto
-from .db import as_utc
+from .db import as_utc, utcnow
 from .models import OutboundMessage
 
 MAX_BACKOFF_SECONDS = 3600
@@ -30,7 +30,9 @@ CLAIM_LEASE = timedelta(seconds=60)
 
 
 def exact_now() -> datetime:
-    """Outbound timing needs seconds (backoff, rate limits); these rows are short-lived."""
+    """Outbound timing needs seconds (backoff, rate limits), but only while a message waits: its
+    `next_attempt_at` and `claimed_until` are exact then; `created_at` is to the minute, and a dead
+    message's times are put back to the minute (kept for days, they would correlate with a provider's logs)."""
     return datetime.now(UTC)
 
 
@@ -55,14 +57,19 @@ def enqueue(
     """Queue a message in the caller's transaction; returns its id."""
     message_id = str(uuid.uuid4())
     payload = json.dumps({"address": address.to_json().decode(), "text": text, "choices": choices}).encode()
-    now = exact_now()
     session.add(
         OutboundMessage(
             id=message_id, adapter=address.adapter, payload=crypto.encrypt_outbound(secrets, message_id, payload),
-            state="pending", attempts=0, next_attempt_at=now, created_at=now,
+            state="pending", attempts=0, next_attempt_at=exact_now(), created_at=utcnow(),
         )
     )
     return message_id
+
+
+def address_of(secrets: crypto.ServerSecrets, row: OutboundMessage) -> ReplyAddress:
+    """The address a queued (or watched) message goes to, opened."""
+    fields = json.loads(crypto.decrypt_outbound(secrets, row.id, row.payload))
+    return ReplyAddress.from_json(fields["address"].encode())
 
 
 class OutboundQueue:
@@ -84,7 +91,9 @@ class OutboundQueue:
             )
             if ids is not None:
                 query = query.where(OutboundMessage.id.in_(ids))
-            candidates = session.execute(query.order_by(OutboundMessage.created_at).limit(limit)).scalars().all()
+            # Oldest first: within a minute, the exact first attempt time keeps the order they were queued in.
+            order = (OutboundMessage.created_at, OutboundMessage.next_attempt_at)
+            candidates = session.execute(query.order_by(*order).limit(limit)).scalars().all()
             claimed = []
             for message_id in candidates:
                 won = session.execute(
@@ -100,8 +109,14 @@ class OutboundQueue:
                     claimed.append(message_id)
             rows = session.execute(select(OutboundMessage).where(OutboundMessage.id.in_(claimed))).scalars().all()
             items = []
-            for row in sorted(rows, key=lambda r: as_utc(r.created_at)):
-                fields = json.loads(crypto.decrypt_outbound(self.secrets, row.id, row.payload))
+            for row in sorted(rows, key=lambda r: (as_utc(r.created_at), as_utc(r.next_attempt_at))):
+                try:
+                    fields = json.loads(crypto.decrypt_outbound(self.secrets, row.id, row.payload))
+                except crypto.DecryptionError:
+                    # Written with a data key this server no longer has: it can never be sent, and must
+                    # not stop the others. Dead, kept as long as dead messages are, then purged.
+                    row.state, row.claimed_until, row.last_error, row.next_attempt_at = "dead", None, "undecryptable", utcnow()
+                    continue
                 choices = tuple((value, label) for value, label in fields.get("choices", ()))
                 items.append(OutboundItem(row.id, ReplyAddress.from_json(fields["address"].encode()), fields["text"], row.attempts, choices))
             return items
@@ -128,7 +143,7 @@ class OutboundQueue:
             dead = not retryable or row.attempts >= max_attempts
             row.state = "dead" if dead else "pending"
             row.claimed_until = None
-            row.next_attempt_at = exact_now() + timedelta(seconds=min(2**row.attempts, MAX_BACKOFF_SECONDS))
+            row.next_attempt_at = utcnow() if dead else exact_now() + timedelta(seconds=min(2**row.attempts, MAX_BACKOFF_SECONDS))
             row.last_error = error[:200]
             return dead
 

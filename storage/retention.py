@@ -4,27 +4,45 @@ Erased: drafts idle past their expiry (`session.idle_expiry_hours`, stamped on
 each draft), reply addresses past their retention period
 (`session.reply_address_retention_days`, stamped on each case), and after the
 periods of the `retention` config section: inbound receipts, messages to
-workers that were never confirmed or could not be sent, and the markers of
-cases delivered to the queue. The README's threat model lists them all.
+workers that were never confirmed or could not be sent, the markers of
+cases delivered to the queue, and the Telegram message ids kept for DELETE. The README's threat model lists them all.
 
 Each kind is erased in its own short transaction, so a purge never holds locks
 the intake is waiting for while it works through the others. Every step is a
 plain conditional DELETE or UPDATE: running it twice, or from several processes
 at once (cron and the server), erases each row once and fails nothing.
+
+Erased rows must leave the disk too. On SQLite the purge ends with a TRUNCATE
+checkpoint of the WAL (storage/db.py), and waits for it: `secure_delete` has
+zeroed the rows in the file, and the WAL, which still held them, is cut to
+nothing. On PostgreSQL it VACUUMs the tables it erased from, where the role
+owns them (otherwise PostgreSQL skips them with a warning and autovacuum does
+it later): dead row versions are pruned and their space reused. PostgreSQL does
+not zero them, and its WAL segments and backups keep them longer: see the
+README's threat model.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from dataclasses import astuple, dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, or_, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Retention, StatusThrottle
 
-from .db import utcnow
-from .models import Case, Conversation, DraftMedia, InboundReceipt, OutboundMessage, OutboxEntry, StatusAttempts
+from .db import request_wal_erasure, utcnow, wait_for_wal_erasure
+from .models import Case, ChatMessageRefs, Conversation, DraftMedia, InboundReceipt, OutboundMessage, OutboxEntry, StatusAttempts
+
+
+log = logging.getLogger(__name__)
+
+# The tables a purge erases worker-related rows from, vacuumed on PostgreSQL after a purge that erased any.
+_VACUUMED = ("conversations", "draft_media", "cases", "outbound_messages", "inbound_receipts", "status_attempts",
+             "chat_message_refs")
+WAL_ERASURE_TIMEOUT_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -35,6 +53,7 @@ class PurgeResult:
     receipts: int = 0
     dead_outbound: int = 0  # messages to workers erased: dead, or sent and never confirmed
     status_counters: int = 0  # counters of failed STATUS look-ups past their window
+    chat_message_refs: int = 0  # Telegram message ids of chats idle past `retention.chat_message_refs_days`
 
 
 def purge_expired(sessions: sessionmaker[Session], retention: Retention | None = None, now: datetime | None = None,
@@ -88,4 +107,24 @@ def purge_expired(sessions: sessionmaker[Session], retention: Retention | None =
                 StatusAttempts.scope == "global", StatusAttempts.window_start < now - timedelta(days=throttle.keep_counts_days)
             )
         ).rowcount
-    return PurgeResult(conversations, addresses, outbox_entries, receipts, outbound, counters)
+    with sessions.begin() as session:
+        # expires_at is stamped at each message (now + retention.chat_message_refs_days) or, for the
+        # marker a DELETE leaves, an hour after it.
+        chat_refs = session.execute(delete(ChatMessageRefs).where(ChatMessageRefs.expires_at <= now)).rowcount
+    result = PurgeResult(conversations, addresses, outbox_entries, receipts, outbound, counters, chat_refs)
+    if any(astuple(result)):
+        erase_from_disk(sessions)
+    return result
+
+
+def erase_from_disk(sessions: sessionmaker[Session]) -> None:
+    """After rows were erased: truncate SQLite's WAL (and wait for it), or VACUUM on PostgreSQL."""
+    engine = sessions.kw["bind"]
+    if engine.dialect.name == "postgresql":
+        # VACUUM cannot run inside a transaction block.
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("VACUUM " + ", ".join(_VACUUMED)))
+        return
+    request_wal_erasure(engine)
+    if not wait_for_wal_erasure(engine, WAL_ERASURE_TIMEOUT_SECONDS):
+        log.warning("purge: the WAL could not be truncated yet (readers in the way); the next purge tries again")

@@ -4,8 +4,11 @@ A case code has 43 random bits, but a patient guesser with many phones could
 still try codes. Every look-up that finds no case is counted twice, under the
 sender's keyed pseudonym (crypto.sender_pseudonym: it cannot be turned back
 into an address, and it differs from the conversation index) and globally, in
-fixed time windows. While either count is at its limit, look-ups are refused
-without touching the cases table, and the refusal is counted too.
+fixed time windows. A sender at their own limit is refused. While the global count
+is at its limit, senders who failed at least once in their window are refused too,
+but a sender with no failure is still served: otherwise a few guessers with many
+phones would block STATUS for every worker. Refused look-ups never touch the cases
+table, and each refusal is counted.
 
 Counters are rows updated with one atomic INSERT ... ON CONFLICT DO UPDATE, so
 several processes and both SQLite and PostgreSQL count exactly. Rows of a
@@ -66,12 +69,15 @@ class StatusThrottleStore:
         return value or 0
 
     def allowed(self, pseudonym: str, now: datetime | None = None) -> bool:
-        """True when this sender may look a code up now; a refusal is counted (under both scopes)."""
+        """True when this sender may look a code up now; a refusal is counted (under both scopes).
+
+        Refused: a sender at their own limit, or, while the global limit is reached, a sender
+        who already failed in their window. A sender with no failure is always served."""
         now = now or datetime.now(UTC)
         (sender, sender_window), (overall, overall_window) = self._windows(pseudonym, now)
-        if (
-            self._failed(sender, sender_window) < self.limits.per_sender_failures
-            and self._failed(overall, overall_window) < self.limits.global_failures
+        failed = self._failed(sender, sender_window)
+        if failed == 0 or (
+            failed < self.limits.per_sender_failures and self._failed(overall, overall_window) < self.limits.global_failures
         ):
             return True
         self._bump(sender, sender_window, refused=1)

@@ -155,9 +155,12 @@ def make_config(root: Path, database_url: str | None = None, **overrides) -> dic
             "emergency_contacts": ["Emergency services: 999", "Duty officer: 0100 200 300"],
         },
         "paths": {"data_dir": "data"},
-        "secrets": {"pepper": {"file": "keys/pepper"}, "data_keys": {"file": "keys/data-keys.json"}},
+        "secrets": {"pepper": {"file": "keys/pepper"}, "data_keys": {"file": "keys/data-keys.json"},
+                    "signing_key": {"file": "keys/signing-key"}},
         "operator": {
             "recipients_file": "keys/operator-recipients.txt",
+            "intake_signing_keys_file": "keys/intake-signing-public.txt",
+            "quarantine_dir": "operator/quarantine",
             "identity_file": "operator/operator-identity.txt",
             "store": "operator/cases.db",
         },
@@ -179,7 +182,7 @@ def deployment_dir(tmp_path: Path) -> Path:
 def settings(deployment_dir: Path, database_url: str | None) -> Settings:
     deployment_dir.mkdir(parents=True, exist_ok=True)
     settings = settings_from_mapping(make_config(deployment_dir, database_url), base_dir=deployment_dir)
-    init_keys(settings)
+    init_keys(settings, dev_operator_key=True)  # the tests play the operator too
     return settings
 
 

@@ -133,6 +133,9 @@ sqlite_only = pytest.mark.skipif(ON_POSTGRES, reason="reads the SQLite database 
 def example_config(database_url: str | None) -> dict:
     """The example config.yaml as a mapping, pointed at the test's database."""
     config = yaml.safe_load((REPO / "config.yaml").read_text())
+    # Real-looking contacts instead of the example's placeholder, which start-up refuses once a
+    # real channel is enabled (bot/config.check_deployment; tests/test_config.py tests that).
+    config["deployment"]["emergency_contacts"] = ["Emergency services: 999", "Duty officer: 0100 200 300"]
     if database_url:
         config.setdefault("paths", {})["database_url"] = database_url
     return config

@@ -7,7 +7,8 @@ import json
 from sqlalchemy import func, select
 
 from bot.case_record import validate_case_record
-from nlu import phrases
+from nlu import fold, phrases
+from nlu.keywords import SMS_OPT_OUT_WORDS
 from storage import crypto
 from storage.embedded_queue import EmbeddedQueue
 from storage.models import Conversation
@@ -22,13 +23,17 @@ def prompt_part(services, lang: str, step: str) -> str:
     if step == "suggest":
         return t(lang, "ask.suggestion", category=t(lang, "category.wages"))
     if step == "summary":
-        return t(lang, "summary", summary="\x00").split("\x00")[0]
+        return t(lang, "summary.check", summary="\x00").split("\x00")[0]
     return t(lang, f"ask.{step}")
 
 
-def shown_word(kind: str, lang: str) -> str:
-    """How the bot names a keyword in its hints ("send HELP")."""
-    return phrases(kind, lang)[0].upper()
+def shown_word(kind: str, lang: str, channel: str = "sms") -> str:
+    """How the bot names a keyword in its hints ("send HELP"); on SMS never an opt-out word
+    (STOP, CANCEL...), the first other phrase of the kind instead ("EXIT")."""
+    candidates = phrases(kind, lang)
+    if channel == "sms":
+        candidates = [p for p in candidates if fold(p) not in SMS_OPT_OUT_WORDS] or candidates
+    return candidates[0].upper()
 
 
 def conversations(services) -> int:

@@ -8,7 +8,8 @@ it, plus the Redis keys and RabbitMQ messages tests left behind. It looks for ev
 number, Telegram chat id and token the tests used, collected two ways so that
 nobody has to keep a list by hand:
 
-* statically, from the test sources: every E.164-like string literal, and every
+* statically, from the test sources: every E.164-like string literal, every
+  WhatsApp business-scoped user id (BSUID, "US.1349..."; a sender id like a number), and every
   module-level constant named like a token, secret, SID, chat, worker, sender or
   phone (including the ids inside a dict such as a fake Telegram user);
 * at run time, from every `InboundMessage.sender` and `ReplyAddress.address` the
@@ -45,6 +46,8 @@ from storage.sinks.redis_streams import RedisStreamsQueue
 
 TESTS = Path(__file__).resolve().parent
 PHONE = re.compile(r"^(?:whatsapp:)?\+\d{8,15}$")  # E.164, as Twilio and the tests write them
+# A WhatsApp user's business-scoped user id, as Meta and Twilio ("whatsapp:US.1349...") write it.
+BSUID = re.compile(r"^(?:whatsapp:)?([A-Z]{2}(?:\.ENT)?\.([A-Za-z0-9]{6,128}))$")
 # Module-level constants whose values are addresses or secrets; names of message texts (and the
 # hotline's own WhatsApp phone number id, which is configuration) are not.
 SECRET_NAME = re.compile(r"TOKEN|SECRET|_SID$|^SID$|CHAT|WORKER|SENDER|PHONE|PASSWORD|API_KEY|WA_ID|ACCOUNT")
@@ -87,6 +90,10 @@ class Needles:
             return
         if PHONE.match(text):
             text, kind = text.rsplit("+", 1)[1], "phone number"  # the digits are in every form: +E.164, wa_id, whatsapp:+
+        bsuid = BSUID.match(text)
+        if bsuid:  # the id as received, and its unique part (stored without the country it would still name the worker)
+            text, kind = bsuid.group(1), "BSUID"
+            self.kinds.setdefault(bsuid.group(2), kind)
         self.kinds.setdefault(text, kind)
 
     def add_sender(self, sender: object) -> None:
@@ -120,6 +127,8 @@ def needles_from_sources(folder: Path = TESTS) -> Needles:
         for node in ast.walk(tree):
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and PHONE.match(node.value):
                 needles.add(node.value, "phone number")
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and BSUID.match(node.value):
+                needles.add(node.value, "BSUID")
             if isinstance(node, ast.Dict):
                 for key, value in zip(node.keys, node.values, strict=True):
                     if isinstance(key, ast.Constant) and key.value in HOTLINE_KEYS and isinstance(value, ast.Constant):

@@ -34,7 +34,7 @@ from bot.config import load_settings
 from storage import crypto
 from storage.conversations import ConversationStore
 from storage.db import make_engine, session_factory, utcnow
-from storage.keys import load_operator_identity, load_server_secrets
+from storage.keys import intake_signing_public_keys, load_operator_identity, load_server_secrets
 from storage.models import InboundReceipt, OutboxEntry, QueuedCase
 from storage.operator_store import CaseFilter, OperatorStore
 from storage.pull import pull_cases
@@ -199,6 +199,7 @@ class Store:
         self.engine = make_engine(self.settings.database_url)
         self.sessions = session_factory(self.engine)
         self.identity = load_operator_identity(self.settings.path(self.settings.operator.identity_file))
+        self.signing_keys = intake_signing_public_keys(self.settings)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -254,11 +255,11 @@ def _idle(settings) -> timedelta:
     return timedelta(hours=settings.session.idle_expiry_hours)
 
 
-def pull_into_store(source, identity: str, path: Path) -> tuple[Counter[int], int]:
+def pull_into_store(source, identity: str, path: Path, signing_keys: tuple[str, ...]) -> tuple[Counter[int], int]:
     """Pull every case from `source` into a fresh operator store; (cases per worker, pulled)."""
     store = OperatorStore(path, identity)
     try:
-        result = pull_cases(source, store, identity)
+        result = pull_cases(source, store, identity, signing_keys=signing_keys)
         units = Counter(unit_of(stored.record) for stored in store.iter_cases(CaseFilter()))
     finally:
         store.close()

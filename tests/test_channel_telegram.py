@@ -30,12 +30,15 @@ from bot.services import build_services
 from channels.base import SendError
 from channels.telegram import api_for, message_ids
 from channels.telegram_format import keyboard, split_text, utf16_units
+from channels import telegram as telegram_module
+from channels import telegram_polling
 from channels.telegram_polling import Poller
 from fake_telegram import FakeTelegramServer, photo_update, press_update, text_update, voice_update
 from databases import example_config, needles_at_rest
 from storage import crypto
 from storage.keys import init_keys, load_operator_identity
 from storage.models import Conversation, InboundReceipt, OutboundMessage, OutboxEntry
+from test_media import SECRET_TAGS, pdf_with_author, png_declaring, rgba_png, tagged_recording
 from worker_scripts import ENGLISH_INTAKE, ENGLISH_SECRETS
 
 # Shaped so the log scrubber would NOT hide it: if a URL with it were logged, the scan would see it.
@@ -64,7 +67,7 @@ def telegram_services(settings_with, fake, monkeypatch):
     def build(**section):
         telegram = {"enabled": True, "base_url": fake.url + "/bot", "base_file_url": fake.url + "/file/bot", "rate": FAST, **section}
         settings = settings_with(channels={"telegram": telegram})
-        init_keys(settings)
+        init_keys(settings, dev_operator_key=True)
         built.append(build_services(settings))
         return built[-1]
 
@@ -199,6 +202,80 @@ def test_group_chats_are_ignored_and_leave_no_trace(services, client, fake, chat
     assert all("1001234567890" not in str(r.__dict__) for r in caplog.records)
 
 
+# Real shapes python-telegram-bot cannot read whole (older or newer than the library, or an odd nested
+# object): what can be read of the message is kept and answered; only what is no message at all is refused.
+def _message(message_id: int, **content) -> dict:
+    """A private message from a 2016-era client: `from` without is_bot, files without file_unique_id."""
+    person = {"id": CHAT, "first_name": "Nic", "last_name": "W"}
+    return {"message_id": message_id, "from": person, "chat": {**person, "type": "private"}, "date": 1454119029, **content}
+
+
+ODD_BUT_READABLE = {
+    "text from a user without is_bot": ({"text": "hello"}, "welcome"),
+    "text with an entity of an unknown type": ({"text": "hello", "entities": [{"type": "future_kind"}]}, "welcome"),
+    "sticker without type and with the old thumb": (
+        {"sticker": {"width": 436, "height": 512, "thumb": {"file_id": "AAQ", "file_size": 2510, "width": 77, "height": 90},
+                     "file_id": "BQA", "file_size": 38440}}, "welcome"),
+    "document with an empty thumbnail": (
+        {"document": {"file_name": "Text File", "thumbnail": {}, "file_id": "BQAD", "file_unique_id": "AQAD", "file_size": 446}},
+        "welcome"),
+    "poll without the newer fields": (
+        {"poll": {"id": "527", "question": "Test poll", "options": [{"text": "A", "voter_count": 0}], "total_voter_count": 0,
+                  "is_closed": False, "is_anonymous": True, "type": "regular", "allows_multiple_answers": True}}, "welcome"),
+    "caption of a photo whose sizes lack file_unique_id": (
+        {"photo": [{"file_id": "old-photo", "file_size": 1140, "width": 51, "height": 90}], "caption": "hello"}, "welcome"),
+    "a photo with an unreadable size beside a good one": (
+        {"photo": [{"width": 1}, {"file_id": "old-photo", "file_unique_id": "u", "width": 51, "height": 90}], "caption": "hi"},
+        "welcome"),
+    "a text that is not a string": ({"text": ["hello"]}, "welcome"),
+}
+
+
+@pytest.mark.parametrize("case", list(ODD_BUT_READABLE))
+def test_an_update_the_library_cannot_read_whole_is_still_answered(services, client, fake, case):
+    content, expect = ODD_BUT_READABLE[case]
+    fake.files["old-photo"] = ("photos/file_9.jpg", jpeg_with_exif())
+    chat = Chat(fake, client)
+    update = {"update_id": chat.next_update_id(), "message": _message(fake.next_id(CHAT), **content)}
+    reply = chat.exchange(update)
+    assert "Test hotline" in reply  # the welcome: a first message, whatever it held
+    assert count(services, InboundReceipt) == 1 and count(services, Conversation) == 1
+
+
+def test_a_photo_in_an_old_shape_is_still_fetched_with_its_caption(services, client, fake):
+    fake.files["old-photo"] = ("photos/file_9.jpg", jpeg_with_exif())
+    chat = Chat(fake, client)
+    reach_description(chat)
+    content = ODD_BUT_READABLE["caption of a photo whose sizes lack file_unique_id"][0]
+    update = {"update_id": chat.next_update_id(), "message": _message(fake.next_id(CHAT), **{**content, "caption": "Wages unpaid"})}
+    assert "We got your photo" in chat.exchange(update)
+    assert [call["file_id"] for call in fake.called("getFile")] == ["old-photo"]
+
+
+NOT_A_MESSAGE = {
+    "a message that is a number": {"message": 5},
+    "a message without a chat": {"message": {"message_id": 3, "date": 1, "text": "hi"}},
+    "a chat id that is text": {"message": {"message_id": 3, "chat": {"id": "555", "type": "private"}, "text": "hi"}},
+    "a chat id that is a boolean": {"message": {"message_id": 3, "chat": {"id": True, "type": "private"}, "text": "hi"}},
+    "a message without its id": {"message": {"chat": {"id": CHAT, "type": "private"}, "text": "hi"}},
+    "a chat without a type": {"message": {"message_id": 3, "chat": {"id": CHAT}, "text": "hi"}},
+}
+
+
+@pytest.mark.parametrize("case", list(NOT_A_MESSAGE))
+def test_what_cannot_be_a_message_at_all_is_400_and_nothing_is_stored(services, client, fake, case):
+    response = Chat(fake, client).deliver({"update_id": 41, **NOT_A_MESSAGE[case]})
+    assert response.status_code == 400
+    assert nothing_stored(services) and fake.called("sendMessage") == []
+
+
+def test_a_press_on_an_inline_mode_message_is_acknowledged_and_nothing_is_done(services, client, fake):
+    press = {"update_id": 10000, "callback_query": {"id": "4382bfdwdsb323b2d9", "from": {"id": CHAT, "first_name": "T"},
+                                                     "data": "Data from button callback", "inline_message_id": "1234csdbsk4839"}}
+    assert Chat(fake, client).deliver(press).status_code == 200
+    assert nothing_stored(services) and fake.called("sendMessage") == []
+
+
 def test_other_updates_are_acknowledged_and_ignored(services, client, fake):
     edited = {"update_id": 9, "edited_message": text_update(9, CHAT, 3, "edited")["message"]}
     assert Chat(fake, client).deliver(edited).status_code == 200
@@ -307,7 +384,7 @@ def test_media_is_fetched_cleaned_and_sealed_with_the_case(services, client, fak
     assert b"Model-XYZ-12345" in photo
     fake.files["small"] = ("photos/file_1.jpg", b"tiny thumbnail, never fetched")
     fake.files["big"] = ("photos/file_2.jpg", photo)
-    fake.files["voice"] = ("voice/file_3.oga", b"OggS\x00\x02voice-bytes")
+    fake.files["voice"] = ("voice/file_3.oga", tagged_recording("ogg", "libopus"))  # a real voice note, with tags
     fake.files["doc"] = ("documents/file_4.jpg", photo)
     chat = Chat(fake, client)
     reach_description(chat)
@@ -331,7 +408,7 @@ def test_media_is_fetched_cleaned_and_sealed_with_the_case(services, client, fak
     [attachment] = record["attachments"]
     data = base64.b64decode(attachment["data_base64"])
     assert attachment["content_type"] == content_type
-    assert b"Model-XYZ-12345" not in data and b"PhoneMaker" not in data
+    assert not [tag for tag in SECRET_TAGS if tag in data]
     if content_type.startswith("image/"):
         with Image.open(io.BytesIO(data)) as image:
             assert image.size == (64, 48) and not image.getexif()
@@ -359,6 +436,121 @@ def test_a_media_fetch_failure_is_503_so_telegram_retries(services, client, fake
     assert chat.deliver(update).status_code == 503
     assert count(services, InboundReceipt) == receipts  # not taken: the retry will be handled
     assert "We got your photo" in chat.exchange(update)
+
+
+def file_update(chat: Chat, kind: str, content_type: str, caption: str) -> dict:
+    """The worker sends a file: a "document" (any type, as a file) or a "video"."""
+    update = text_update(chat.next_update_id(), CHAT, chat.fake.next_id(CHAT), "x")
+    del update["message"]["text"]
+    update["message"]["caption"] = caption
+    if kind == "video":
+        update["message"]["video"] = {"file_id": "f", "file_unique_id": "uf", "width": 64, "height": 48, "duration": 1}
+    else:
+        update["message"]["document"] = {"file_id": "f", "file_unique_id": "uf", "file_name": "IMG.bin", "mime_type": content_type}
+    return update
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "content_type", "data", "told", "fetched"),
+    [
+        ("RGBA PNG declared JPEG", "document", "image/jpeg", rgba_png(), "We could not open your photo", True),
+        ("8900x8900 PNG bomb", "document", "image/png", png_declaring(8900, 8900), "too big, so it was not kept", True),
+        ("PDF with /Author", "document", "application/pdf", pdf_with_author(), "We take only photos and voice messages", False),
+        ("MP4 video with GPS", "video", "video/mp4", b"\x00\x00\x00\x18ftypmp42", "We take only photos and voice messages", False),
+    ],
+    ids=lambda value: value if isinstance(value, str) and " " in value else "",
+)
+def test_a_crafted_or_refused_file_costs_only_itself_and_the_worker_is_told(services, client, fake, name, kind, content_type, data, told, fetched):
+    fake.files["f"] = ("documents/file_9", data)
+    chat = Chat(fake, client)
+    reach_description(chat)
+    update = file_update(chat, kind, content_type, "Wages not paid for two months")
+    response = chat.deliver(update)
+    assert response.status_code == 200, name  # was 503 on every retry for the crafted PNG
+    fake.wait_for(lambda: told in chat.replies()[-1], what="the refusal")
+    assert "Is this about" in chat.replies()[-1]  # the caption was taken as the description
+    assert bool(fake.called("getFile")) == fetched  # video and documents are not even downloaded
+    assert chat.deliver(update).status_code == 200  # a retry is a duplicate, not a crash
+
+
+def test_on_the_last_try_a_file_telegram_cannot_give_is_refused_and_the_text_goes_through(services, fake):
+    adapter = services.adapters["telegram"]
+    chat = Chat(fake)
+    fake.fail_next("getFile", 502, "Bad Gateway", times=2)
+    update = photo_update(chat.next_update_id(), CHAT, fake.next_id(CHAT), [("big", 64, 48, 2000)], caption="hi")
+    assert adapter.handle_update(update) == 503  # not the last try: Telegram's fault may pass
+    assert adapter.handle_update(update, last_try=True) == 200
+    services.dispatcher.close()
+    assert "We could not open your photo" in chat.replies()[-1] and "1 English" in chat.replies()[-1]
+
+
+def poison_intake(services, monkeypatch) -> list[int]:
+    """The intake fails (as a bug would) on every message saying "poison"; returns the tries made."""
+    tries = []
+    real = services.intake.receive
+
+    def receive(message, **options):
+        if message.text == "poison":
+            tries.append(1)
+            raise RuntimeError("a bug")
+        return real(message, **options)
+
+    monkeypatch.setattr(services.intake, "receive", receive)
+    return tries
+
+
+def test_polling_skips_an_update_that_fails_every_try_and_answers_the_worker_behind_it(services, fake, monkeypatch):
+    monkeypatch.setattr(telegram_polling, "MAX_TRIES", 3)  # the poller's own count (as imported there)
+    tries = poison_intake(services, monkeypatch)
+    chat = Chat(fake)
+    chat.deliver(chat.text("poison"))
+    behind = Chat(fake, chat_id=CHAT + 1)
+    behind.update_id = chat.update_id
+    behind.deliver(behind.text("hi"))
+    poller = Poller(services.adapters["telegram"], poll_timeout=1, first_pause=0.01)
+    thread = threading.Thread(target=poller.run)
+    thread.start()
+    try:
+        fake.wait_for(lambda: behind.replies(), what="the worker behind the poison update to be answered")
+    finally:
+        poller.stop()
+        thread.join(10)
+    assert len(tries) == 3 and poller.skipped == 1
+    assert poller.failures == {}  # counts are dropped once an update is done with
+    assert poller.offset == behind.update_id + 1
+
+
+@pytest.mark.parametrize("database_up", [True, False])
+def test_a_webhook_update_that_fails_every_try_is_given_up_only_while_the_database_answers(services, client, fake, monkeypatch, database_up):
+    adapter = services.adapters["telegram"]
+    monkeypatch.setattr(telegram_module, "MAX_TRIES", 3)
+    monkeypatch.setattr(adapter, "database_answers", lambda: database_up)
+    tries = poison_intake(services, monkeypatch)
+    update = Chat(fake, client).text("poison")
+    statuses = [Chat(fake, client).deliver(update).status_code for _ in range(3 if database_up else 5)]
+    if database_up:
+        assert statuses == [503, 503, 200] and len(tries) == 3 and adapter.skipped == 1
+        assert adapter.failures == {}  # nothing of the update is kept once given up
+    else:
+        assert statuses == [503] * 5 and adapter.skipped == 0  # still owed: Telegram sends it again
+
+
+def test_polling_skips_nothing_while_the_database_is_away(services, fake, monkeypatch):
+    monkeypatch.setattr(telegram_polling, "MAX_TRIES", 2)
+    monkeypatch.setattr(Poller, "_database_answers", lambda self: False)
+    tries = poison_intake(services, monkeypatch)
+    chat = Chat(fake)
+    chat.deliver(chat.text("poison"))
+    poller = Poller(services.adapters["telegram"], poll_timeout=1, first_pause=0.01)
+    thread = threading.Thread(target=poller.run)
+    thread.start()
+    try:
+        fake.wait_for(lambda: len(tries) >= 5, what="the update to be tried past MAX_TRIES")
+    finally:
+        poller.stop()
+        thread.join(10)
+    assert poller.skipped == 0 and poller.offset is None  # still owed: Telegram keeps it
+    assert list(poller.failures.values())[0] >= 5
 
 
 # ---------------------------------------------------------------- DELETE
@@ -510,7 +702,7 @@ def grievance(deployment: Path, *args: str, env: dict | None = None, check: bool
 )
 def test_an_enabled_channel_without_its_secret_stops_start_up_with_one_line(tmp_path, fake, env, mode, error, database_url):
     deployment = deployment_with_telegram(tmp_path, fake.url, database_url, mode=mode)
-    grievance(deployment, "init")
+    grievance(deployment, "init", "--dev-operator-key")
     result = grievance(deployment, "forward", env=env, check=False)
     if error is None:
         assert result.returncode == 0, result.stderr
@@ -543,7 +735,7 @@ def _free_port() -> int:
 def test_serve_with_telegram_polling_answers_a_worker_and_stops_cleanly(tmp_path, fake, database_url):
     deployment = deployment_with_telegram(tmp_path, fake.url, database_url, mode="webhook")
     env = {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET}
-    grievance(deployment, "init")
+    grievance(deployment, "init", "--dev-operator-key")
     clean = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
     server = subprocess.Popen(
         [sys.executable, "-c", "from bot.cli import main; main()", "--config", str(deployment / "config.yaml"),
@@ -602,3 +794,84 @@ def test_token_chat_id_and_texts_are_in_no_log_line_and_not_on_disk(services, cl
         reset_logging()
         for name, level in levels.items():
             logging.getLogger(name).setLevel(level)
+
+
+# ---------------------------------------------------------------- DELETE after a report: every message Telegram still allows
+
+
+def _chat_refs_rows(services) -> int:
+    from storage.models import ChatMessageRefs
+
+    return count(services, ChatMessageRefs)
+
+
+def test_delete_after_a_report_deletes_the_summary_the_case_code_and_the_operator_messages(services, client, fake):
+    from bot.operator_api import create_operator_app
+    from dialogue_support import new_token
+    from worker_scripts import ENGLISH_INTAKE_CONTACT_YES
+
+    chat = Chat(fake, client)
+    for index, text in enumerate(ENGLISH_INTAKE_CONTACT_YES):
+        chat.tap({**TAPPED, 13: "1"}[index]) if index in TAPPED else chat.say(text)  # 13: YES to contact
+    assert "Your case code" in chat.tap("1")
+    with services.sessions.begin() as session:
+        case_id = session.execute(select(OutboxEntry.case_id)).scalar_one()
+    before = len(fake.sent(CHAT))
+    api = create_operator_app(services).test_client()
+    token = new_token(services)
+    answer = api.post(f"/v1/cases/{case_id}/messages", json={"text": "We called the factory."},
+                      headers={"Authorization": f"Bearer {token}"}).get_json()
+    assert answer["delivery"] == "sent_to_channel"
+    fake.wait_for(lambda: len(fake.sent(CHAT)) > before, what="the operator's message")
+    services.dispatcher.close()  # every sent message's id is recorded before the worker writes again
+    bot_ids = [m["message_id"] for m in fake.sent(CHAT)]
+    assert count(services, Conversation) == 0  # the conversation ended with the report
+    erased = chat.say("DELETE")
+    assert erased == services.catalogs.text("en", "deleted")
+    [call] = fake.wait_for(lambda: fake.called("deleteMessages"))
+    assert call["chat_id"] == CHAT
+    assert call["message_ids"] == sorted([*chat.worker_ids, *bot_ids])  # summary, case code, operator's message...
+    services.dispatcher.close()
+    assert _chat_refs_rows(services) == 0  # the answer to DELETE went out unrecorded: nothing of the chat stays
+    assert not any("older than 48 hours" in text for text in chat.replies())
+
+
+def test_delete_says_how_many_messages_are_too_old_for_telegram_to_delete(services, client, fake):
+    from datetime import UTC, datetime, timedelta
+
+    from storage.chat_refs import ChatRefStore
+
+    now = datetime.now(UTC)
+    old = [fake.next_id(CHAT), fake.next_id(CHAT), fake.next_id(CHAT)]  # the summary and code of a report 3 days ago
+    with services.sessions.begin() as session:
+        store = ChatRefStore(session, services.secrets, timedelta(days=7))
+        store.add("telegram", str(CHAT), str(old[0]), now - timedelta(days=3), sent_by_bot=False)
+        store.add("telegram", str(CHAT), f"{old[1]},{old[2]}", now - timedelta(days=3), sent_by_bot=True)  # one text in two parts
+    chat = Chat(fake, client)
+    chat.say("hi")
+    services.dispatcher.close()
+    recent_bot = [m["message_id"] for m in fake.sent(CHAT)]
+    chat.say("DELETE")
+    [call] = fake.wait_for(lambda: fake.called("deleteMessages"))
+    assert call["message_ids"] == sorted([*chat.worker_ids, *recent_bot])  # Telegram would refuse the old ones
+    note = services.catalogs.text("en", "erase.too_old", count=3)
+    fake.wait_for(lambda: note in chat.replies(), what="the note about the messages too old to delete")
+    services.dispatcher.close()
+    assert _chat_refs_rows(services) == 0
+
+
+def test_delete_still_removes_the_conversations_messages_when_the_kept_ids_cannot_be_read(services, client, fake, monkeypatch):
+    from storage.chat_refs import ChatRefStore
+
+    chat = Chat(fake, client)
+    chat.say("hi")
+    services.dispatcher.close()
+    bot_ids = [m["message_id"] for m in fake.sent(CHAT)]
+
+    def broken(self, channel, address):
+        raise RuntimeError("database hiccup")
+
+    monkeypatch.setattr(ChatRefStore, "take", broken)
+    assert chat.say("DELETE") == services.catalogs.text("en", "deleted")
+    [call] = fake.wait_for(lambda: fake.called("deleteMessages"))
+    assert call["message_ids"] == sorted([*chat.worker_ids, *bot_ids])  # from the draft, as before

@@ -8,6 +8,7 @@ fake Twilio on 127.0.0.1 (`fake_twilio.py`); the network guard refuses anything 
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import logging
 import os
@@ -35,13 +36,13 @@ from channels.twilio_delivery import MAX_DELIVERY_ATTEMPTS
 from fake_twilio import FakeTwilio
 from databases import ON_POSTGRES, example_config, needles_in_database
 from leak_scan import needles_in_tree
-from storage.keys import init_keys, load_operator_identity
+from storage.keys import init_keys, intake_signing_public_keys, load_operator_identity
 from storage.models import Case, Conversation, DraftMedia, InboundReceipt, OutboundMessage
 from storage.operator_store import OperatorStore
 from storage.pull import pull_cases
 from storage.outbound import enqueue, exact_now
 from storage.outbox import forward_outbox
-from test_media import photo_with_exif
+from test_media import pdf_with_author, photo_with_exif, png_declaring, rgba_png
 from worker_scripts import BENGALI_INTAKE, BENGALI_SECRETS, ENGLISH_INTAKE, ENGLISH_SECRETS
 
 ACCOUNT_SID = "AC" + "3f9a1c0de2b44f6a8e7d5c1b0a9f8e7d"
@@ -52,6 +53,8 @@ HOTLINE_WHATSAPP = "whatsapp:+15550100001"
 TEMPLATE_SID = "HX" + "0123456789abcdef0123456789abcdef"
 WORKER = "+8801711000000"
 WHATSAPP_WORKER = "+8801822000000"
+# WhatsApp users with a username: Twilio sends their business-scoped user id (BSUID) instead of a number.
+USERNAME_WORKERS = ("US.13491208655302741918", "BD.5082947261103384", "VN.ENT.11815799212886844830", "ID.a7Kq93xZ0pL")
 PROFILE_NAME = "Rahima Begum"
 REPO = Path(__file__).resolve().parents[1]
 TABLES = (Conversation, InboundReceipt, OutboundMessage, Case, DraftMedia)
@@ -151,7 +154,7 @@ class Hotline:
         identity = load_operator_identity(settings.path(settings.operator.identity_file))
         store = OperatorStore(settings.path(settings.operator.store), identity)
         try:
-            pull_cases(self.services.sink, store, identity)
+            pull_cases(self.services.sink, store, identity, signing_keys=intake_signing_public_keys(settings))
             return [store.get(summary.case_id) for summary in store.summaries()]
         finally:
             store.close()
@@ -179,7 +182,7 @@ def make_hotline(settings_with, fake, monkeypatch):
             **twilio,
         }
         settings = settings_with(channels={"twilio": config}, server={"public_url": public_url})
-        init_keys(settings)
+        init_keys(settings, dev_operator_key=True)
         services = build_services(settings)
         built.append(services)
         return Hotline(services, create_app(services).test_client(), fake, public_url)
@@ -229,6 +232,11 @@ def test_a_request_without_a_valid_signature_is_refused_and_leaves_no_trace(hotl
         {"From": "messenger:1234567890"},
         {"From": "not a number"},
         {"NumMedia": "many"},
+        {"From": "US.13491208655302741918"},  # a BSUID is a WhatsApp address, never an SMS sender
+        {"From": "whatsapp:US."},
+        {"From": "whatsapp:us.1234567"},
+        {"From": "whatsapp:USA.1234567"},
+        {"From": "whatsapp:US.12345/../67"},
     ],
 )
 def test_a_signed_request_that_is_no_message_gets_400_and_nothing_is_stored(hotline, change):
@@ -245,6 +253,25 @@ def test_a_json_body_or_an_oversized_one_is_never_a_500(hotline):
     big = hotline.client.post("/webhooks/twilio", data={"Body": "x" * 2_000_000}, headers={"X-Twilio-Signature": "x"})
     assert big.status_code in (403, 413)
     assert hotline.client.get("/webhooks/twilio").status_code == 405
+
+
+JSON_BODY = b'{"Body": "hi", "From": "+8801711000000", "MessageSid": "SM0123456789abcdef0123456789abcdef"}'
+BODY_HASH_CASES = {  # (body posted, bodySHA256 in the signed URL): Twilio signs a JSON body's hash in the URL
+    "the body that was signed": (JSON_BODY, hashlib.sha256(JSON_BODY).hexdigest(), 400),  # valid: then no form, no message
+    "the body changed after signing": (JSON_BODY.replace(b"hi", b"ho"), hashlib.sha256(JSON_BODY).hexdigest(), 403),
+    "a hash that is not the body's": (JSON_BODY, hashlib.sha256(b"other").hexdigest(), 403),
+    "a body that is not UTF-8": (b"\xff" + JSON_BODY, hashlib.sha256(b"\xff" + JSON_BODY).hexdigest(), 403),
+}
+
+
+@pytest.mark.parametrize("case", list(BODY_HASH_CASES))
+def test_a_json_body_is_verified_against_the_signed_body_sha256(hotline, fake, case):
+    body, digest, expected = BODY_HASH_CASES[case]
+    path = "/webhooks/twilio?bodySHA256=" + digest
+    signature = sign(PUBLIC_URL + path, {})  # the URL alone is signed; the hash in it covers the body
+    response = hotline.client.post(path, data=body, headers={"X-Twilio-Signature": signature, "Content-Type": "application/json"})
+    assert response.status_code == expected
+    assert all(count(hotline.services, model) == 0 for model in TABLES) and fake.requests == []
 
 
 @pytest.mark.parametrize(
@@ -350,17 +377,21 @@ def test_a_photo_is_fetched_with_the_account_credentials_stripped_and_sealed_wit
 
 
 @pytest.mark.parametrize(
-    ("media", "reason"),
+    ("media", "reason", "told"),
     [
-        ({"status": 404}, "media http 404"),
-        ({"delay": 3.0}, "timeout"),
-        ({"data": b"x" * 5000, "content_type": "audio/ogg"}, "media too large"),
-        ({"content_type": "application/x-msdownload", "data": b"MZ"}, "media type not accepted"),
-        ({"data": b"not a jpeg"}, "not a readable image"),
-        ({"other_host": True}, "media url not on the Twilio API host"),
+        ({"status": 404}, "media http 404", "could not open"),
+        ({"delay": 3.0}, "timeout", "could not open"),
+        ({"data": b"x" * 5000, "content_type": "audio/ogg"}, "media too large", "too big"),
+        ({"content_type": "application/x-msdownload", "data": b"MZ"}, "media type not accepted", "only photos and voice"),
+        ({"content_type": "application/pdf", "data": pdf_with_author()}, "media type not accepted", "only photos and voice"),
+        ({"content_type": "video/mp4", "data": b"\x00\x00\x00\x18ftypmp42"}, "media type not accepted", "only photos and voice"),
+        ({"data": b"not a jpeg"}, "not a readable image", "could not open"),
+        ({"data": rgba_png()}, "not a readable image", "could not open"),  # the audit's crafted PNG, declared JPEG
+        ({"data": png_declaring(8900, 8900), "content_type": "image/png"}, "image over the pixel budget", "too big"),
+        ({"other_host": True}, "media url not on the Twilio API host", "could not open"),
     ],
 )
-def test_media_that_cannot_be_fetched_or_kept_never_costs_the_text(make_hotline, fake, captured_logs, media, reason):
+def test_media_that_cannot_be_fetched_or_kept_never_costs_the_text(make_hotline, fake, captured_logs, media, reason, told):
     hotline = make_hotline(media_max_bytes=4000)
     hotline.adapter.media.timeout = 0.3
     options = {"content_type": "image/jpeg", "data": photo_with_exif(), **media}
@@ -373,7 +404,10 @@ def test_media_that_cannot_be_fetched_or_kept_never_costs_the_text(make_hotline,
     replies = hotline.sms(ENGLISH_INTAKE[3], media=((url, declared),))
     assert any("Is this about" in part for part in replies)  # the description was taken
     assert not any(part.startswith("We got your photo") for part in replies)
+    assert told in " ".join(replies)  # the worker is told what was not kept, and why
     assert count(hotline.services, DraftMedia) == 0
+    if "type" in reason:
+        assert fake.media_requests() == []  # a video or a document is not even downloaded
     kept_out = [r for r in captured_logs.records if r.getMessage() == "twilio media not kept"]
     assert [r.reason for r in kept_out] == [reason]
     ours = [r.getMessage() for r in captured_logs.records if r.name.startswith(("channels", "bot"))]
@@ -402,6 +436,46 @@ def test_a_bengali_summary_by_sms_is_split_into_messages_within_the_segment_budg
 def test_the_same_summary_on_whatsapp_is_one_message(hotline):
     replies = [hotline.whatsapp(text) for text in BENGALI_INTAKE]
     assert len(replies[-1]) == 1 and "রূপসী গার্মেন্টস" in replies[-1][0]
+
+
+# ---------------------------------------------------------------- WhatsApp usernames (no phone number)
+
+
+def username_payload(bsuid: str, body: str) -> dict[str, str]:
+    """Twilio's form for a WhatsApp user with a username: From holds the BSUID, there is no WaId."""
+    form = whatsapp_payload("+10000000000", body)
+    del form["WaId"]
+    return {**form, "From": "whatsapp:" + bsuid, "ExternalUserId": "whatsapp:" + bsuid}
+
+
+@pytest.mark.parametrize("bsuid", USERNAME_WORKERS)
+def test_a_whatsapp_username_without_a_number_is_answered_and_its_report_reaches_a_case(hotline, bsuid):
+    replies = [messages_of(hotline.post(username_payload(bsuid, text))) for text in ENGLISH_INTAKE + ["1"]]
+    assert "Test hotline" in replies[0][0]
+    assert "Sent. Your case code:" in replies[-1][-1]  # one conversation: the BSUID is a stable address
+    (record,) = hotline.pull()
+    assert record["channel"] == "whatsapp" and record["answers"]["workplace"] == "Sunrise Garments Ltd"
+    assert count(hotline.services, Conversation) == 0
+
+
+def test_a_message_to_a_whatsapp_username_goes_to_its_bsuid(hotline, fake):
+    seen = exact_now() - timedelta(hours=1)
+    with hotline.services.sessions.begin() as session:
+        address = ReplyAddress("twilio", "whatsapp", USERNAME_WORKERS[0], last_inbound_at=seen)
+        enqueue(session, hotline.services.secrets, address, "An officer has answered you.")
+    assert hotline.services.dispatcher.run_once().sent == 1
+    (form,) = fake.messages
+    assert form["To"] == "whatsapp:" + USERNAME_WORKERS[0] and form["Body"] == "An officer has answered you."
+
+
+def test_a_bsuid_is_kept_like_a_phone_number_never_in_the_clear(hotline):
+    for text in ENGLISH_INTAKE[:3]:
+        messages_of(hotline.post(username_payload(USERNAME_WORKERS[0], text)))
+    settings = hotline.services.settings
+    needles = [USERNAME_WORKERS[0], USERNAME_WORKERS[0].split(".", 1)[1]]
+    if ON_POSTGRES:
+        assert needles_in_database(settings.database_url, needles) == []
+    assert needles_in_tree(settings.data_dir, needles) == []
 
 
 # ---------------------------------------------------------------- sending through the REST API
@@ -662,9 +736,122 @@ def test_an_enabled_twilio_without_its_secrets_stops_start_up_with_one_line(tmp_
             capture_output=True, text=True, cwd=tmp_path, timeout=120, env={**env, **(extra or {})},
         )
 
-    assert grievance("init").returncode == 0
+    assert grievance("init", "--dev-operator-key").returncode == 0
     for environment, line in MISSING_SECRETS:
         result = grievance("forward", extra=environment)
         assert result.returncode == 2, environment
         assert result.stderr.strip().splitlines() == [line]
     assert grievance("forward", extra={"TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN}).returncode == 0
+
+
+# ---------------------------------------------------------------- opt-out keywords (STOP / START) and error 21610
+
+
+@pytest.mark.parametrize(
+    ("channel", "body", "opt_out_type", "signal"),
+    [
+        ("sms", "STOP", "STOP", "STOP"),
+        ("sms", "Arret", "STOP", "STOP"),  # a keyword the NGO added in Advanced Opt-Out: Twilio says so
+        ("sms", "START", "START", "START"),
+        ("sms", "HELP", "HELP", "HELP"),
+        ("sms", "stop", None, "STOP"),  # no Advanced Opt-Out: Twilio still opts out on its default words
+        ("sms", "  Cancel ", None, "STOP"),
+        ("sms", "quit", None, "STOP"),
+        ("sms", "END", None, "STOP"),
+        ("sms", "unstop", None, "START"),
+        ("sms", "stop please", None, None),  # only a whole-message keyword counts
+        ("sms", "The supervisor said stop", None, None),
+        ("sms", "STOP", "SOMETHING", None),
+        ("whatsapp", "STOP", None, None),  # WhatsApp: only what Twilio reports
+        ("whatsapp", "STOP", "STOP", "STOP"),
+    ],
+)
+def test_opt_out_keywords_are_read_from_twilio_shaped_payloads(channel, body, opt_out_type, signal):
+    from channels.twilio_inbound import parse_inbound
+
+    form = sms_payload(WORKER, body) if channel == "sms" else whatsapp_payload(WHATSAPP_WORKER, body)
+    if opt_out_type:
+        form["OptOutType"] = opt_out_type
+    assert parse_inbound(form).opt_out == signal
+
+
+def _opted_out_rows(hotline: Hotline) -> int:
+    from storage.models import OptedOut
+
+    return count(hotline.services, OptedOut)
+
+
+def _operator_message(hotline: Hotline, case_id: str) -> dict:
+    from bot.operator_api import create_operator_app
+    from dialogue_support import new_token
+
+    api = create_operator_app(hotline.services).test_client()
+    token = new_token(hotline.services, f"desk-{secrets.token_hex(3)}")
+    return api.post(f"/v1/cases/{case_id}/messages", json={"text": "We called the factory."},
+                    headers={"Authorization": f"Bearer {token}"}).get_json()
+
+
+def test_stop_opts_the_number_out_its_case_stays_readable_and_start_undoes_it(hotline, fake):
+    from dialogue_support import CODE_SHOWN
+    from worker_scripts import ENGLISH_INTAKE_CONTACT_YES
+
+    replies = [hotline.sms(text) for text in [*ENGLISH_INTAKE_CONTACT_YES, "1"]]
+    code = CODE_SHOWN.findall(replies[-1][-1])[0].replace(" ", "")
+    with hotline.services.sessions.begin() as session:
+        case_id = session.execute(select(Case.case_id)).scalar_one()
+    stop = sms_payload(WORKER, "STOP")
+    stop["OptOutType"] = "STOP"
+    assert messages_of(hotline.post(stop)) == []  # Twilio answers STOP itself; nothing from us
+    assert _opted_out_rows(hotline) == 1
+    answer = _operator_message(hotline, case_id)
+    assert (answer["delivery"], answer["why"]) == ("kept_for_status", "opted_out")
+    assert count(hotline.services, OutboundMessage) == 0 and fake.messages == []
+    status = hotline.sms(f"STATUS {code}")  # still readable (the reply is TwiML: Twilio drops it while opted out)
+    assert "We called the factory." in "\n".join(status)
+    start = sms_payload(WORKER, "START")
+    start["OptOutType"] = "START"
+    assert messages_of(hotline.post(start)) == []
+    assert _opted_out_rows(hotline) == 0
+    answer = _operator_message(hotline, case_id)
+    assert (answer["delivery"], answer["why"]) == ("sent_to_channel", "sent_to_channel")
+    hotline.services.dispatcher.close()
+    hotline.services.dispatcher.run_once()
+    assert [form["To"] for form in fake.messages] == [WORKER]
+
+
+def test_start_from_a_number_that_never_opted_out_is_an_ordinary_first_message(hotline):
+    replies = hotline.sms("start")
+    assert replies and "1" in replies[0]  # the welcome and the language menu
+    assert _opted_out_rows(hotline) == 0
+
+
+def test_error_21610_marks_the_number_opted_out_and_nothing_more_is_tried(hotline, fake):
+    fake.fail_next(400, 21610, f"Attempt to send to unsubscribed recipient {WORKER}")
+    queue_message(hotline, "An officer has answered you.")
+    assert hotline.services.dispatcher.run_once().dead == 1
+    assert _opted_out_rows(hotline) == 1
+    tried = len(fake.messages)
+    queue_message(hotline, "A second message.")
+    assert hotline.services.dispatcher.run_once().dead == 1
+    assert len(fake.messages) == tried  # not even tried: it would be a paid failure
+    rows = outbound_rows(hotline)
+    assert all(row.state == "dead" and WORKER not in (row.last_error or "") for row in rows)
+    assert rows[-1].last_error == "SendError: twilio recipient opted out"
+
+
+def test_a_late_21610_in_a_status_callback_opts_the_number_out_too(hotline, fake):
+    _, path = _send_one(hotline, fake)
+    assert _status(hotline, path, "failed", "21610").status_code == 204
+    assert _opted_out_rows(hotline) == 1
+
+
+def test_an_opt_in_word_that_answers_the_bot_opts_back_in_and_is_not_lost(hotline):
+    hotline.sms("hi")
+    hotline.sms("1")  # English: the consent question is asked next
+    stop = sms_payload(WORKER, "STOP")
+    stop["OptOutType"] = "STOP"
+    assert messages_of(hotline.post(stop)) == []
+    assert _opted_out_rows(hotline) == 1
+    replies = hotline.sms("yes")  # Twilio's default opt-in word, and the worker's answer to consent
+    assert _opted_out_rows(hotline) == 0
+    assert any(hotline.services.catalogs.text("en", "ask.description") in reply for reply in replies)

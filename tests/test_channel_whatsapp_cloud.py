@@ -43,6 +43,7 @@ from storage.keys import load_operator_identity
 from storage.models import Case, Conversation, DraftMedia, InboundReceipt, OutboundMessage, OutboxEntry
 from storage.outbound import exact_now
 from storage.outbox import forward_outbox
+from test_media import rgba_png
 
 REPO = Path(__file__).resolve().parents[1]
 PHONE_NUMBER_ID = "1234567890"
@@ -51,6 +52,9 @@ VERIFY_TOKEN = "verify-token-b71e0c94"
 ACCESS_TOKEN = "EAAGm0PX4ZCpsBAtestaccesstoken7Hq2LxVw"
 WORKER = "5491155550123"  # the worker's wa_id; "+5491155550123" is the address
 OTHER_WORKER = "8801711000000"
+# A worker with a WhatsApp username: Meta names them by a business-scoped user id (BSUID), not a number.
+USERNAME_WORKER = "BD.13491208655302741918"
+PARENT_USERNAME_WORKER = "BD.ENT.11815799212886844830"
 CODE_SHOWN = re.compile(r"\b[0-9]{4} [0-9]{3} [0-9]{3} [0-9]{4}\b")
 DESCRIPTION = "El patrón no nos paga el salario desde hace dos meses."
 SECRET_TEXTS = [DESCRIPTION, "Textiles del Norte", "San Pedro Sula", "desde septiembre"]
@@ -281,6 +285,10 @@ def test_unsigned_or_mis_signed_posts_are_refused_and_leave_no_trace(client, wa_
         (b'{"object": "whatsapp_business_account", "entry": "x"}', 400),
         (json.dumps(webhook([{**text("hola"), "from": "not-a-number"}])).encode(), 400),
         (json.dumps(webhook([{"from": WORKER, "type": "text"}])).encode(), 400),  # no id
+        (json.dumps(webhook([{k: v for k, v in text("hola").items() if k != "from"}])).encode(), 400),  # no sender at all
+        (json.dumps(webhook([{**text("hola"), "from": "bd.1234567"}])).encode(), 400),
+        (json.dumps(webhook([{**text("hola"), "from": "BD.12/../34"}])).encode(), 400),
+        (json.dumps(webhook([{**{k: v for k, v in text("hola").items() if k != "from"}, "from_user_id": "+1 555"}])).encode(), 400),
         (json.dumps({"object": "whatsapp_business_account", "entry": [{"changes": [{"field": "messages", "value": {}}]}]}).encode(), 400),
         (json.dumps({"object": "page", "entry": []}).encode(), 200),  # not ours: acknowledged, ignored
         (json.dumps({"object": "whatsapp_business_account", "entry": [{"changes": [{"field": "account_update", "value": {"x": 1}}]}]}).encode(), 200),
@@ -353,7 +361,8 @@ def test_the_same_wamid_twice_gets_one_reply(client, wa_services, graph):
     assert post(client, webhook([message])).status_code == 200
     wait_sent(graph, 1)
     assert post(client, webhook([message])).status_code == 200  # Meta's retry
-    assert rows(wa_services, OutboundMessage) == 0
+    # The first reply's row goes once Graph has answered the dispatcher (just after the fake saw it).
+    assert wait_until(lambda: rows(wa_services, OutboundMessage) == 0)
     assert wa_services.dispatcher.run_once().sent == 0
     assert len(graph.sent()) == 1 and rows(wa_services, InboundReceipt) == 1
 
@@ -365,6 +374,90 @@ def test_several_messages_in_one_webhook_are_each_handled_and_other_numbers_igno
     sent = wait_sent(graph, 2)
     assert sorted(r["to"] for r in sent) == sorted([WORKER, OTHER_WORKER])
     assert rows(wa_services, Conversation) == 2 and rows(wa_services, InboundReceipt) == 2
+
+
+def username_text(body: str, *, sender_field: str) -> dict:
+    """A text from a worker with a username, as Meta sends it: the BSUID in `from`, or only in `from_user_id`."""
+    message = text(body)
+    del message["from"]
+    if sender_field == "from":
+        return {**message, "from": USERNAME_WORKER, "from_user_id": USERNAME_WORKER}
+    return {**message, "from_user_id": USERNAME_WORKER, "from_parent_user_id": PARENT_USERNAME_WORKER}
+
+
+@pytest.mark.parametrize("sender_field", ["from", "from_user_id"])
+def test_a_worker_with_a_username_is_answered_by_bsuid_through_recipient(client, wa_services, graph, sender_field):
+    payload = webhook([username_text("hola", sender_field=sender_field)], sender=USERNAME_WORKER)
+    assert post(client, payload).status_code == 200
+    (reply,) = wait_sent(graph, 1)
+    assert reply["recipient"] == USERNAME_WORKER and "to" not in reply  # Meta's field for a BSUID
+    assert post(client, webhook([username_text("1", sender_field=sender_field)], sender=USERNAME_WORKER)).status_code == 200
+    second = wait_sent(graph, 2)[-1]
+    assert second["recipient"] == USERNAME_WORKER
+    assert rows(wa_services, Conversation) == 1  # the same worker, the same conversation
+    needles = [USERNAME_WORKER, USERNAME_WORKER.split(".", 1)[1], PARENT_USERNAME_WORKER.rsplit(".", 1)[1]]
+    assert needles_at_rest(wa_services.settings, needles) == []
+
+
+def test_a_number_and_a_bsuid_together_keep_the_number_as_the_address(client, wa_services, graph):
+    assert post(client, webhook([{**text("hola"), "from_user_id": USERNAME_WORKER}])).status_code == 200
+    (reply,) = wait_sent(graph, 1)
+    assert reply["to"] == WORKER and "recipient" not in reply
+
+
+def test_a_later_message_to_a_bsuid_goes_through_recipient_and_the_template_too(adapter, graph):
+    for hours_ago, kind in ((1, "text"), (30, "template")):
+        seen = datetime.now(UTC) - timedelta(hours=hours_ago)
+        adapter.send(ReplyAddress("whatsapp_cloud", "whatsapp", USERNAME_WORKER, last_inbound_at=seen), "An update")
+        sent = graph.sent()[-1]
+        assert sent["type"] == kind and sent["recipient"] == USERNAME_WORKER and "to" not in sent
+
+
+@pytest.mark.parametrize("group_id", ["120363025246125486", 555555555])
+def test_a_message_in_a_whatsapp_group_is_ignored_and_leaves_no_trace(client, wa_services, graph, captured_logs, group_id):
+    grouped = {**text("They beat us on line 4"), "group_id": group_id}
+    alone = text("hola", sender=OTHER_WORKER)
+    assert post(client, webhook([grouped, alone])).status_code == 200
+    (reply,) = wait_sent(graph, 1)  # the private message in the same delivery is still answered
+    assert reply["to"] == OTHER_WORKER
+    assert rows(wa_services, Conversation) == 1 and rows(wa_services, InboundReceipt) == 1
+    assert [r.reason for r in captured_logs.records if r.getMessage() == "message ignored"] == ["group"]
+    assert all("120363025246125486" not in str(r.__dict__) for r in captured_logs.records)
+
+
+UNREADABLE_PARTS = {  # one nested object that cannot be read: the message is still answered, as an empty one
+    "an image without its id": {"type": "image", "image": {"mime_type": "image/jpeg", "caption": 7}},
+    "a text body that is a number": {"type": "text", "text": {"body": 42}},
+    "a location with words for numbers": {"type": "location", "location": {"latitude": "north", "longitude": None}},
+    "an interactive reply without its type": {"type": "interactive", "interactive": {"button_reply": {"id": "1"}}},
+    "a button that is a list": {"type": "button", "button": ["1"]},
+}
+
+
+@pytest.mark.parametrize("case", list(UNREADABLE_PARTS))
+def test_one_unreadable_part_never_drops_the_message(client, wa_services, graph, case):
+    message = {**_message(UNREADABLE_PARTS[case]["type"]), **UNREADABLE_PARTS[case]}
+    assert post(client, webhook([message])).status_code == 200
+    (reply,) = wait_sent(graph, 1)
+    assert reply["to"] == WORKER and "Test hotline" in body_text(reply)  # the welcome: the worker is answered
+    assert rows(wa_services, InboundReceipt) == 1
+    assert [request for request in graph.requests if request.method == "GET"] == []  # no media to fetch
+
+
+def test_an_unreadable_delivery_status_does_not_cost_the_message_beside_it(client, wa_services, graph):
+    odd = {**status("failed"), "errors": [{"code": "not a number"}]}
+    assert post(client, webhook([text("hola")], statuses=[odd, {"status": 3}])).status_code == 200
+    (reply,) = wait_sent(graph, 1)
+    assert reply["to"] == WORKER
+
+
+@pytest.mark.parametrize("kind", ["edit", "revoke"])
+def test_an_edit_or_a_deletion_of_an_earlier_message_is_not_answered(client, wa_services, graph, kind):
+    # As for Telegram edits: the message was taken when it came; "your message was empty" would only confuse.
+    notice = _message(kind, **{kind: {"original_message_id": "wamid.earlier", "message": {"type": "text", "text": {"body": "x"}}}})
+    assert post(client, webhook([notice])).status_code == 200
+    assert rows(wa_services, InboundReceipt) == 0 and rows(wa_services, Conversation) == 0
+    assert wa_services.dispatcher.run_once().sent == 0 and graph.sent() == []
 
 
 def test_reactions_are_not_answered_and_unknown_types_get_the_empty_message_reply(client, wa_services, graph):
@@ -487,6 +580,56 @@ def test_a_temporary_graph_failure_while_fetching_media_is_a_503_and_the_retry_k
     assert rows(wa_services, InboundReceipt) == receipts and rows(wa_services, DraftMedia) == 0
     assert post(client, webhook([message])).status_code == 200
     assert rows(wa_services, DraftMedia) == 1
+
+
+def reach_description_es(client) -> None:
+    for message in (text("hola"), list_reply("4"), button_reply("1")):
+        post(client, webhook([message]))
+
+
+@pytest.mark.parametrize(
+    ("name", "message", "stored", "reason", "fetched"),
+    [
+        ("RGBA PNG declared JPEG", lambda: image("666", caption=DESCRIPTION), ("image/jpeg", rgba_png()), "unreadable", True),
+        ("video with GPS", lambda: _message("video", video={"id": "667", "mime_type": "video/mp4", "sha256": "0" * 44, "caption": DESCRIPTION}),
+         None, "type", False),
+        ("PDF with /Author", lambda: _message("document", document={"id": "668", "mime_type": "application/pdf", "sha256": "0" * 44,
+                                                                     "filename": "x.pdf", "caption": DESCRIPTION}), None, "type", False),
+    ],
+    ids=lambda value: value if isinstance(value, str) and " " in value else "",
+)
+def test_a_file_not_kept_is_told_in_the_workers_language_and_the_caption_still_counts(client, wa_services, graph, name, message, stored, reason, fetched):
+    if stored:
+        graph.media["666"] = stored
+    reach_description_es(client)
+    assert post(client, webhook([message()])).status_code == 200, name
+    reply = body_text(wait_sent(graph, 4)[-1])
+    assert wa_services.catalogs.text("es", f"media.refused.{reason}") in reply
+    assert wa_services.catalogs.text("es", "media.received") not in reply
+    assert wa_services.catalogs.text("es", "ask.description") not in reply  # the caption was the description
+    assert rows(wa_services, DraftMedia) == 0
+    assert any(r.method == "GET" for r in graph.requests) == fetched  # video and documents are not downloaded
+
+
+def test_one_failing_message_never_stops_the_rest_of_its_batch(client, wa_services, graph, monkeypatch):
+    real = wa_services.intake.receive
+
+    def receive(message, **options):
+        if message.text == "poison":
+            raise RuntimeError("a bug")
+        return real(message, **options)
+
+    monkeypatch.setattr(wa_services.intake, "receive", receive)
+    others = ("5491155550201", "5491155550202")
+    batch = webhook([text("hola", sender=others[0]), text("poison"), text("hola", sender=others[1])])
+    assert post(client, batch).status_code == 503  # Meta redelivers the batch for the failed one
+    sent = wait_sent(graph, 2)
+    assert sorted(m["to"] for m in sent) == sorted(others)  # both workers around it were answered
+    assert rows(wa_services, InboundReceipt) == 2
+    monkeypatch.setattr(wa_services.intake, "receive", real)
+    assert post(client, batch).status_code == 200  # the redelivery: only the failed one is new
+    wait_sent(graph, 3)
+    assert rows(wa_services, InboundReceipt) == 3 and len(graph.sent()) == 3
 
 
 # ------------------------------------------------------------------ sending
@@ -711,7 +854,7 @@ def test_the_cli_refuses_to_start_an_incomplete_channel_with_one_line(tmp_path, 
     env.update({"WHATSAPP_APP_SECRET": APP_SECRET, "WHATSAPP_VERIFY_TOKEN": VERIFY_TOKEN, "WHATSAPP_ACCESS_TOKEN": ACCESS_TOKEN})
     if missing:
         env.pop(missing)
-    assert _grievance(tmp_path, "init", env=env).returncode == 0
+    assert _grievance(tmp_path, "init", "--dev-operator-key", env=env).returncode == 0
     result = _grievance(tmp_path, "forward", env=env)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [line]

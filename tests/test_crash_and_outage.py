@@ -141,7 +141,7 @@ def test_server_killed_mid_load_loses_no_answered_message_and_no_case(tmp_path):
         assert store.missing_receipts(conversations) == []
         assert store.queue_case_count() == workers  # what the queue received: one row per case
 
-        units, pulled = pull_into_store(EmbeddedQueue(store.sessions), store.identity, tmp_path / "operator.db")
+        units, pulled = pull_into_store(EmbeddedQueue(store.sessions), store.identity, tmp_path / "operator.db", store.signing_keys)
         every_case_once(units, workers)
         assert pulled == workers and store.queue_case_count() == 0
     finally:
@@ -298,7 +298,7 @@ def test_postgresql_stopped_under_load_answers_503_then_recovers_without_restart
         assert {body for _, body in refusals} == {b"temporarily unavailable, please retry"}
         assert store.missing_receipts(conversations) == []
         wait_for(lambda: all_forwarded(store), 90, "every case to be forwarded")
-        units, _ = pull_into_store(EmbeddedQueue(store.sessions), store.identity, tmp_path / "operator.db")
+        units, _ = pull_into_store(EmbeddedQueue(store.sessions), store.identity, tmp_path / "operator.db", store.signing_keys)
         every_case_once(units, workers)
         assert server.process.poll() is None  # the same server all along
     finally:
@@ -401,7 +401,7 @@ def test_redis_and_rabbitmq_away_under_load_intake_keeps_answering_and_cases_arr
             assert broker_depth(each.kind, each.name) == workers  # what the queue received: each case once
             source = make_source(each.store.settings, each.store.sessions)
             try:
-                units, pulled = pull_into_store(source, each.store.identity, tmp_path / f"operator-{each.kind}.db")
+                units, pulled = pull_into_store(source, each.store.identity, tmp_path / f"operator-{each.kind}.db", each.store.signing_keys)
             finally:
                 source.close()
             every_case_once(units, workers)

@@ -142,3 +142,29 @@ def test_constant_time_equal():
     assert crypto.constant_time_equal("abc", "abc")
     assert not crypto.constant_time_equal("abc", "abd")
     assert not crypto.constant_time_equal(b"abc", b"abcd")
+
+
+def test_sealed_case_signature_covers_the_case_id_and_every_byte():
+    secrets, identity = make_secrets()
+    key = crypto.new_signing_key()
+    trusted = [crypto.signing_public_key(key)]
+    sealed = crypto.seal_case(secrets, b'{"case_id": "c1"}')
+    signed = crypto.sign_sealed_case(key, "c1", sealed)
+    assert crypto.verify_sealed_case(trusted, "c1", signed) == sealed
+    assert crypto.open_case([identity], signed) == b'{"case_id": "c1"}'  # opens; authenticity is verify's job
+    refusals = {
+        "another case id": ("c2", signed, "bad_signature"),
+        "tampered": ("c1", signed[:-1] + bytes([signed[-1] ^ 1]), "bad_signature"),
+        "signature tampered": ("c1", signed[:10] + bytes([signed[10] ^ 1]) + signed[11:], "bad_signature"),
+        "another server's key": ("c1", crypto.sign_sealed_case(crypto.new_signing_key(), "c1", sealed), "bad_signature"),
+        "unsigned": ("c1", sealed, "unsigned"),
+        "cut short": ("c1", signed[:20], "unsigned"),
+    }
+    for name, (case_id, blob, kind) in refusals.items():
+        with pytest.raises(crypto.SignatureError) as raised:
+            crypto.verify_sealed_case(trusted, case_id, blob)
+        assert raised.value.kind == kind, name
+    with pytest.raises(crypto.KeyMaterialError):
+        crypto.verify_sealed_case([], "c1", signed)
+    with pytest.raises(crypto.KeyMaterialError):
+        crypto.parse_signing_public_key("grievance-intake-ed25519:notbase64!")

@@ -26,7 +26,7 @@ from dialogue_support import CODE_SHOWN, LiveOperatorApi, confirm_case, new_toke
 from fake_telegram import FakeTelegramServer, text_update
 from fake_twilio import FakeTwilio
 from leak_scan import needles_in_tree
-from storage.keys import init_keys, load_operator_identity
+from storage.keys import init_keys, intake_signing_public_keys, load_operator_identity
 from storage.models import WorkerAnswer
 from storage.operator_store import OperatorStore
 from storage.outbox import forward_outbox
@@ -35,7 +35,7 @@ from storage.retention import purge_expired
 from dialogue_support import expire_reply_address
 from storage.db import utcnow
 from test_channel_twilio import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_URL, messages_of, sign, sms_payload
-from worker_scripts import ENGLISH_INTAKE
+from worker_scripts import ENGLISH_INTAKE, ENGLISH_INTAKE_CONTACT_YES
 
 TELEGRAM_TOKEN = "4242000001:fake-token-QwErTy"
 WEBHOOK_SECRET = "hook-secret-0123456789abcdefABCDEF"
@@ -92,7 +92,7 @@ def make_settings(settings_with, monkeypatch):
 def hotline(make_settings):
     build, twilio_fake, telegram_fake = make_settings
     settings = build()
-    init_keys(settings)
+    init_keys(settings, dev_operator_key=True)
     services = build_services(settings)
     yield Hotline(services, twilio_fake, telegram_fake)
     services.close()
@@ -111,7 +111,7 @@ def pull_into_operator_store(services) -> str:
     identity = load_operator_identity(settings.path(settings.operator.identity_file))
     store = OperatorStore(settings.path(settings.operator.store), identity)
     try:
-        pull_cases(services.sink, store, identity)
+        pull_cases(services.sink, store, identity, signing_keys=intake_signing_public_keys(settings))
         (summary,) = store.summaries()
         return summary.case_id
     finally:
@@ -129,7 +129,7 @@ def ours(captured_logs) -> str:
 def test_an_operator_reply_reaches_the_worker_through_status_from_another_channel(hotline, make_settings, monkeypatch, captured_logs):
     services = hotline.services
     # 1. The worker reports over SMS.
-    replies = [hotline.sms(text) for text in [*ENGLISH_INTAKE, "1"]]
+    replies = [hotline.sms(text) for text in [*ENGLISH_INTAKE_CONTACT_YES, "1"]]
     (shown_code,) = CODE_SHOWN.findall(replies[-1][-1])
     code = shown_code.replace(" ", "")
     case_id = pull_into_operator_store(services)
@@ -144,7 +144,7 @@ def test_an_operator_reply_reaches_the_worker_through_status_from_another_channe
         operator = make_settings[0](operator_client={"url": server.url})
         sms_before = len(hotline.twilio.messages)
         output = grievance(operator, "reply", case_id[:8], OPERATOR_TEXT)
-        assert "kept for the worker" in output and case_id in output
+        assert "NOT sent" in output and "no longer holds their reply address" in output and "Kept for STATUS" in output and case_id in output
         services.dispatcher.run_once()
         assert len(hotline.twilio.messages) == sms_before  # nowhere to send it: it waits for STATUS
         # 4. The worker asks from Telegram, with only the code, and reads the reply.
@@ -190,11 +190,11 @@ def test_the_answer_is_sealed_at_once_and_the_server_cannot_read_it(services, se
 def test_dialogue_commands_keep_their_meaning(services, send):
     _, code = confirm_case(services, "+8801711000556")
     t = services.catalogs.text
-    prompt = t("en", "dialogue.prompt", cancel="STOP")
+    prompt = t("en", "dialogue.prompt", cancel="EXIT")  # on SMS never STOP: it opts the number out
     assert send("w", f"STATUS {code}", channel="sms")[-1] == prompt
     assert send("w", "status 1234", channel="sms") == [t("en", "status.bad_code"), prompt]  # a typo keeps the dialogue
     help_reply = send("w", "HELP", channel="sms")
-    assert help_reply[-1] == t("en", "dialogue.prompt", cancel="STOP")  # the dialogue goes on after HELP
+    assert help_reply[-1] == prompt  # the dialogue goes on after HELP
     assert send("w", "🙂", channel="sms")[0] == t("en", "error.need_words")  # no words: nothing added
     assert send("w", "STOP", channel="sms") == [t("en", "dialogue.ended", status="STATUS")]
     assert send("w", "hi", channel="sms")[0].startswith(t("en", "welcome", name="Test hotline")[:10])  # a new report can start
@@ -241,6 +241,7 @@ def test_a_status_change_on_the_operators_desk_reaches_the_workers_status_and_wa
         assert said("en", "case_status.acknowledged") in "\n".join(send("+8801999000222", f"STATUS {code}"))
         moved = grievance(up, "cases", "status", case_id, "in_review", "--reason", reason)
         assert "sent to the intake server" in moved
+        assert "status notice NOT sent" in moved and "asked not to be contacted" in moved  # this worker said NO
         assert said("en", "case_status.in_review") in "\n".join(send("+8801999000333", f"STATUS {code}"))
     finally:
         server.close()

@@ -18,6 +18,8 @@ def test_danger_words_bring_the_urgency_question_forward(send, services):
     t = services.catalogs.text
     to_description(send)
     replies = send(SENDER, "They locked us in the dormitory and took our passports")
+    assert t("en", "ask.alert") in replies[-1]  # danger first: the alert question (tests/test_engine_danger.py)
+    replies = send(SENDER, "no")
     assert replies[1].startswith(t("en", "ask.suggestion", category=t("en", "category.forced_labour")))
     after_category = send(SENDER, "yes")
     assert after_category[-1].startswith(t("en", "ask.urgent"))
@@ -27,7 +29,7 @@ def test_danger_words_bring_the_urgency_question_forward(send, services):
     rest = ["Sunrise", "Gazipur", "skip", "today", "yes", "3", "no"]
     for text in rest:
         replies = send(SENDER, text)
-    assert replies[-1].startswith(t("en", "summary", summary="")[:20])
+    assert replies[-1].startswith(t("en", "summary.check", summary=""))
     assert f"{t('en', 'label.urgent')}: {t('en', 'value.yes')}" in replies[-1]
 
 

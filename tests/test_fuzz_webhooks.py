@@ -100,7 +100,7 @@ def hotline(settings_with, monkeypatch):
                              "base_file_url": telegram.url + "/file/bot", "rate": FAST},
             },
         )
-        init_keys(settings_)
+        init_keys(settings_, dev_operator_key=True)
         services = build_services(settings_)
         try:
             yield services, create_app(services).test_client()

@@ -23,7 +23,7 @@ def test_init_creates_private_key_files_and_keeps_existing_ones(settings):
         assert path.exists() and _mode(path) == 0o600
         assert _mode(path.parent) == 0o700
     before = {p: p.read_bytes() for p in paths}
-    result = init_keys(settings)
+    result = init_keys(settings, dev_operator_key=True)
     assert result.created == ()
     assert {p: p.read_bytes() for p in paths} == before
     secrets = load_server_secrets(settings)
@@ -83,3 +83,44 @@ def test_operator_key_file_problems_are_one_line(settings, tmp_path):
     os.chmod(bad, 0o600)
     with pytest.raises(ConfigError, match="^config error: --key: "):
         load_operator_identity(bad)
+
+
+def test_init_makes_server_secrets_only_unless_asked_for_a_demo_operator_key(settings_with):
+    from storage.keys import (
+        DEMO_OPERATOR_KEY_MARKER, intake_signing_public_keys, load_signing_key, new_operator_key,
+        operator_identity_on_server, refuse_operator_identity_on_server,
+    )
+
+    settings = settings_with()
+    result = init_keys(settings)
+    names = {path.name for path in result.created}
+    assert names == {"pepper", "data-keys.json", "signing-key", "intake-signing-public.txt"}
+    assert _mode(settings.path("keys/signing-key")) == 0o600
+    assert not settings.path("operator/operator-identity.txt").exists()
+    assert operator_identity_on_server(settings) is None and refuse_operator_identity_on_server(settings) is False
+    # The operator is given the public half, and it is the one the server signs with.
+    assert intake_signing_public_keys(settings) == (crypto.signing_public_key(load_signing_key(settings)),)
+
+    init_keys(settings, dev_operator_key=True)
+    assert settings.path("operator/operator-identity.txt.demo").read_text().startswith(DEMO_OPERATOR_KEY_MARKER)
+    assert operator_identity_on_server(settings) == "demo" and refuse_operator_identity_on_server(settings) is True
+
+    settings.path("operator/operator-identity.txt").unlink()
+    new_operator_key(settings.path("operator/operator-identity.txt"))  # a real one in its place, beside the demo mark
+    assert operator_identity_on_server(settings) == "real"
+    with pytest.raises(ConfigError, match="^config error: operator.identity_file: .*operator's machine only"):
+        refuse_operator_identity_on_server(settings)
+
+
+def test_default_key_files_are_outside_the_data_folder(settings_with):
+    from bot.config import Settings
+    from storage.keys import secrets_in_data_folder
+
+    inside = settings_with(secrets={"pepper": {"file": "data/pepper"}, "signing_key": {"env": "SIGNING"}})
+    assert secrets_in_data_folder(inside) == ["secrets.pepper"]
+    settings = Settings()
+    assert secrets_in_data_folder(settings) == []
+    data = settings.data_dir.resolve()
+    for source in (settings.secrets.pepper, settings.secrets.data_keys, settings.secrets.signing_key):
+        assert data not in settings.path(source.file).resolve().parents
+    assert data not in settings.path(settings.operator.identity_file).resolve().parents

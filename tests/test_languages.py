@@ -50,6 +50,8 @@ def _sample_values(language: str) -> dict[str, str]:
         "summary": "",
         "message": "",
         "value": "Rahman Garments Ltd",  # a name the description gave, offered to confirm
+        "count": "12",  # messages DELETE could not remove
+        "what": "x" * 60,  # the start of what an urgent alert sent (bot.engine.ALERT_PREVIEW_CHARS)
     }
 
 

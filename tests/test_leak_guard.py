@@ -113,6 +113,8 @@ def test_needles_are_collected_from_the_test_sources():
     assert kinds["555000111"] == "chat id"  # a Telegram chat id constant
     assert kinds["4242000001:fake-token-QwErTy"] == "token"
     assert kinds["a-test-webhook-secret-of-forty-characters!"] == "token"
+    assert kinds["BD.13491208655302741918"] == kinds["13491208655302741918"] == "BSUID"  # a WhatsApp username's id
+    assert kinds["VN.ENT.11815799212886844830"] == "BSUID"  # a literal, in whatever variable
     assert "15550100000" not in kinds  # the hotline's own number is configuration
     assert "1234567890" not in kinds  # so is the hotline's WhatsApp phone number id
 
@@ -130,6 +132,17 @@ def test_which_senders_become_needles(sender, needle):
     needles = Needles()
     needles.add_sender(sender)
     assert list(needles.kinds) == ([needle] if needle else [])
+
+
+@pytest.mark.parametrize(("sender", "needles"), [
+    ("US.13491208655302741918", ["13491208655302741918", "US.13491208655302741918"]),
+    ("whatsapp:BR.ENT.15025763946", ["15025763946", "BR.ENT.15025763946"]),
+    ("ID.a7Kq93xZ0pL", ["a7Kq93xZ0pL", "ID.a7Kq93xZ0pL"]),
+])
+def test_a_whatsapp_bsuid_is_a_needle_with_and_without_its_country(sender, needles):
+    found = Needles()
+    found.add_sender(sender)
+    assert found.kinds == dict.fromkeys(needles, "BSUID")
 
 
 def test_the_scanner_finds_every_form_and_ignores_ciphertext():

@@ -13,6 +13,7 @@ from sqlalchemy import func, select, update
 
 from bot.operator_api import create_operator_app
 from bot.operator_client import OperatorApiError, push_status
+from bot.messages import InboundMessage
 from bot.services import build_services
 from databases import ON_POSTGRES, needles_in_database
 from dialogue_support import LiveOperatorApi, confirm_case, expire_reply_address, new_token, set_last_inbound
@@ -171,6 +172,14 @@ BAD = [
     ("post", "/v1/cases/{case}/messages", {"json": {"text": "x" * 1001}}, 400),
     ("post", "/v1/cases/{case}/messages", {"data": "x" * 40_000, "content_type": "application/json"}, 413),
     ("post", "/v1/cases/{case}/messages", {"data": "text=hi"}, 400),
+    # Control characters: \x0b made every STATUS reply over Twilio unparsable XML; ESC drives terminals.
+    ("post", "/v1/cases/{case}/messages", {"json": {"text": "wages\x0barrived?"}}, 400),
+    ("post", "/v1/cases/{case}/messages", {"json": {"text": "wages \x1b[2J arrived?"}}, 400),
+    ("post", "/v1/cases/{case}/messages", {"json": {"text": "nul\x00"}}, 400),
+    ("post", "/v1/cases/{case}/messages", {"json": {"text": "c1 \x85 next line"}}, 400),
+    ("post", "/v1/cases/{case}/messages", {"json": {"text": "DEL \x7f"}}, 400),
+    ("post", "/v1/cases/{case}/messages", {"data": '{"text": "lone \\ud800 surrogate"}', "content_type": "application/json"}, 400),
+    ("post", "/v1/cases/{case}/messages", {"json": {"text": "not a character \uffff"}}, 400),
     ("post", "/v1/cases/00000000-0000-0000-0000-000000000000/messages", {"json": {"text": "hi"}}, 404),
     ("post", "/v1/cases/not-a-case/messages", {"json": {"text": "hi"}}, 404),
     ("post", "/v1/cases/{case}/status", {"json": {"status": "done"}}, 400),
@@ -201,11 +210,11 @@ def test_bad_input_gets_a_clear_4xx_and_changes_nothing(services, api, method, p
 
 
 def test_a_message_is_kept_encrypted_and_the_worker_reads_it_on_status(services, api, send):
-    case_id, code = confirm_case(services, "+8801711000124")
+    case_id, code = confirm_case(services, "+8801711000124", contact="yes")
     expire_reply_address(services, case_id, utcnow())
     response = api.post(f"/v1/cases/{case_id}/messages", json={"text": OPERATOR_TEXT}, headers=bearer(new_token(services)))
     assert response.status_code == 201
-    assert response.get_json() == {"case_id": case_id, "delivery": "kept_for_status"}
+    assert response.get_json() == {"case_id": case_id, "delivery": "kept_for_status", "why": "address_expired"}
     assert count(services, OutboundMessage) == 0  # the address is no longer held: nothing to send to
     with services.sessions.begin() as session:
         (row,) = session.execute(select(CaseMessage)).scalars().all()
@@ -215,10 +224,13 @@ def test_a_message_is_kept_encrypted_and_the_worker_reads_it_on_status(services,
 
 
 def test_a_status_change_is_seen_on_status_and_the_worker_is_told(services, api, send):
-    case_id, code = confirm_case(services, "+8801711000125")
+    case_id, code = confirm_case(services, "+8801711000125", contact="yes")
     token = new_token(services)
     response = api.post(f"/v1/cases/{case_id}/status", json={"status": "in_review"}, headers=bearer(token))
-    assert response.get_json() == {"case_id": case_id, "status": "in_review", "changed": True, "worker_notified": True}
+    assert response.get_json() == {
+        "case_id": case_id, "status": "in_review", "changed": True, "worker_notified": True, "delivery": "sent_to_channel",
+        "why": "sent_to_channel",
+    }
     again = api.post(f"/v1/cases/{case_id}/status", json={"status": "in_review"}, headers=bearer(token))
     assert again.get_json()["changed"] is False and again.get_json()["worker_notified"] is False
     t = services.catalogs.text
@@ -257,7 +269,7 @@ def telegram_services(settings_with, monkeypatch):
         telegram = {"enabled": True, "base_url": fake.url + "/bot", "base_file_url": fake.url + "/file/bot",
                     "rate": {"messages_per_second": 1000, "per_address_interval_seconds": 0}}
         settings = settings_with(channels={"telegram": telegram})
-        init_keys(settings)
+        init_keys(settings, dev_operator_key=True)
         built = build_services(settings)
         yield built, fake
         built.close()
@@ -265,7 +277,7 @@ def telegram_services(settings_with, monkeypatch):
 
 def test_a_message_reaches_the_worker_on_telegram_at_once(telegram_services, captured_logs):
     services, fake = telegram_services
-    case_id, _ = confirm_case(services, str(CHAT), channel="telegram", adapter="telegram")
+    case_id, _ = confirm_case(services, str(CHAT), channel="telegram", adapter="telegram", contact="yes")
     services.dispatcher.run_once()  # the intake's own replies
     before = len(fake.sent(CHAT))
     token = new_token(services)
@@ -287,7 +299,7 @@ def twilio_services(settings_with, monkeypatch):
     twilio = {"enabled": True, "sms_from": "+15550100000", "whatsapp_from": "whatsapp:+15550100001",
               "whatsapp_template_sid": TEMPLATE_SID, "api_base_url": fake.url, "rate": {"messages_per_second": 1000}}
     settings = settings_with(channels={"twilio": twilio}, server={"public_url": "https://hotline.example.org"})
-    init_keys(settings)
+    init_keys(settings, dev_operator_key=True)
     built = build_services(settings)
     yield built, fake
     built.close()
@@ -297,7 +309,7 @@ def twilio_services(settings_with, monkeypatch):
 @pytest.mark.parametrize(("last_wrote", "expect"), [(timedelta(hours=2), "text"), (timedelta(hours=30), "template")])
 def test_whatsapp_gets_the_text_inside_24_hours_and_the_template_after(twilio_services, last_wrote, expect):
     services, fake = twilio_services
-    case_id, _ = confirm_case(services, WHATSAPP_WORKER, channel="whatsapp", adapter="twilio")
+    case_id, _ = confirm_case(services, WHATSAPP_WORKER, channel="whatsapp", adapter="twilio", contact="yes")
     services.dispatcher.run_once()
     set_last_inbound(services, case_id, datetime.now(UTC) - last_wrote)
     before = len(fake.messages)
@@ -360,7 +372,7 @@ def test_news_reaches_the_worker_in_the_language_of_the_case(telegram_services):
     from worker_scripts import BENGALI_INTAKE
 
     services, fake = telegram_services
-    for text in [*BENGALI_INTAKE, "১"]:
+    for text in [*BENGALI_INTAKE[:-1], "হ্যাঁ", "১"]:  # yes to contact
         services.intake.receive(InboundMessage(channel="telegram", sender=str(CHAT), text=text, adapter="telegram"), queue_replies=True)
     services.dispatcher.run_once()
     with services.sessions.begin() as session:
@@ -372,3 +384,107 @@ def test_news_reaches_the_worker_in_the_language_of_the_case(telegram_services):
     fake.wait_for(lambda: len(fake.sent(CHAT)) > before, what="the status notice")
     t = services.catalogs.text
     assert fake.sent(CHAT)[-1]["text"] == t("bn", "dialogue.status_changed", status=services.intake.engine.word("status", "bn"))
+
+
+@pytest.mark.parametrize("text", ["Line one\nline two\twith a tab", "Windows line\r\nends"])
+def test_newlines_and_tabs_in_an_operator_message_are_kept(services, api, send, text):
+    case_id, code = confirm_case(services, "+8801711000127")
+    response = api.post(f"/v1/cases/{case_id}/messages", json={"text": text}, headers=bearer(new_token(services)))
+    assert response.status_code == 201
+    replies = send("someone-with-the-code", f"STATUS {code}", channel="telegram")
+    assert text.replace("\r\n", "\n") in replies[0]
+
+
+def test_status_over_twilio_stays_parsable_xml_when_a_stored_message_holds_forbidden_characters(twilio_services):
+    """A message kept before the API refused control characters (or by another tool) never breaks TwiML."""
+    from test_channel_twilio import PUBLIC_URL, messages_of, sign, sms_payload
+
+    services, _ = twilio_services
+    case_id, code = confirm_case(services, "+8801711000128")
+    with services.sessions.begin() as session:
+        CaseStore(session, services.secrets).add_message(case_id, "Did the wages\x0b arrive\x00?\ufffe", utcnow())
+    client = services_app(services)
+    form = sms_payload("+8801711000129", f"STATUS {code}")
+    response = client.post("/webhooks/twilio", data=form, headers={"X-Twilio-Signature": sign(PUBLIC_URL + "/webhooks/twilio", form)})
+    text = "\n".join(messages_of(response))  # parses as XML 1.0
+    assert "Did the wages arrive?" in text
+
+
+def services_app(services):
+    from bot.app import create_app
+
+    return create_app(services).test_client()
+
+
+# ---------------------------------------------------------------- consent: NO to contact is honoured end to end
+
+
+def _address_row(services, case_id):
+    with services.sessions.begin() as session:
+        case = session.get(Case, case_id)
+        return case.contact_allowed, case.reply_address, case.reply_address_expires_at
+
+
+@pytest.mark.parametrize(("contact", "allowed", "delivery", "why"), [
+    ("no", False, "kept_for_status", "contact_declined"),
+    ("yes", True, "sent_to_channel", "sent_to_channel"),
+])
+def test_only_a_yes_to_contact_lets_messages_and_notices_reach_the_phone(telegram_services, contact, allowed, delivery, why):
+    services, fake = telegram_services
+    case_id, code = confirm_case(services, str(CHAT), channel="telegram", adapter="telegram", contact=contact)
+    services.dispatcher.run_once()  # the intake's own replies (the summary, the case code)
+    stored_allowed, address, expires = _address_row(services, case_id)
+    assert stored_allowed is allowed and (address is not None) is allowed and (expires is not None) is allowed
+    before = len(fake.sent(CHAT))
+    api = create_operator_app(services).test_client()
+    token = new_token(services)
+    message = api.post(f"/v1/cases/{case_id}/messages", json={"text": OPERATOR_TEXT}, headers=bearer(token)).get_json()
+    status = api.post(f"/v1/cases/{case_id}/status", json={"status": "in_review"}, headers=bearer(token)).get_json()
+    assert (message["delivery"], message["why"]) == (delivery, why)
+    assert (status["delivery"], status["why"], status["worker_notified"]) == (delivery, why, allowed)
+    services.dispatcher.close()  # waits for any kick
+    services.dispatcher.run_once()
+    pushed = fake.sent(CHAT)[before:]
+    assert len(pushed) == (2 if allowed else 0)
+    if not allowed:
+        assert count(services, OutboundMessage) == 0
+    # STATUS from the same chat: the message and the status are there, and no address is stored by it.
+    replies = services.intake.receive(InboundMessage(channel="telegram", sender=str(CHAT), text=f"STATUS {code}", adapter="telegram")).texts
+    assert OPERATOR_TEXT in replies[0] and services.catalogs.text("en", "case_status.in_review") in replies[0]
+    assert (_address_row(services, case_id)[1] is not None) is allowed
+
+
+def test_status_from_the_same_phone_never_stores_an_address_after_no(services, send):
+    case_id, code = confirm_case(services, "+8801711000131", contact="no")
+    for text in (f"STATUS {code}", "the wages came today", "STOP"):
+        send("+8801711000131", text)
+    assert _address_row(services, case_id) == (False, None, None)
+    with services.sessions.begin() as session:  # the answer went to the operator all the same
+        assert len(CaseStore(session, services.secrets).pending_answers(10)) == 1
+
+
+def test_the_consent_question_says_when_the_hotline_may_write(services):
+    for lang in services.settings.deployment.languages:
+        ask = services.catalogs.text(lang, "ask.contact_consent")
+        assert "STATUS" in ask.upper() or services.intake.engine.word("status", lang) in ask, lang
+
+
+@pytest.mark.parametrize(
+    ("answer", "says"),
+    [
+        ({"delivery": "sent_to_channel", "why": "sent_to_channel"}, "sent to the worker of"),
+        ({"delivery": "kept_for_status", "why": "contact_declined"}, "NOT sent to the worker of C1: the worker asked not to be contacted"),
+        ({"delivery": "kept_for_status", "why": "address_expired"}, "no longer holds their reply address"),
+        ({"delivery": "kept_for_status", "why": "opted_out"}, "opted out of messages from the hotline (STOP)"),
+        ({"changed": False, "worker_notified": False, "why": "unchanged"}, "the status was already set"),
+        ({"changed": True, "worker_notified": True}, "sent to the worker of"),  # a server from before `why`
+        ({"delivery": "kept_for_status"}, "NOT sent"),
+    ],
+)
+def test_the_cli_says_plainly_whether_the_worker_got_it(answer, says):
+    from bot.operator_client import delivery_sentence
+
+    sentence = delivery_sentence(answer, "C1")
+    assert says in sentence and "\n" not in sentence
+    if "NOT sent" in sentence:
+        assert "STATUS and their case code" in sentence

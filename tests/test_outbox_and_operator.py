@@ -10,7 +10,7 @@ from sqlalchemy import select
 from bot.case_record import validate_case_record
 from bot.messages import InboundMessage, ReplyAddress
 from storage import crypto
-from storage.keys import load_operator_identity
+from storage.keys import intake_signing_public_keys, load_operator_identity
 from storage.models import Case, OutboxEntry
 from storage.operator_store import OperatorStore, OperatorStoreError
 from storage.pull import pull_cases
@@ -19,8 +19,8 @@ from storage.retention import purge_expired
 from worker_scripts import ENGLISH_INTAKE
 
 
-def confirm_case(services, sender="+8801711000000", urgent=False):
-    script = list(ENGLISH_INTAKE)
+def confirm_case(services, sender="+8801711000000", urgent=False, contact="no"):
+    script = [*ENGLISH_INTAKE[:-1], contact]
     if urgent:
         script[script.index("2")] = "1"  # danger now: yes
     for text in script + ["1"]:
@@ -130,9 +130,9 @@ def test_pull_opens_keeps_encrypted_and_acknowledges(services, settings):
     forward_outbox(services.sessions, services.sink, max_attempts=3)
     identity = identity_of(settings)
     store = OperatorStore(settings.path(settings.operator.store), identity)
-    assert pull_cases(services.sink, store, identity).pulled == 1
+    assert pull_cases(services.sink, store, identity, signing_keys=intake_signing_public_keys(settings)).pulled == 1
     assert services.sink.depth() == (0, 0)
-    assert pull_cases(services.sink, store, identity).pulled == 0
+    assert pull_cases(services.sink, store, identity, signing_keys=intake_signing_public_keys(settings)).pulled == 0
     (summary,) = store.summaries()
     record = store.get(summary.case_id[:8])
     assert record["answers"]["location"] == "Gazipur" and record["category"] == "wages"
@@ -151,7 +151,7 @@ def test_a_store_add_twice_is_harmless(services, settings):
     item = services.sink.peek()[0]
     record = json.loads(crypto.open_case([identity], item.sealed))
     assert store.add(record) is True and store.add(record) is False
-    assert pull_cases(services.sink, store, identity).already_had == 1
+    assert pull_cases(services.sink, store, identity, signing_keys=intake_signing_public_keys(settings)).already_had == 1
     store.close()
 
 
@@ -160,14 +160,14 @@ def test_cases_for_another_operator_stay_in_the_queue(services, settings):
     forward_outbox(services.sessions, services.sink, max_attempts=3)
     other_identity, _ = crypto.new_operator_keypair()
     store = OperatorStore(settings.path("operator/other.db"), other_identity)
-    result = pull_cases(services.sink, store, other_identity)
+    result = pull_cases(services.sink, store, other_identity, signing_keys=intake_signing_public_keys(settings))
     assert (result.pulled, result.not_for_this_key) == (0, 1)
     assert services.sink.depth() == (1, 0)
     store.close()
 
 
 def test_purge_drops_delivered_outbox_entries_and_expired_reply_addresses(services):
-    confirm_case(services)
+    confirm_case(services, contact="yes")
     forward_outbox(services.sessions, services.sink, max_attempts=3)
     with services.sessions.begin() as session:
         session.execute(Case.__table__.update().values(reply_address_expires_at=Case.created_at))
@@ -179,7 +179,7 @@ def test_purge_drops_delivered_outbox_entries_and_expired_reply_addresses(servic
 
 
 def test_reply_address_is_kept_encrypted_for_the_case(services):
-    confirm_case(services)
+    confirm_case(services, contact="yes")
     with services.sessions.begin() as session:
         case = session.execute(select(Case)).scalar_one()
     assert b"8801711000000" not in case.reply_address
@@ -187,3 +187,10 @@ def test_reply_address_is_kept_encrypted_for_the_case(services):
     address = ReplyAddress.from_json(opened)
     assert (address.adapter, address.channel, address.address) == ("console", "sms", "+8801711000000")
     assert address.last_inbound_at is not None
+
+
+def test_no_reply_address_is_kept_for_a_worker_who_declined_contact(services):
+    confirm_case(services, contact="no")
+    with services.sessions.begin() as session:
+        case = session.execute(select(Case)).scalar_one()
+    assert (case.contact_allowed, case.reply_address, case.reply_address_expires_at) == (False, None, None)

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from bot.i18n import Catalogs
-from nlu.rasa_backend import RasaUnderstander
+from nlu.rasa_backend import RasaUnavailable, RasaUnderstander
 from nlu.statistical import NgramUnderstander
 from storage.keys import init_keys
 
@@ -32,6 +32,8 @@ RASA = REPO / ".rasa-venv" / "bin" / "rasa"
 MODEL = REPO / "var" / "rasa" / "models" / "nlu.tar.gz"
 # Loading TensorFlow and the model takes 10-30 s on 2 cores; more when the machine is busy.
 STARTUP_SECONDS = 240
+# Rasa is started with an auth token, as `make rasa-run` does; requests without it get 401.
+RASA_TOKEN = "rasa-test-token-4f7c2a9e1b"
 
 
 @pytest.fixture(scope="session")
@@ -65,8 +67,8 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _answers(url: str) -> bool:
-    request = urllib.request.Request(url + "/model/parse", data=b'{"text": "hello"}', method="POST")
+def _answers(url: str, token: str = RASA_TOKEN) -> bool:
+    request = urllib.request.Request(url + "/model/parse?token=" + token, data=b'{"text": "hello"}', method="POST")
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
             return response.status == 200
@@ -85,7 +87,8 @@ def start_rasa(rasa_model: Path, tmp_path_factory: pytest.TempPathFactory) -> It
         log = workdir / "rasa.log"
         with log.open("wb") as output:
             process = subprocess.Popen(
-                [str(RASA), "run", "--enable-api", "-m", str(rasa_model), "-i", "127.0.0.1", "-p", str(port)],
+                [str(RASA), "run", "--enable-api", "--auth-token", RASA_TOKEN, "-m", str(rasa_model),
+                 "-i", "127.0.0.1", "-p", str(port)],
                 cwd=workdir, stdout=output, stderr=subprocess.STDOUT,
                 env={**os.environ, "RASA_TELEMETRY_ENABLED": "false"},
             )  # fmt: skip
@@ -125,7 +128,7 @@ REPORTS = [
 
 @pytest.mark.parametrize(("language", "text", "category"), REPORTS)
 def test_rasa_reads_reports(rasa_server, language, text, category):
-    understander = RasaUnderstander(rasa_server.url, 10, fallback=NgramUnderstander())
+    understander = RasaUnderstander(rasa_server.url, 10, fallback=NgramUnderstander(), token=RASA_TOKEN)
     result = understander.understand(text, language)
     assert (result.category, result.language) == (category, language)
     assert 0 < result.confidence <= 1
@@ -133,9 +136,18 @@ def test_rasa_reads_reports(rasa_server, language, text, category):
 
 
 def test_rasa_says_no_category_for_a_greeting(rasa_server):
-    understander = RasaUnderstander(rasa_server.url, 10, fallback=NgramUnderstander())
+    understander = RasaUnderstander(rasa_server.url, 10, fallback=NgramUnderstander(), token=RASA_TOKEN)
     assert understander.categorize("hello, can i talk to someone") == (None, 0.0)
     assert understander.fallbacks == 0
+
+
+@pytest.mark.parametrize("token", [None, "wrong-token"])
+def test_rasa_refuses_a_request_without_its_token(rasa_server, token):
+    understander = RasaUnderstander(rasa_server.url, 10, fallback=NgramUnderstander(), token=token)
+    with pytest.raises(RasaUnavailable) as refused:
+        understander.categorize("they have not paid our salary for three months")
+    assert refused.value.reason == "http_401"
+    assert not _answers(rasa_server.url, token or "")
 
 
 # ------------------------------------------------------------------ Rasa stops mid-conversation
@@ -148,11 +160,13 @@ def own_rasa(start_rasa) -> RasaServer:
 
 
 @pytest.fixture
-def settings(settings_with, own_rasa):
+def settings(settings_with, own_rasa, monkeypatch):
     """The test deployment with nlu.backend: rasa (replaces conftest's `settings`, so the
     `services` and `send` fixtures use it)."""
-    configured = settings_with(nlu={"backend": "rasa", "rasa_url": own_rasa.url, "rasa_timeout_seconds": 5})
-    init_keys(configured)
+    configured = settings_with(nlu={"backend": "rasa", "rasa_url": own_rasa.url, "rasa_timeout_seconds": 5,
+                                    "rasa_token": {"env": "GRIEVANCE_TEST_RASA_TOKEN"}})
+    init_keys(configured, dev_operator_key=True)
+    monkeypatch.setenv("GRIEVANCE_TEST_RASA_TOKEN", RASA_TOKEN)
     return configured
 
 

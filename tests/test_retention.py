@@ -20,7 +20,7 @@ from storage.outbound import enqueue
 from storage.outbox import forward_outbox
 from storage.db import as_utc
 from storage.retention import purge_expired
-from worker_scripts import ENGLISH_INTAKE
+from worker_scripts import ENGLISH_INTAKE, ENGLISH_INTAKE_CONTACT_YES
 
 POLICY = {"receipts_days": 2, "sent_outbound_hours": 5, "dead_outbound_days": 3, "delivered_outbox_hours": 10}
 SESSION = {"idle_expiry_hours": 24, "reply_address_retention_days": 4}
@@ -59,10 +59,10 @@ def _receive(services, sender: str, text: str, update_id: int) -> None:
 def deployment(settings_with):
     """A deployment holding one of each kind, all made between `start` and `end`: (services, start, end)."""
     settings = settings_with(session=SESSION, retention=POLICY)
-    init_keys(settings)
+    init_keys(settings, dev_operator_key=True)
     services = build_services(settings)
     start = datetime.now(UTC)
-    for number, text in enumerate([*ENGLISH_INTAKE, "1"]):  # a confirmed case with a reply address
+    for number, text in enumerate([*ENGLISH_INTAKE_CONTACT_YES, "1"]):  # a confirmed case with a reply address (YES to contact)
         _receive(services, "+15550001", text, number)
     _receive(services, "+15550002", "hello", 0)  # a draft in progress
     assert forward_outbox(services.sessions, services.sink, max_attempts=3).delivered == 1
@@ -103,7 +103,7 @@ def test_purging_again_erases_nothing_more(deployment):
     late = end + timedelta(days=30)
     first = purge_expired(services.sessions, services.settings.retention, now=late)
     assert first == type(first)(1, 1, 1, len(ENGLISH_INTAKE) + 2, 2, 0)
-    assert astuple(purge_expired(services.sessions, services.settings.retention, now=late)) == (0, 0, 0, 0, 0, 0)
+    assert astuple(purge_expired(services.sessions, services.settings.retention, now=late)) == (0, 0, 0, 0, 0, 0, 0)
     with services.sessions.begin() as session:
         assert session.execute(select(func.count()).select_from(Case)).scalar_one() == 1  # the case itself stays
 
@@ -130,7 +130,7 @@ def test_two_purges_at_once_from_two_processes_erase_each_row_once(deployment):
     other.close()
     assert errors == []
     totals = tuple(map(sum, zip(*(astuple(result) for result in results))))
-    assert totals == (1, 1, 1, len(ENGLISH_INTAKE) + 2, 2, 0)
+    assert totals == (1, 1, 1, len(ENGLISH_INTAKE) + 2, 2, 0, 0)
     assert all(rows(services) == 0 for _, _, rows in KINDS.values())
 
 
@@ -157,3 +157,21 @@ def test_status_counters_go_when_their_window_ends_and_overall_counts_after_keep
     with services.sessions.begin() as session:
         left = sorted((row.scope, as_utc(row.window_start)) for row in session.execute(select(StatusAttempts)).scalars())
     assert left == sorted([("sender-now", now - timedelta(minutes=10)), ("global", now - timedelta(days=1))])
+
+
+def test_chat_message_ids_go_after_chat_message_refs_days_and_a_delete_marker_after_an_hour(services):
+    from storage.chat_refs import ChatRefStore
+    from storage.models import ChatMessageRefs
+
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    keep = timedelta(days=services.settings.retention.chat_message_refs_days)
+    with services.sessions.begin() as session:
+        store = ChatRefStore(session, services.secrets, keep)
+        store.add("telegram", "555000111", "17", now, sent_by_bot=False)
+        store.add("telegram", "555000111", "18,19", now, sent_by_bot=True)
+        store.take("telegram", "555000222")  # nothing kept for that chat: nothing to take
+        store.pass_next("telegram", "555000222", now, 1)  # DELETE's answer will not be kept
+    assert purge_expired(services.sessions, services.settings.retention, now=now + keep - MINUTE).chat_message_refs == 1  # the marker
+    assert purge_expired(services.sessions, services.settings.retention, now=now + keep).chat_message_refs == 1
+    with services.sessions.begin() as session:
+        assert session.execute(select(func.count()).select_from(ChatMessageRefs)).scalar_one() == 0

@@ -16,7 +16,7 @@ from storage.keys import add_data_key, load_operator_identity, load_server_secre
 from storage.models import Case, Conversation
 from storage.outbox import forward_outbox
 from storage.rotation import reencrypt_all
-from worker_scripts import ENGLISH_INTAKE
+from worker_scripts import ENGLISH_INTAKE, ENGLISH_INTAKE_CONTACT_YES
 
 
 def _send(services, text, sender="+8801711000000"):
@@ -26,7 +26,7 @@ def _send(services, text, sender="+8801711000000"):
 def test_rotation_keeps_a_conversation_going_and_old_key_can_be_retired(services, settings):
     for text in ENGLISH_INTAKE[:6]:
         _send(services, text)
-    for text in ENGLISH_INTAKE:  # a second worker finishes, so a case holds a reply address
+    for text in ENGLISH_INTAKE_CONTACT_YES:  # a second worker finishes and agrees to contact, so a case holds a reply address
         _send(services, text, sender="+15550002")
     _send(services, "1", sender="+15550002")
     with services.sessions.begin() as session:
@@ -49,6 +49,28 @@ def test_rotation_keeps_a_conversation_going_and_old_key_can_be_retired(services
     assert crypto.data_key_id_of(blob) == new_id
     replies = _send(after, "Sunrise Garments Ltd")  # the conversation goes on where it was
     assert after.catalogs.text("en", "ask.location") in replies
+    after.close()
+
+
+def test_rotation_rewraps_the_chat_message_ids_kept_for_delete(services, settings):
+    from datetime import timedelta
+
+    from storage.chat_refs import ChatRefStore
+    from storage.models import ChatMessageRefs
+
+    keep = timedelta(days=7)
+    with services.sessions.begin() as session:
+        ChatRefStore(session, services.secrets, keep).add("telegram", "555000333", "41,42", utcnow(), sent_by_bot=True)
+    services.close()
+    new_id = add_data_key(settings)
+    rotated = build_services(settings)
+    assert reencrypt_all(rotated.sessions, rotated.secrets).rewritten == 1
+    retire_data_keys(settings, keep=new_id)
+    rotated.close()
+    after = build_services(settings)
+    with after.sessions.begin() as session:
+        assert crypto.data_key_id_of(session.execute(select(ChatMessageRefs.refs)).scalar_one()) == new_id
+        assert [ref.ref for ref in ChatRefStore(session, after.secrets, keep).take("telegram", "555000333")] == ["41,42"]
     after.close()
 
 

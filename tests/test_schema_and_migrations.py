@@ -102,3 +102,30 @@ def test_schema_rejects_broken_records(change):
 
 def test_schema_accepts_a_valid_record_with_contact_and_custom_answers():
     validate_case_record({**VALID, "contact": {"channel": "sms", "address": "+8801711000000"}, "answers": {"shift": "night"}})
+
+
+def test_migration_0004_erases_the_reply_address_of_cases_stored_before_consent_was_recorded(empty_database_url):
+    """The server cannot tell which earlier workers said NO to contact: none of their addresses survives."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import text
+
+    engine = make_engine(empty_database_url)
+    config = alembic_config(engine)
+    command.upgrade(config, "0003")
+    now = datetime(2026, 11, 1, tzinfo=UTC)
+    with engine.begin() as connection:
+        for case_id in ("c-with-address", "c-without"):
+            connection.execute(
+                text("INSERT INTO cases (case_id, code_lookup, status, urgent, created_at, reply_address, reply_address_expires_at)"
+                     " VALUES (:id, :lookup, 'received', false, :now, :address, :expires)"),
+                {"id": case_id, "lookup": "l-" + case_id, "now": now,
+                 "address": b"ciphertext" if case_id == "c-with-address" else None, "expires": now if case_id == "c-with-address" else None},
+            )
+    command.upgrade(config, "0004")
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT case_id, reply_address, reply_address_expires_at, contact_allowed, status FROM cases ORDER BY case_id")).all()
+    assert [tuple(row) for row in rows] == [("c-with-address", None, None, None, "received"), ("c-without", None, None, None, "received")]
+    command.downgrade(config, "0003")
+    command.upgrade(config, "head")
+    engine.dispose()

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.messages import InboundMessage
-from storage.keys import load_operator_identity
+from storage.keys import intake_signing_public_keys, load_operator_identity
 from storage.models import OutboxEntry
 from storage.operator_store import OperatorStore
 from storage.outbox import dead_letters, forward_outbox, outbox_counts, retry_dead
@@ -106,7 +106,7 @@ def _pulling_consumer(settings, sessions, identity, store):
     def consume() -> list[str]:
         source = CountingSource(make_source(settings, sessions))
         try:
-            pull_cases(source, store, identity)
+            pull_cases(source, store, identity, signing_keys=intake_signing_public_keys(settings))
         finally:
             source.close()
         return source.received

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from bot.cli import cli
 from bot.config import ConfigError, settings_from_mapping
 from storage import crypto
-from storage.keys import load_operator_identity
+from storage.keys import intake_signing_public_keys, load_operator_identity
 from storage.operator_store import OperatorStore
 from storage.outbox import SinkError, forward_outbox
 from storage.sinks import make_sink
@@ -442,7 +442,7 @@ def test_cases_sealed_to_another_operator_stay_in_the_broker_for_them(kind, send
         other_identity, _ = crypto.new_operator_keypair()
         other_store = OperatorStore(tmp_path / "other.db", other_identity)
         source = consumer("other-operator")
-        result = pull_cases(source, other_store, other_identity)
+        result = pull_cases(source, other_store, other_identity, signing_keys=intake_signing_public_keys(services.settings))
         source.close()
         other_store.close()
         assert (result.pulled, result.not_for_this_key) == (0, 1)
@@ -450,7 +450,7 @@ def test_cases_sealed_to_another_operator_stay_in_the_broker_for_them(kind, send
         identity = load_operator_identity(services.settings.path(services.settings.operator.identity_file))
         store = OperatorStore(tmp_path / "mine.db", identity)
         source = consumer("this-operator")
-        assert pull_cases(source, store, identity).pulled == 1
+        assert pull_cases(source, store, identity, signing_keys=intake_signing_public_keys(services.settings)).pulled == 1
         source.close()
         store.close()
         assert sink.depth() == (0, 0)

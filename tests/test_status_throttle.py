@@ -62,14 +62,19 @@ def test_a_sender_is_refused_after_too_many_wrong_codes_even_with_the_right_one(
     assert (counts.failed, counts.refused, counts.senders_over_limit) == (3, 2, 1)
 
 
-def test_every_sender_is_refused_while_the_global_limit_is_reached(strict):
+def test_while_the_global_limit_is_reached_only_senders_who_failed_are_refused(strict):
+    """A few guessers reaching the global limit must not block STATUS for everyone: a sender
+    with no failed look-up in their window is still served; one who failed waits."""
     _, code = confirm_case(strict, "+8801711000701")
     t = strict.catalogs.text
     for number in range(5):
         assert ask(strict, f"phone-{number}", wrong_code()) == t("en", "status.not_found")
-    assert ask(strict, "a new phone", code) == t("en", "status.throttled")
+    assert ask(strict, "phone-0", code) == t("en", "status.throttled")  # failed once, and the global limit holds
+    assert ask(strict, "an honest worker", code).startswith("Case ")  # no failure of their own: served
+    assert ask(strict, "a new guesser", wrong_code()) == t("en", "status.not_found")  # one try...
+    assert ask(strict, "a new guesser", code) == t("en", "status.throttled")  # ...then waits like the others
     counts = attempt_counts(strict.sessions, strict.settings.status_throttle, datetime.now(UTC) - DAY)
-    assert counts.failed == 5 and counts.refused == 1 and counts.senders_over_limit == 0
+    assert counts.failed == 6 and counts.refused == 2 and counts.senders_over_limit == 0
 
 
 def test_only_keyed_pseudonyms_are_stored_never_the_sender_or_the_code(strict):

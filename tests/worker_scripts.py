@@ -96,3 +96,6 @@ NEUTRAL = {
     "vi": "Có chuyện xấu xảy ra với chúng tôi.",
     "es": "Nos pasó algo malo.",
 }
+
+# The same report from a worker who agrees to be contacted (the last answer): the case keeps their reply address.
+ENGLISH_INTAKE_CONTACT_YES = [*ENGLISH_INTAKE[:-1], "yes"]

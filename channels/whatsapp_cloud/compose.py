@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+from channels.base import is_bsuid
+
 TEXT_LIMIT = 4096
 BODY_LIMIT = 1024  # body of an interactive message
 BUTTON_TITLE_LIMIT = 20
@@ -111,5 +113,7 @@ def template_body(name: str, language: str) -> dict:
 
 
 def addressed(body: dict, address: str) -> dict:
-    """A body with its recipient: the number in digits, as Graph takes it."""
-    return {"messaging_product": "whatsapp", "recipient_type": "individual", "to": address.lstrip("+"), **body}
+    """A body with its recipient: a number in digits as `to`; a username's BSUID as `recipient`, as Graph takes it."""
+    field = "recipient" if is_bsuid(address) else "to"
+    value = address if field == "recipient" else address.lstrip("+")
+    return {"messaging_product": "whatsapp", "recipient_type": "individual", field: value, **body}

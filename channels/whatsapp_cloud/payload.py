@@ -3,20 +3,29 @@
 Meta posts `{"object": "whatsapp_business_account", "entry": [{"changes": [{"field":
 "messages", "value": {...}}]}]}`; one `value` carries the business number's
 `metadata`, and `messages` from workers and/or `statuses` of what we sent. The
-whole payload is validated first: a malformed one is refused as a whole (400),
-so nothing is half-handled. Message types we do not read are not malformed:
-they become an empty message (the worker is told it was empty and asked again).
+whole payload is validated first: one that is not a webhook, or a message
+without an id or a usable sender, is refused as a whole (400), so nothing is
+half-handled. Anything less is not malformed: an unreadable nested part (an
+image without its id, a text body that is a number) or a message type we do
+not read leaves the message with what remains, at worst empty (the worker is
+told it was empty and asked again); an unreadable delivery status is skipped.
 Validation errors are never shown or logged: they would quote the input.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
+
+from channels.base import is_bsuid
 
 MEDIA_TYPES = ("image", "audio", "voice", "video", "document")
-IGNORED_TYPES = frozenset({"reaction", "system", "request_welcome", "ephemeral"})  # not a message to answer
+# Not a message to answer. "edit" and "revoke" change or delete a message taken when it came (as
+# Telegram edits, they are not taken again).
+IGNORED_TYPES = frozenset({"reaction", "system", "request_welcome", "ephemeral", "edit", "revoke"})
+_DIGITS = re.compile(r"\d{4,20}")
 
 
 class MalformedPayload(Exception):
@@ -61,7 +70,10 @@ class _Location(_Model):
 
 
 class _Message(_Model):
-    sender: str = Field(alias="from", pattern=r"^\d{4,20}$")
+    # `from` is the number in digits; a worker with a username may have no number to show: then
+    # `from` holds their business-scoped user id (BSUID), or is absent and only `from_user_id` has it.
+    sender: str | None = Field(default=None, alias="from")
+    user_id: str | None = Field(default=None, alias="from_user_id")
     id: str = Field(min_length=1, max_length=512)
     type: str
     text: _Text | None = None
@@ -73,6 +85,33 @@ class _Message(_Model):
     video: _Media | None = None
     document: _Media | None = None
     location: _Location | None = None
+    group_id: object = None  # set when the message was posted in a WhatsApp group
+
+    @field_validator("text", "interactive", "button", *MEDIA_TYPES, "location", mode="wrap")
+    @classmethod
+    def _unreadable_part_is_dropped(cls, value, handler):
+        # One odd nested object must not cost the worker their message (nor Meta's retries for
+        # days): the part is dropped and the message handled with what remains, at worst as empty.
+        try:
+            return handler(value)
+        except ValidationError:
+            return None
+
+    @model_validator(mode="after")
+    def _one_usable_sender(self) -> _Message:
+        if self.sender is not None:
+            if not (_DIGITS.fullmatch(self.sender) or is_bsuid(self.sender)):
+                raise ValueError("from is neither a number nor a BSUID")
+        elif self.user_id is None or not is_bsuid(self.user_id):
+            raise ValueError("no sender")
+        return self
+
+    @property
+    def address(self) -> str:
+        """The worker's address: "+" and the number when Meta shows it, else the BSUID as received."""
+        if self.sender is not None and _DIGITS.fullmatch(self.sender):
+            return "+" + self.sender
+        return self.sender or self.user_id or ""
 
 
 class _Error(_Model):
@@ -93,6 +132,24 @@ class _Value(_Model):
     messages: tuple[_Message, ...] = ()
     statuses: tuple[_Status, ...] = ()
 
+    @field_validator("statuses", mode="before")
+    @classmethod
+    def _readable_statuses_only(cls, value):
+        # A status only counts failures: an unreadable one is skipped, never the messages beside it.
+        if not isinstance(value, list | tuple):
+            return ()
+        return tuple(status for status in (_status_or_none(item) for item in value) if status is not None)
+
+
+_STATUS = TypeAdapter(_Status)
+
+
+def _status_or_none(item: object) -> _Status | None:
+    try:
+        return _STATUS.validate_python(item)
+    except ValidationError:
+        return None
+
 
 class _Change(_Model):
     field: str = "messages"
@@ -110,7 +167,7 @@ class _Payload(_Model):
 
 @dataclass(frozen=True)
 class IncomingMessage:
-    """One worker message: the sender's E.164 number, its wamid, its text and any media to fetch."""
+    """One worker message: the sender's E.164 number (or BSUID), its wamid, its text and any media to fetch."""
 
     phone_number_id: str
     sender: str
@@ -119,6 +176,7 @@ class IncomingMessage:
     text: str
     media_id: str | None = None
     media_type: str = ""
+    in_group: bool = False  # posted in a group: read by the group, so never answered nor kept
 
     def __repr__(self) -> str:
         return f"IncomingMessage(kind={self.kind!r}, sender=<redacted>, text=<{len(self.text)} chars>)"
@@ -155,7 +213,9 @@ def decode(raw: bytes) -> tuple[list[IncomingMessage], list[DeliveryStatus]]:
 def _incoming(number: str, message: _Message) -> IncomingMessage | None:
     if message.type in IGNORED_TYPES:
         return None
-    base = {"phone_number_id": number, "sender": "+" + message.sender, "wamid": message.id, "kind": message.type}
+    if message.group_id is not None:
+        return IncomingMessage(number, message.address, message.id, message.type, "", in_group=True)
+    base = {"phone_number_id": number, "sender": message.address, "wamid": message.id, "kind": message.type}
     if message.type == "text" and message.text is not None:
         return IncomingMessage(**base, text=message.text.body)
     if message.type == "interactive" and message.interactive is not None:

@@ -4,8 +4,9 @@
 token matches. `POST /webhooks/whatsapp` checks `X-Hub-Signature-256` (HMAC-SHA256
 of the raw body with the app secret) before reading anything, then decodes the
 whole payload, fetches any media, and hands each worker message to the intake
-in its own transaction. Answers: 403 unsigned, 400 unreadable, 503 when a
-message could not be stored (Meta retries; the wamid receipt makes a retry
+in its own transaction; a message posted in a group is ignored. Answers: 403
+unsigned, 400 unreadable, 503 when a message could not be stored (the others of
+the batch are still handled; Meta retries, and the wamid receipt makes a retry
 harmless), else 200 (Meta retries anything else for days).
 """
 
@@ -22,7 +23,7 @@ from flask import Blueprint, Response, request
 
 from bot.intake import Intake
 from bot.messages import InboundMessage, MediaItem
-from channels.media import MediaRejected, clean_media
+from channels.media import MediaRejected, check_type, clean_media
 
 from .graph import GraphClient, MediaUnavailable
 from .payload import DeliveryStatus, IncomingMessage, MalformedPayload, decode
@@ -102,48 +103,71 @@ class Webhook:
         for status in statuses:
             if status.phone_number_id == self.phone_number_id:
                 self._status(status)
+        failed = 0
         for incoming in messages:
             if incoming.phone_number_id != self.phone_number_id:
                 log.info("message for another business number ignored", extra={"channel": CHANNEL})
                 continue
+            if incoming.in_group:
+                # A grievance written in a group is read by the group: no case, no answer, nothing kept
+                # (as for Telegram groups).
+                log.info("message ignored", extra={"channel": CHANNEL, "reason": "group"})
+                continue
+            # One message that fails never stops the others of the batch: each is handled, and a
+            # 503 at the end has Meta redeliver the batch (the receipts skip what was handled).
             try:
                 reply = self.intake.receive(self._inbound(incoming), queue_replies=True)
             except MediaUnavailable as error:  # only the retryable kind gets here
                 log.warning("media fetch failed; Meta will redeliver", extra={"channel": CHANNEL, "reason": error.reason})
-                return _plain("temporarily unavailable", 503)
+                failed += 1
+                continue
             except Exception:  # the worker's message is not stored: Meta redelivers it
                 log.exception("message not handled")
-                return _plain("temporarily unavailable", 503)
+                failed += 1
+                continue
             self.kick(reply.outbound_ids)
+        if failed:
+            return _plain("temporarily unavailable", 503)
         return _plain("ok", 200)
 
     def _inbound(self, incoming: IncomingMessage) -> InboundMessage:
+        media, refused = self._media(incoming)
         return InboundMessage(
             channel=CHANNEL,
             sender=incoming.sender,
             text=incoming.text,
             adapter=ADAPTER,
             provider_id=incoming.wamid,
-            media=self._media(incoming),
+            media=media,
+            refused_media=refused,
         )
 
-    def _media(self, incoming: IncomingMessage) -> tuple[MediaItem, ...]:
-        """The message's photo or recording, fetched and cleaned; () when it cannot be kept."""
+    def _media(self, incoming: IncomingMessage) -> tuple[tuple[MediaItem, ...], tuple[str, ...]]:
+        """The message's photo or recording, fetched and cleaned, or why it is not kept (the worker is told).
+
+        Only a retryable fetch failure escapes (Meta redelivers); anything else costs the file only.
+        """
         if not incoming.media_id:
-            return ()
+            return (), ()
         if self.media_max_bytes == 0:
             log.info("media not kept", extra={"channel": CHANNEL, "reason": "media disabled"})
-            return ()
+            return (), ()
         try:
+            check_type(incoming.media_type)  # a video or a document is not even downloaded
             content_type, data = self.graph.fetch_media(incoming.media_id, self.media_max_bytes)
-            return (clean_media(content_type or incoming.media_type, data, self.media_max_bytes),)
+            # The type Meta declared when it announced the file: what the bytes must be opened as.
+            return (clean_media(incoming.media_type or content_type, data, self.media_max_bytes),), ()
         except MediaUnavailable as error:
             if error.retryable:
                 raise
             log.warning("media not kept", extra={"channel": CHANNEL, "reason": error.reason})
-        except MediaRejected:
-            log.warning("media not kept", extra={"channel": CHANNEL, "reason": "rejected"})
-        return ()
+            return (), ("too_large" if error.reason == "too_large" else "unreadable",)
+        except MediaRejected as error:
+            log.warning("media not kept", extra={"channel": CHANNEL, "reason": str(error)})
+            return (), (error.reason,)
+        except Exception as error:  # a bug about one file must not cost the worker their text
+            log.warning("media not kept", extra={"channel": CHANNEL, "reason": type(error).__name__})
+            return (), ("unreadable",)
 
     def _status(self, status: DeliveryStatus) -> None:
         # The status names its recipient; only the outcome and Graph's error codes are kept.

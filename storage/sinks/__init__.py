@@ -8,7 +8,8 @@
 | webhook    | webhook.py       | the receiver (Idempotency-Key)| nothing: its own system   |
 
 Everywhere delivery is at least once, and the operator's store keeps a case id
-once. Secrets (passwords, the webhook key) are read here from their SecretSource;
+once. Cases for the queues the operator pulls from are signed by the server
+(signing.py) and checked by the pull. Secrets (passwords, the webhook key) are read here from their SecretSource;
 connections open lazily, so a broker that is down only delays delivery.
 """
 
@@ -22,9 +23,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import ConfigError, Settings
 
-from ..keys import read_secret
+from ..keys import load_signing_key, read_secret
 from ..outbox import CaseSink
 from .embedded import EmbeddedQueue
+from .signing import SignedSink
 from .source import CaseSource, QueuedItem, SourceError
 
 __all__ = ["CaseSource", "QueuedItem", "SourceError", "PULLABLE_KINDS", "make_sink", "make_source"]
@@ -93,8 +95,12 @@ _BUILDERS: dict[str, Callable[[Settings, sessionmaker[Session]], object]] = {
 
 
 def make_sink(settings: Settings, sessions: sessionmaker[Session]) -> CaseSink:
-    """The sink `queue.kind` names; a missing secret stops start-up with one line (ConfigError)."""
-    return _BUILDERS[settings.queue.kind](settings, sessions)  # type: ignore[return-value]
+    """The sink `queue.kind` names, signing what it delivers to a pullable queue; a missing secret
+    (the signing key included) stops start-up with one line (ConfigError)."""
+    if settings.queue.kind not in PULLABLE_KINDS:
+        return _BUILDERS[settings.queue.kind](settings, sessions)  # type: ignore[return-value]
+    signing_key = load_signing_key(settings)  # before connecting: a missing key is a config error, not an outage
+    return SignedSink(_BUILDERS[settings.queue.kind](settings, sessions), signing_key)  # type: ignore[return-value]
 
 
 def make_source(settings: Settings, sessions: sessionmaker[Session]) -> CaseSource:

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
+from ..db import utcnow
 from ..models import QueuedCase
 from .source import QueuedItem
 
@@ -29,7 +30,8 @@ class EmbeddedQueue:
         with self.sessions.begin() as session:
             dialect = session.get_bind().dialect.name
             insert = pg_insert if dialect == "postgresql" else sqlite_insert
-            statement = insert(QueuedCase).values(case_id=case_id, sealed=sealed, urgent=urgent)
+            # The time to the minute, like every time kept at rest (the column's default would be exact).
+            statement = insert(QueuedCase).values(case_id=case_id, sealed=sealed, urgent=urgent, enqueued_at=utcnow())
             session.execute(statement.on_conflict_do_nothing(index_elements=["case_id"]))
 
     def peek(self, limit: int = 100) -> list[QueuedItem]:

@@ -119,9 +119,9 @@ class RabbitQueue:
                     method, properties, body = channel.basic_get(queue, auto_ack=False)
                     if method is None:
                         break
-                    if not properties.message_id:
-                        continue  # not one of ours: stays unacknowledged, back in the queue when we leave
-                    items.append(QueuedItem(properties.message_id, body, queue == self.queues[0], method.delivery_tag))
+                    # A message without a case id is not one of ours: handed out all the same (case id ""),
+                    # for the pull to quarantine it instead of meeting it again on every pull.
+                    items.append(QueuedItem(properties.message_id or "", body, queue == self.queues[0], method.delivery_tag))
         except _ERRORS as error:
             self._reset()
             kind, message = _kind_of(error)

@@ -119,9 +119,9 @@ class RedisStreamsQueue:
             self._handed_out.add((stream, entry_id))
             try:
                 case_id = fields[b"case_id"].decode()
-                items.append(QueuedItem(case_id, fields[b"sealed"], fields.get(b"urgent") == b"1", (stream, entry_id)))
             except (KeyError, UnicodeDecodeError):
-                continue  # not one of ours: left pending, never handed out
+                case_id = ""  # not one of ours: handed out all the same, for the pull to quarantine it
+            items.append(QueuedItem(case_id, fields.get(b"sealed", b""), fields.get(b"urgent") == b"1", (stream, entry_id)))
         return items
 
     def _fetch_from(self, stream: str, limit: int) -> list[QueuedItem]:

@@ -138,7 +138,7 @@ def test_parse_menu_choice(text, n_options, expected):
     [
         ("help", "en", "help"),
         ("help", "bn", "সাহায্য"),
-        ("cancel", "vi", "dừng"),
+        ("cancel", "vi", "hủy"),  # not "dừng": folded for SMS it would read "dung", also "đúng" (yes)
         ("yes", "es", "sí"),
     ],
 )

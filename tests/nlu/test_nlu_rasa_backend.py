@@ -166,3 +166,39 @@ def test_bad_nlu_settings_stop_start_up_naming_the_key(nlu, error):
 
 def test_nlu_defaults():
     assert (Nlu().backend, Nlu().rasa_url, Nlu().rasa_timeout_seconds) == ("builtin", "http://127.0.0.1:5005", 0.5)
+
+
+# ------------------------------------------------------------------ the auth token
+
+
+def test_every_request_carries_the_token_rasa_was_started_with(fake_rasa):
+    understander = RasaUnderstander(fake_rasa("ok"), 2.0, fallback=NgramUnderstander(), token="t0k+en/with=odd&chars")
+    assert understander.understand(REPORT, "en").category == "wages"
+    (request,) = fake_rasa.handlers()[0].requests
+    assert request["path"] == "/model/parse?token=t0k%2Ben%2Fwith%3Dodd%26chars"  # what `rasa run --auth-token` checks
+
+
+def test_make_understander_passes_the_token():
+    chosen = make_understander(Nlu(backend="rasa", rasa_url="http://127.0.0.1:5999"), "s3cret")
+    assert chosen.parse_url == "http://127.0.0.1:5999/model/parse?token=s3cret"
+
+
+def test_the_token_comes_from_a_secret_and_a_missing_one_stops_start_up(tmp_path, monkeypatch):
+    from bot.services import build_services
+    from storage.keys import init_keys
+
+    config = {"paths": {"data_dir": "data"}, "logging": {"level": "WARNING", "file": None},
+              "secrets": {"pepper": {"file": "keys/pepper"}, "data_keys": {"file": "keys/data-keys.json"}},
+              "operator": {"recipients_file": "keys/operator-recipients.txt", "identity_file": "operator/id.txt"},
+              "nlu": {"backend": "rasa", "rasa_url": "http://127.0.0.1:5999", "rasa_token": {"env": "TEST_RASA_TOKEN"}}}
+    settings = settings_from_mapping(config, base_dir=tmp_path)
+    init_keys(settings)
+    monkeypatch.delenv("TEST_RASA_TOKEN", raising=False)
+    with pytest.raises(ConfigError, match="nlu.rasa_token: environment variable TEST_RASA_TOKEN is not set"):
+        build_services(settings)
+    monkeypatch.setenv("TEST_RASA_TOKEN", "from-the-environment\n")
+    services = build_services(settings)
+    try:
+        assert services.understander.parse_url.endswith("/model/parse?token=from-the-environment")
+    finally:
+        services.close()

@@ -1,0 +1,45 @@
+"""Pulling on the desk: new sealed cases from the queue, and the workers' answers from the operator API."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.config import Settings
+from storage.operator_store import OperatorStore
+
+log = logging.getLogger(__name__)
+
+
+def pull_once(settings: Settings, store: OperatorStore, identity: str) -> int:
+    """Pull what waits (cases, then answers when an operator API is configured); the number of new cases."""
+    from storage.db import make_engine, session_factory
+    from storage.keys import intake_signing_public_keys
+    from storage.pull import pull_cases
+    from storage.quarantine import Quarantine
+    from storage.sinks import PULLABLE_KINDS, make_source
+
+    new = 0
+    if settings.queue.kind in PULLABLE_KINDS:
+        signing_keys = intake_signing_public_keys(settings)  # no trusted intake server, no pull (as `cases pull`)
+        quarantine = Quarantine(settings.path(settings.operator.quarantine_dir))
+        engine = make_engine(settings.database_url) if settings.queue.kind == "embedded" else None
+        source = None
+        try:
+            source = make_source(settings, session_factory(engine) if engine is not None else None)
+            new = pull_cases(source, store, identity, signing_keys=signing_keys, quarantine=quarantine).pulled
+        finally:
+            if source is not None:
+                source.close()
+            if engine is not None:
+                engine.dispose()
+    if settings.operator_client.url:
+        from bot.operator_client import client_for
+        from storage.operator_dialogue import OperatorDialogue, pull_answers
+
+        dialogue = OperatorDialogue(settings.path(settings.operator.store), identity)
+        try:
+            with client_for(settings) as client:
+                pull_answers(client, dialogue, identity)
+        finally:
+            dialogue.close()
+    return new

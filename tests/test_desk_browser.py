@@ -1,0 +1,186 @@
+"""A case worker's day in a real browser: Debian's headless Chromium, driven by Selenium through chromium-driver.
+
+The desk is served over HTTP on 127.0.0.1 by a real server; a real case is reported
+through the intake and pulled with the operator's key; replies go through the real
+operator API. The admin signs in with a TOTP code, sees the urgent banner, filters,
+opens a case, adds a note, assigns it, replies to the worker, moves it on, adds a company
+and refers a case to it. Screenshots of each step are kept in the test's folder
+(var/test-runs/... after `make test`).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+
+import pyotp
+import pytest
+from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select, WebDriverWait
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from browser_support import FLAGS, chromium
+from desk.store import stamp
+from desk_web_support import PASSWORDS, Clock, Desk
+from dialogue_support import LiveOperatorApi, confirm_case, new_token
+from pyrage import x25519
+from test_desk_web import CASE_TEXT, make_record
+
+REPLY_TEXT = "We spoke to the factory. Are the exits open tonight?"
+NOTE_TEXT = "Urgent: asked the fire service to visit"
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_request(self, *args, **kwargs) -> None:
+        pass
+
+
+@pytest.fixture
+def browser():
+    driver_path = shutil.which("chromedriver")
+    assert driver_path, "chromedriver is missing: `make test` installs the Debian package chromium-driver"
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium()
+    for flag in FLAGS:
+        options.add_argument(flag.replace("--headless", "--headless=new"))
+    options.add_argument("--window-size=1280,1000")
+    profile = tempfile.mkdtemp(prefix="desk-browser-")
+    options.add_argument(f"--user-data-dir={profile}")
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    driver.implicitly_wait(5)
+    yield driver
+    driver.quit()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture
+def live_desk(services, referral_questions_settings, monkeypatch):
+    clock = Clock()
+    api = LiveOperatorApi(services)
+    monkeypatch.setenv("GRIEVANCE_OPERATOR_API_TOKEN", new_token(services, "desk"))
+    from bot.operator_client import client_for
+
+    operator_settings = referral_questions_settings(operator_client={"url": api.url})
+    desk = Desk(services, clock, operator_client=lambda: client_for(operator_settings))
+    desk.context.settings = operator_settings
+    desk.add_accounts()
+    server = make_server("127.0.0.1", 0, desk.app, threaded=True, request_handler=_Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield desk, f"http://localhost:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+    api.close()
+    desk.close()
+
+
+@pytest.fixture
+def referral_questions_settings(settings_with):
+    def build(**sections):
+        from test_desk_web import referral_flow
+
+        return settings_with(flow={"questions": referral_flow()}, **sections)
+
+    return build
+
+
+def flashed(driver, *texts: str) -> str:
+    """Wait for the page the last click led to, and the message it shows."""
+    return WebDriverWait(driver, 15, ignored_exceptions=[StaleElementReferenceException]).until(
+        lambda d: next((e.text for e in d.find_elements(By.CSS_SELECTOR, "p.flash") if any(t in e.text for t in texts)), None))
+
+
+def shot(driver, folder: Path, name: str) -> None:
+    driver.save_screenshot(str(folder / f"{name}.png"))
+
+
+def test_a_case_workers_day_in_a_real_browser(live_desk, browser, services, tmp_path):
+    desk, base = live_desk
+    screenshots = tmp_path / "screenshots"
+    screenshots.mkdir()
+    # The morning's cases: one reported through the intake, an urgent one, one the worker agreed to refer.
+    reported_id, _code = confirm_case(services, "+8801711000777")
+    urgent = make_record(urgent=True, workplace="Lotus Footwear")
+    referable = make_record(referral=True, category="wages")
+    desk.pull_from_intake()
+    desk.cases_store.add(urgent)
+    desk.cases_store.add(referable)
+    desk.context.refresh()
+
+    # Sign in: password, then the code from the authenticator app.
+    browser.get(base + "/login")
+    browser.find_element(By.NAME, "username").send_keys("ada")
+    browser.find_element(By.NAME, "password").send_keys(PASSWORDS["ada"])
+    shot(browser, screenshots, "01-sign-in")
+    browser.find_element(By.ID, "sign-in").click()
+    browser.find_element(By.NAME, "code").send_keys(pyotp.TOTP(desk.secrets["ada"]).at(desk.clock().timestamp()))
+    browser.find_element(By.ID, "verify").click()
+    WebDriverWait(browser, 15).until(lambda d: d.current_url.endswith("/inbox"))
+    banner = browser.find_element(By.ID, "urgent-banner")
+    assert "urgent" in banner.text.lower()
+    shot(browser, screenshots, "02-inbox-urgent")
+
+    # Filter the list: urgent cases only, then open it.
+    browser.find_element(By.LINK_TEXT, "Cases").click()
+    browser.find_element(By.NAME, "urgent").click()
+    browser.find_element(By.ID, "apply-filters").click()
+    WebDriverWait(browser, 15).until(lambda d: "urgent=1" in d.current_url)
+    assert "1 cases." in browser.find_element(By.TAG_NAME, "main").text
+    shot(browser, screenshots, "03-filtered")
+    browser.find_element(By.LINK_TEXT, urgent["case_id"][:8]).click()
+    assert CASE_TEXT in browser.find_element(By.ID, "description").text
+
+    # A note, the assignment, and the status moved on with a reason.
+    browser.find_element(By.CSS_SELECTOR, "form[action$='/note'] textarea").send_keys(NOTE_TEXT)
+    browser.find_element(By.ID, "add-note").click()
+    flashed(browser, "Note added")
+    assert NOTE_TEXT in browser.find_element(By.ID, "notes").text
+    Select(browser.find_element(By.ID, "assignee")).select_by_value("cai")
+    browser.find_element(By.ID, "assign").click()
+    flashed(browser, "Assignment saved")
+    Select(browser.find_element(By.ID, "new-status")).select_by_value("acknowledged")
+    browser.find_element(By.ID, "status-reason").send_keys("Read by the duty team")
+    browser.find_element(By.ID, "change-status").click()
+    flashed(browser, "Status changed")
+    assert browser.find_element(By.ID, "status").text == "acknowledged"
+    shot(browser, screenshots, "04-urgent-case")
+
+    # Reply to the worker of the reported case, through the operator API.
+    browser.get(f"{base}/cases/{reported_id}")
+    browser.find_element(By.CSS_SELECTOR, "#reply-form textarea").send_keys(REPLY_TEXT)
+    browser.find_element(By.ID, "send-reply").click()
+    assert "Kept for the worker" in flashed(browser, "Kept for the worker", "Sent to the worker", "not sent")
+    assert REPLY_TEXT in browser.find_element(By.ID, "thread").text
+    shot(browser, screenshots, "05-reply")
+
+    # A company in the directory, and a referral: preview first, then sealed.
+    company_key = x25519.Identity.generate()
+    browser.get(base + "/companies")
+    browser.find_element(By.ID, "company-name").send_keys("Sunrise Garments Ltd")
+    browser.find_element(By.ID, "company-key").send_keys(str(company_key.to_public()))
+    browser.find_element(By.ID, "add-company").click()
+    flashed(browser, "Company added")
+    browser.get(f"{base}/cases/{referable['case_id']}")
+    browser.find_element(By.ID, "preview-referral").click()
+    WebDriverWait(browser, 15).until(lambda d: d.find_elements(By.ID, "referral-preview"))
+    preview = browser.find_element(By.ID, "referral-preview").text
+    assert "Sunrise Garments Ltd" in preview and CASE_TEXT not in preview
+    shot(browser, screenshots, "06-referral-preview")
+    browser.find_element(By.ID, "confirm-referral").click()
+    flashed(browser, "Referred to Sunrise Garments Ltd")
+
+    # The audit log holds the day, and the chain is whole.
+    browser.get(base + "/audit")
+    assert "chain intact" in browser.find_element(By.ID, "audit-state").text
+    shot(browser, screenshots, "07-audit")
+    actions = [entry.action for entry in desk.store.audit_entries()]
+    for action in ("sign_in", "case_opened", "note_added", "assigned", "status_changed", "reply_sent", "company_added", "referred"):
+        assert action in actions
+    assert desk.store.audit_entries()[-1].at <= stamp(desk.clock())
+    for png in screenshots.glob("*.png"):
+        assert png.stat().st_size > 5_000
