@@ -20,7 +20,7 @@ from itertools import count
 
 import httpx
 from click.testing import CliRunner
-from sqlalchemy import select, update
+from sqlalchemy import select
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from bot.app import create_app
@@ -29,8 +29,9 @@ from bot.services import build_services
 from dialogue_support import LiveOperatorApi, new_token
 from fake_telegram import text_update
 from storage import crypto
-from storage.keys import init_keys, load_operator_identity
-from storage.models import Case, Conversation
+from storage.keys import init_keys, intake_signing_public_keys, load_operator_identity
+from storage.db import utcnow as _real_utcnow
+from storage.models import Case
 from storage.operator_store import OperatorStore
 from storage.outbox import forward_outbox
 from storage.pull import pull_cases
@@ -53,7 +54,7 @@ class LiveHotline:
     """One deployment: services, the public app on a loopback port, the operator API, the fakes."""
 
     def __init__(self, settings, twilio_fake, telegram_fake) -> None:
-        init_keys(settings)
+        init_keys(settings, dev_operator_key=True)  # the test plays the operator too
         self.settings = settings
         self.twilio, self.telegram = twilio_fake, telegram_fake
         self.services = build_services(settings)
@@ -63,6 +64,7 @@ class LiveHotline:
         self.http = httpx.Client(base_url=f"http://127.0.0.1:{self.server.server_port}", timeout=30)
         self.operator_api: LiveOperatorApi | None = None
         self.update_ids = count(800_000_000)
+        self.clock_offset = timedelta(0)
 
     def close(self) -> None:
         self.http.close()
@@ -88,7 +90,7 @@ class LiveHotline:
         identity = load_operator_identity(self.settings.path(self.settings.operator.identity_file))
         store = OperatorStore(self.settings.path(self.settings.operator.store), identity)
         try:
-            pull_cases(self.services.sink, store, identity)
+            pull_cases(self.services.sink, store, identity, signing_keys=intake_signing_public_keys(self.settings))
             return [store.get(summary.case_id) for summary in store.summaries()]
         finally:
             store.close()
@@ -108,11 +110,24 @@ class LiveHotline:
             session.expunge(case)
             return case
 
-    def time_passes(self, minutes: float) -> None:
-        """Every conversation in progress was last touched `minutes` earlier than it was."""
-        delta = timedelta(minutes=minutes)
-        with self.services.sessions.begin() as session:
-            session.execute(update(Conversation).values(updated_at=Conversation.updated_at - delta))
+    def time_passes(self, monkeypatch, minutes: float) -> None:
+        """The hotline's clock moves `minutes` ahead (for pauses and idle answer-backs): the intake
+        reads the time from `bot.intake.utcnow` on every message."""
+        import bot.intake
+
+        self.clock_offset += timedelta(minutes=minutes)
+        offset = self.clock_offset
+        monkeypatch.setattr(bot.intake, "utcnow", lambda: _real_utcnow() + offset)
+
+    def sms_sent(self) -> int:
+        """Messages the hotline sent through Twilio's API (not TwiML answers), once every queued one went out."""
+        self.settle()
+        return len(self.twilio.requests)
+
+    def settle(self) -> None:
+        """Wait until every queued reply went out and its message id was recorded (as the next
+        message of a real worker, seconds later, would find it)."""
+        self.services.dispatcher.close()
 
 
 def grievance(settings, *args: str) -> str:
@@ -149,6 +164,7 @@ class TelegramWorker:
     def __init__(self, hotline: LiveHotline, chat_id: int) -> None:
         self.hotline, self.chat_id = hotline, chat_id
         self.fake = hotline.telegram
+        self.read: list[str] = []  # every answer the worker received, in order (one per message sent)
 
     def sent_to_me(self) -> list[dict]:
         return self.fake.sent(self.chat_id)
@@ -162,7 +178,9 @@ class TelegramWorker:
         )
         assert response.status_code == 200, (response.status_code, response.text)
         self.fake.wait_for(lambda: len(self.sent_to_me()) > before, what="the bot's answer on Telegram")
-        return "\n".join(message["text"] for message in self.sent_to_me()[before:])
+        answer = "\n".join(message["text"] for message in self.sent_to_me()[before:])
+        self.read.append(answer)
+        return answer
 
     def script(self, *texts: str) -> list[str]:
         return [self.say(text) for text in texts]
