@@ -35,7 +35,7 @@ from storage.models import Case
 from storage.operator_store import OperatorStore
 from storage.outbox import forward_outbox
 from storage.pull import pull_cases
-from test_channel_twilio import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_URL, new_sid, sign, sms_payload
+from test_channel_twilio import PUBLIC_URL, new_sid, sign, sms_payload
 
 TELEGRAM_TOKEN = "4242000001:fake-token-QwErTy"
 WEBHOOK_SECRET = "hook-secret-0123456789abcdefABCDEF"
