@@ -465,3 +465,14 @@ def test_an_admin_exports_from_the_page_encrypted_to_the_partner_and_nothing_sta
     assert entry.detail.startswith("3 cases, redacted")
     caseworker = signed_in(desk, "cai")
     assert caseworker.get("/export").status_code == 403
+
+
+def test_the_reply_box_counts_the_sms_messages_before_sending(desk):
+    client = signed_in(desk, "cai")
+    case = case_ids(desk)[0]
+    page = client.get(f"/cases/{case}")
+    text = "আপনার মজুরির বিষয়ে কারখানার সাথে কথা বলেছি। শুক্রবারের মধ্যে বাকি টাকা দেওয়ার কথা। টাকা পেলে জানাবেন?"
+    counted = client.post(f"/cases/{case}/reply", data={"text": text, "action": "count", "csrf_token": csrf_of(page.text)})
+    assert counted.status_code == 200 and "2 paid message(s) (UCS-2" in counted.text
+    assert text in counted.text, "the text stays in the box"
+    assert "reply_sent" not in [e.action for e in desk.store.audit_entries()], "counting sends nothing"
