@@ -507,8 +507,8 @@ class Engine:
         return self._yes_no(draft, text) is None or not self._asks_yes_no(draft)
 
     def _asks_yes_no(self, draft: Draft) -> bool:
-        if draft.confirm_erase or draft.step in (STEP_CONSENT, STEP_SUGGEST):
-            return True
+        if draft.confirm_erase or draft.step in (STEP_CONSENT, STEP_SUGGEST, STEP_DANGER):
+            return True  # at the alert question, YES after a pause sends the alert: it is no small talk
         question = self._by_id.get(question_id_of(draft.step) or "")
         return question is not None and (question.kind == "yes_no" or (question.id in draft.offers and not draft.editing))
 

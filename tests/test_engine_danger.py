@@ -486,3 +486,85 @@ def test_ending_the_conversation_after_an_alert_says_the_alert_stays_with_the_te
     assert replies[-1] == worker.t("alert.already_sent", code=shown)
     assert conversations(services) == 0
     assert len(alerts(services)) == 1  # not taken back
+
+
+# ---------------------------------------------------------------- 4. danger first across the flow's pauses, erase question, language switch
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """clock(minutes): from now on the intake sees the time `minutes` later than the real one."""
+    import bot.intake as intake_module
+    from datetime import timedelta
+    from storage.db import utcnow
+
+    def move(minutes: float) -> None:
+        shifted = utcnow() + timedelta(minutes=minutes)
+        monkeypatch.setattr(intake_module, "utcnow", lambda: shifted)
+
+    return move
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_danger_words_after_a_pause_get_welcome_back_and_the_alert_question(services, send, clock, lang):
+    worker = Worker(services, send, lang)
+    worker.until("workplace")
+    clock(45)
+    replies = worker.say(DANGER[lang])
+    assert replies[0] == worker.t("welcome_back") and replies[-1] == worker.danger_prompt()
+
+
+@pytest.mark.parametrize("answer", ["1", "yes"])
+def test_yes_to_the_alert_question_after_a_pause_sends_the_alert(services, send, clock, answer):
+    worker = Worker(services, send, "en")
+    worker.until("workplace")
+    worker.say(DANGER["en"])
+    clock(45)  # the worker answers the alert question after a while: that YES is no small talk
+    replies = worker.say(answer)
+    assert CODE_SHOWN.search("\n".join(replies)), replies
+    from storage.models import OutboxEntry
+
+    with services.sessions.begin() as session:  # sealed and waiting, urgent (due at the moved clock's time)
+        assert session.execute(select(OutboxEntry.urgent)).scalars().all() == [True]
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_danger_words_at_the_erase_question_come_first_and_the_report_is_kept(services, send, lang):
+    from nlu import phrases
+
+    worker = Worker(services, send, lang)
+    worker.until("workplace")
+    worker.say(phrases("delete", lang)[0])
+    assert worker.last == [worker.t("erase.confirm") + "\n" + worker.t("hint.yes_no")]
+    assert worker.say(DANGER[lang])[-1] == worker.danger_prompt()
+    replies = worker.say("2")  # no alert
+    assert replies[0] == worker.t("alert.not_sent") and replies[-1] == worker.t("ask.workplace")
+    worker.say(ANSWERS[lang]["workplace"])  # an answer, not a YES to erasing
+    assert conversations(services) == 1
+    _finish_from_category(worker)
+    (case,) = sealed_cases(services)
+    assert DANGER[lang] in case["description"] and case["answers"]["workplace"] == ANSWERS[lang]["workplace"]
+
+
+def test_danger_words_at_the_language_menu_mid_report_come_first_and_join_the_description(services, send):
+    worker = Worker(services, send, "en")
+    worker.until("workplace")
+    worker.say("LANGUAGE")
+    assert worker.t("language.menu") in worker.last[-1]
+    assert worker.say(DANGER["en"])[-1] == worker.danger_prompt()
+    assert worker.t("language.menu") in worker.say("2")[-1]  # back where they were
+    worker.say("1")  # English again
+    assert worker.last[-1] == worker.t("ask.workplace")
+    worker.say(ANSWERS["en"]["workplace"])
+    _finish_from_category(worker)
+    (case,) = sealed_cases(services)
+    assert case["description"] == ANSWERS["en"]["description"] + "\n" + DANGER["en"]
+
+
+def test_a_language_named_at_the_alert_question_asks_it_again_in_that_language(services, send):
+    worker = Worker(services, send, "en")
+    worker.until("workplace")
+    worker.say(DANGER["en"])
+    replies = worker.say("Español")
+    assert replies[-1] == worker.danger_prompt("es")
+    assert alerts(services) == []
