@@ -75,7 +75,9 @@ def script(lang: str, number: int) -> list[str]:
 
 def build(root: Path, offer: tuple[str, ...], gsm7_fold: tuple[str, ...]):
     config = {
-        "deployment": {"name": "Worker hotline", "languages": list(offer)},
+        # Real-looking contacts: with Twilio enabled none (or the example's placeholder) is refused at start-up.
+        "deployment": {"name": "Worker hotline", "languages": list(offer),
+                       "emergency_contacts": ["Emergency services: 999", "Duty officer: 0100 200 300"]},
         "paths": {"data_dir": "data"},
         "secrets": {"pepper": {"file": "keys/pepper"}, "data_keys": {"file": "keys/data-keys.json"}},
         "operator": {"recipients_file": "keys/operator-recipients.txt", "identity_file": "operator/operator-identity.txt",
@@ -86,7 +88,7 @@ def build(root: Path, offer: tuple[str, ...], gsm7_fold: tuple[str, ...]):
                                 "api_base_url": "http://127.0.0.1:9", "media_max_bytes": 0}},
     }  # fmt: skip
     settings = settings_from_mapping(config, base_dir=root)
-    init_keys(settings)
+    init_keys(settings, dev_operator_key=True)  # the bench plays the operator too
     return build_services(settings)
 
 

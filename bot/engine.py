@@ -284,7 +284,13 @@ class Engine:
 
     # ------------------------------------------------------------ first contact and commands
 
-    def _first_contact(self, text: str, desk: CaseDesk) -> Turn:
+    def _first_contact(self, text: str, desk: CaseDesk, *, new_report_in: str | None = None) -> Turn:
+        """`new_report_in`: the worker left the answer-back with the NEW word, in this language:
+        a welcome in it, and the word itself is no story to keep."""
+        if new_report_in is not None:
+            draft = Draft(menu_first=new_report_in)
+            welcome = self.t(new_report_in, "welcome", name=self.settings.deployment.name)
+            return Turn([welcome, self.language_menu(draft)], draft, events=["new"])
         lang = self.settings.deployment.default_language
         command = parse_command(text, self._command_languages(None)) if text else None
         if command and command.command is Command.STATUS:
@@ -437,7 +443,7 @@ class Engine:
     def _answer_dialogue(self, draft: Draft, text: str, desk: CaseDesk) -> Turn:
         lang = draft.language
         if match_word(text, "new_report", lang):  # the worker wants to report something new
-            return self._first_contact(text, desk)
+            return self._first_contact(text, desk, new_report_in=lang or self.settings.deployment.default_language)
         if not any(char.isalnum() for char in text):
             return Turn([self.t(lang, "error.need_words"), self.prompt(draft)], draft, events=["need_words"])
         if draft.dialogue_case is None or not desk.answer(draft.dialogue_case, text):
@@ -507,8 +513,8 @@ class Engine:
         return self._yes_no(draft, text) is None or not self._asks_yes_no(draft)
 
     def _asks_yes_no(self, draft: Draft) -> bool:
-        if draft.confirm_erase or draft.step in (STEP_CONSENT, STEP_SUGGEST):
-            return True
+        if draft.confirm_erase or draft.step in (STEP_CONSENT, STEP_SUGGEST, STEP_DANGER):
+            return True  # at the alert question, YES after a pause sends the alert: it is no small talk
         question = self._by_id.get(question_id_of(draft.step) or "")
         return question is not None and (question.kind == "yes_no" or (question.id in draft.offers and not draft.editing))
 

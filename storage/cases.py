@@ -98,7 +98,8 @@ class CaseStore:
         has not answered the contact question yet: no reply address is kept until the report says YES."""
         self._keep_case(case_id, code, True, reply_address, now, reply_retention, language, contact_allowed=None)
         delivery_id = str(uuid.uuid4())
-        self._queue(delivery_id, record, True, now)
+        # Sealed inside, so the operator's pull can tie the signed queue item's id to this record.
+        self._queue(delivery_id, {**record, "delivery_id": delivery_id}, True, now)
         return delivery_id
 
     def _keep_case(

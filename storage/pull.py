@@ -60,7 +60,10 @@ def _open_item(item: QueuedItem, identity: str, signing_keys: Sequence[str]) -> 
         validate_case_record(record)
     except (ValueError, jsonschema.ValidationError):  # JSON errors are ValueErrors
         raise _Refused("schema") from None
-    if not crypto.constant_time_equal(str(record.get("case_id", "")), item.case_id):
+    # A report is queued under its case id; an alert under a delivery id of its own (a case may
+    # have several alerts and then its report), which it carries sealed inside.
+    queued_as = record.get("delivery_id", "") if record.get("kind") == "alert" else record.get("case_id", "")
+    if not crypto.constant_time_equal(str(queued_as), item.case_id):
         raise _Refused("case_id_mismatch")
     return record
 

@@ -39,7 +39,7 @@ def finish_report(services) -> None:
     for text in ["1", "1", "The exit on the second floor is always locked", "done"]:
         replies = say(services, text)
     t = lambda key: services.catalogs.text("en", key)  # noqa: E731
-    summary = services.catalogs.text("en", "summary", summary="\x00").split("\x00")[0]
+    summary = services.catalogs.text("en", "summary.check", summary="\x00").split("\x00")[0]
     for _ in range(20):
         last = replies[-1]
         if last.startswith(summary):

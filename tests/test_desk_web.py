@@ -88,7 +88,7 @@ def signed_in(desk, name: str):
 # ---------------------------------------------------------------- who may do what
 
 GET_ROUTES = ["/", "/inbox", "/cases", "/cases/{case}", "/cases/{case}/attachments/0", "/cases/bulk-assign", "/audit",
-              "/companies", "/users", "/patterns"]
+              "/companies", "/users", "/patterns", "/export"]
 POST_ROUTES = ["/pull", "/cases/{case}/note", "/cases/{case}/assign", "/cases/{case}/labels", "/cases/{case}/status",
                "/cases/{case}/reply", "/cases/{case}/refer", "/cases/bulk-assign", "/companies", "/users/cai/state", "/logout",
                "/language"]
@@ -100,7 +100,7 @@ ALLOWED = {  # route -> roles that may use it
     "/cases/{case}/assign": {"admin", "caseworker"}, "/cases/{case}/labels": {"admin", "caseworker"},
     "/cases/{case}/status": {"admin", "caseworker"}, "/cases/{case}/reply": {"admin", "caseworker"},
     "/cases/{case}/refer": {"admin", "caseworker"}, "/users/cai/state": {"admin"}, "/logout": {"admin", "caseworker", "analyst"},
-    "/language": {"admin", "caseworker", "analyst"},
+    "/language": {"admin", "caseworker", "analyst"}, "/export": {"admin"},
 }
 
 
@@ -441,3 +441,38 @@ def test_no_stale_timestamps_leak_from_the_clock(desk, clock):
     client = signed_in(desk, "cai")
     client.get(f"/cases/{case_ids(desk)[0]}")
     assert desk.store.audit_entries()[-1].at == clock().strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_an_admin_exports_from_the_page_encrypted_to_the_partner_and_nothing_stays(desk, tmp_path):
+    from pyrage import decrypt
+
+    partner = x25519.Identity.generate()
+    client = signed_in(desk, "ada")
+    page = client.get("/export")
+    refused = client.post("/export", data={"profile": "redacted", "recipients": "not-a-key", "csrf_token": csrf_of(page.text)})
+    assert refused.status_code == 400 and "exported" not in [e.action for e in desk.store.audit_entries()]
+    response = client.post("/export", data={"profile": "redacted", "recipients": str(partner.to_public()), "csrf_token": csrf_of(page.text)})
+    assert response.status_code == 200 and response.headers["Content-Disposition"].startswith("attachment")
+    data = response.data
+    response.close()  # the desk's temporary file goes with it
+    lines = decrypt(data, [partner]).decode().splitlines()
+    assert len(lines) == 3
+    for line in lines:
+        record = json.loads(line)
+        assert record["contact"] is None and record["description"] == "[withheld]" and record["mechanism"]["profile"] == "redacted"
+    assert CASE_TEXT.encode() not in data
+    (entry,) = [e for e in desk.store.audit_entries() if e.action == "exported"]
+    assert entry.detail.startswith("3 cases, redacted")
+    caseworker = signed_in(desk, "cai")
+    assert caseworker.get("/export").status_code == 403
+
+
+def test_the_reply_box_counts_the_sms_messages_before_sending(desk):
+    client = signed_in(desk, "cai")
+    case = case_ids(desk)[0]
+    page = client.get(f"/cases/{case}")
+    text = "আপনার মজুরির বিষয়ে কারখানার সাথে কথা বলেছি। শুক্রবারের মধ্যে বাকি টাকা দেওয়ার কথা। টাকা পেলে জানাবেন?"
+    counted = client.post(f"/cases/{case}/reply", data={"text": text, "action": "count", "csrf_token": csrf_of(page.text)})
+    assert counted.status_code == 200 and "2 paid message(s) (UCS-2" in counted.text
+    assert text in counted.text, "the text stays in the box"
+    assert "reply_sent" not in [e.action for e in desk.store.audit_entries()], "counting sends nothing"

@@ -23,7 +23,7 @@ from bot.messages import InboundMessage
 from engine_support import conversations, sealed_cases
 from storage import crypto
 from storage.embedded_queue import EmbeddedQueue
-from storage.keys import load_operator_identity
+from storage.keys import intake_signing_public_keys, load_operator_identity
 from storage.models import Case
 from storage.operator_store import OperatorStore
 from storage.outbox import forward_outbox
@@ -52,12 +52,12 @@ def menu_number(services, lang: str) -> str:
     return str(services.settings.deployment.languages.index(lang) + 1)
 
 
-def intake(services, lang: str) -> list[str]:
+def intake(services, lang: str, contact: bool = False) -> list[str]:
     """What a worker sends from first contact to the summary (the engine flow tests' script)."""
     a = ANSWERS[lang]
     return [
         "hello", menu_number(services, lang), "1", a["description"], "1",
-        a["workplace"], a["location"], a["brand"], a["when"], "1", a["people_affected"], "2", "2",
+        a["workplace"], a["location"], a["brand"], a["when"], "1", a["people_affected"], "2", "1" if contact else "2",
     ]  # fmt: skip
 
 
@@ -80,8 +80,8 @@ class Worker:
     def t(self, key: str, lang: str | None = None, **values: object) -> str:
         return self.services.catalogs.text(lang or self.lang, key, **values)
 
-    def until(self, stop: str) -> None:
-        for text in intake(self.services, self.lang)[: STOPS[stop]]:
+    def until(self, stop: str, contact: bool = False) -> None:
+        for text in intake(self.services, self.lang, contact)[: STOPS[stop]]:
             self.say(text)
 
     def danger_prompt(self, lang: str | None = None) -> str:
@@ -90,9 +90,9 @@ class Worker:
             self.t("danger.contacts", lang, contacts=contacts) + "\n\n" + self.t("ask.alert", lang) + "\n" + self.t("hint.yes_no", lang)
         )
 
-    def in_dialogue(self) -> str:
+    def in_dialogue(self, contact: bool = False) -> str:
         """A whole report sent, then STATUS <code>: the worker is answering into their case. Returns the code."""
-        self.until("summary")
+        self.until("summary", contact)
         (code,) = CODE_SHOWN.findall(self.say("1")[-1])
         self.say(f"STATUS {code}")
         assert expected_after(self, "dialogue") in self.last[-1]
@@ -119,7 +119,7 @@ def expected_after(worker: Worker, stop: str) -> str:
         "workplace": t("ask.workplace"),
         "ongoing": t("ask.ongoing"),  # a yes/no question
         "people_affected": t("ask.people_affected"),  # a number question
-        "summary": t("summary", summary="\x00").split("\x00")[0],
+        "summary": t("summary.check", summary="\x00").split("\x00")[0],
         "dialogue": t("dialogue.prompt", cancel="\x00").split("\x00")[0],
     }[stop]
 
@@ -202,7 +202,7 @@ def test_the_issue_reproduction_fire_as_first_message_reaches_the_team_after_one
     forward_outbox(services.sessions, services.sink, max_attempts=3)
     identity = identity_of(settings)
     store = OperatorStore(settings.path(settings.operator.store), identity)
-    assert pull_cases(services.sink, store, identity).pulled == 1
+    assert pull_cases(services.sink, store, identity, signing_keys=intake_signing_public_keys(settings)).pulled == 1
     (summary,) = store.summaries()
     assert summary.urgent is True
     alert = store.get(summary.case_id)
@@ -219,7 +219,7 @@ def test_the_issue_reproduction_fire_as_first_message_reaches_the_team_after_one
     with services.sessions.begin() as session:
         assert session.execute(select(Case.case_id)).scalars().all() == [summary.case_id], "one case, updated, not inserted"
     forward_outbox(services.sessions, services.sink, max_attempts=3)
-    assert pull_cases(services.sink, store, identity).pulled == 1, "the report is not taken for a redelivery of the alert"
+    assert pull_cases(services.sink, store, identity, signing_keys=intake_signing_public_keys(settings)).pulled == 1, "the report is not taken for a redelivery of the alert"
     (merged,) = store.summaries()
     assert merged.case_id == summary.case_id and merged.urgent is True
     report = store.get(summary.case_id)
@@ -358,7 +358,7 @@ def test_change_of_the_description_adds_by_default_or_replaces(services, send, l
     else:
         assert worker.say(how) == [worker.t("ask.description")]
         replies = worker.say(new)
-    assert replies[-1].startswith(worker.t("summary", summary="\x00").split("\x00")[0])
+    assert replies[-1].startswith(worker.t("summary.check", summary="\x00").split("\x00")[0])
     worker.say("1")
     (case,) = sealed_cases(services)
     original = ANSWERS[lang]["description"]
@@ -381,13 +381,13 @@ def test_new_danger_words_on_change_ask_about_danger_again(services, send, lang)
     replies = worker.say(DANGER[lang])
     assert replies[-1] == worker.danger_prompt()
     replies = worker.say("1")
-    assert CODE_SHOWN.search(replies[0]) and replies[-1].startswith(worker.t("summary", summary="\x00").split("\x00")[0])
+    assert CODE_SHOWN.search(replies[0]) and replies[-1].startswith(worker.t("summary.check", summary="\x00").split("\x00")[0])
     (alert,) = alerts(services)
     assert alert["description"].count(DANGER[lang]) == 2
 
 
 def _finish_to_summary(worker: Worker) -> None:
-    summary = worker.t("summary", summary="\x00").split("\x00")[0]
+    summary = worker.t("summary.check", summary="\x00").split("\x00")[0]
     for _ in range(30):
         if worker.last[-1].startswith(summary):
             return
@@ -407,7 +407,7 @@ def test_a_message_in_answer_mode_with_danger_words_also_reaches_the_case(servic
     worker = Worker(services, send, "en")
     worker.in_dialogue()
     replies = worker.say(DANGER["en"])
-    assert replies[0] == worker.t("dialogue.added", cancel="STOP")
+    assert replies[0] == worker.t("dialogue.added", cancel="EXIT")  # SMS never names an opt-out word
     assert replies[-1] == worker.danger_prompt()
 
 
@@ -434,12 +434,13 @@ def test_the_danger_question_with_its_contacts_fits_three_sms_segments(lang):
     assert count_segments(prompt).segments <= 3
 
 
-def test_an_alert_in_answer_mode_joins_the_workers_case_and_never_moves_its_reply_address(services, send, settings):
+@pytest.mark.parametrize("contact", [True, False], ids=["contact-yes", "contact-no"])
+def test_an_alert_in_answer_mode_joins_the_workers_case_and_never_moves_its_reply_address(services, send, settings, contact):
     from storage.models import Case as CaseRow
     from bot.messages import ReplyAddress
 
     owner = Worker(services, send, "en", sender="+8801711000555")
-    code = owner.in_dialogue()
+    code = owner.in_dialogue(contact)
     stranger = Worker(services, send, "en", sender="+8801711000666")  # knows the code, writes from elsewhere
     stranger.say(f"STATUS {code}")
     stranger.say(DANGER["en"])
@@ -448,12 +449,15 @@ def test_an_alert_in_answer_mode_joins_the_workers_case_and_never_moves_its_repl
     with services.sessions.begin() as session:
         (row,) = session.execute(select(CaseRow)).scalars().all()
         assert row.urgent is True
-        held = ReplyAddress.from_json(crypto.decrypt_reply_address(services.secrets, row.case_id, row.reply_address))
-        assert held.address == "+8801711000555"
+        if not contact:  # the worker who said NO to contact is never written to: no address, not even the stranger's
+            assert row.reply_address is None and row.contact_allowed is False
+        else:
+            held = ReplyAddress.from_json(crypto.decrypt_reply_address(services.secrets, row.case_id, row.reply_address))
+            assert held.address == "+8801711000555"
     forward_outbox(services.sessions, services.sink, max_attempts=3)
     identity = identity_of(settings)
     store = OperatorStore(settings.path(settings.operator.store), identity)
-    assert pull_cases(services.sink, store, identity).pulled == 2
+    assert pull_cases(services.sink, store, identity, signing_keys=intake_signing_public_keys(settings)).pulled == 2
     (summary,) = store.summaries()
     assert summary.urgent is True
     record = store.get(summary.case_id)
@@ -482,3 +486,85 @@ def test_ending_the_conversation_after_an_alert_says_the_alert_stays_with_the_te
     assert replies[-1] == worker.t("alert.already_sent", code=shown)
     assert conversations(services) == 0
     assert len(alerts(services)) == 1  # not taken back
+
+
+# ---------------------------------------------------------------- 4. danger first across the flow's pauses, erase question, language switch
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """clock(minutes): from now on the intake sees the time `minutes` later than the real one."""
+    import bot.intake as intake_module
+    from datetime import timedelta
+    from storage.db import utcnow
+
+    def move(minutes: float) -> None:
+        shifted = utcnow() + timedelta(minutes=minutes)
+        monkeypatch.setattr(intake_module, "utcnow", lambda: shifted)
+
+    return move
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_danger_words_after_a_pause_get_welcome_back_and_the_alert_question(services, send, clock, lang):
+    worker = Worker(services, send, lang)
+    worker.until("workplace")
+    clock(45)
+    replies = worker.say(DANGER[lang])
+    assert replies[0] == worker.t("welcome_back") and replies[-1] == worker.danger_prompt()
+
+
+@pytest.mark.parametrize("answer", ["1", "yes"])
+def test_yes_to_the_alert_question_after_a_pause_sends_the_alert(services, send, clock, answer):
+    worker = Worker(services, send, "en")
+    worker.until("workplace")
+    worker.say(DANGER["en"])
+    clock(45)  # the worker answers the alert question after a while: that YES is no small talk
+    replies = worker.say(answer)
+    assert CODE_SHOWN.search("\n".join(replies)), replies
+    from storage.models import OutboxEntry
+
+    with services.sessions.begin() as session:  # sealed and waiting, urgent (due at the moved clock's time)
+        assert session.execute(select(OutboxEntry.urgent)).scalars().all() == [True]
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_danger_words_at_the_erase_question_come_first_and_the_report_is_kept(services, send, lang):
+    from nlu import phrases
+
+    worker = Worker(services, send, lang)
+    worker.until("workplace")
+    worker.say(phrases("delete", lang)[0])
+    assert worker.last == [worker.t("erase.confirm") + "\n" + worker.t("hint.yes_no")]
+    assert worker.say(DANGER[lang])[-1] == worker.danger_prompt()
+    replies = worker.say("2")  # no alert
+    assert replies[0] == worker.t("alert.not_sent") and replies[-1] == worker.t("ask.workplace")
+    worker.say(ANSWERS[lang]["workplace"])  # an answer, not a YES to erasing
+    assert conversations(services) == 1
+    _finish_from_category(worker)
+    (case,) = sealed_cases(services)
+    assert DANGER[lang] in case["description"] and case["answers"]["workplace"] == ANSWERS[lang]["workplace"]
+
+
+def test_danger_words_at_the_language_menu_mid_report_come_first_and_join_the_description(services, send):
+    worker = Worker(services, send, "en")
+    worker.until("workplace")
+    worker.say("LANGUAGE")
+    assert worker.t("language.menu") in worker.last[-1]
+    assert worker.say(DANGER["en"])[-1] == worker.danger_prompt()
+    assert worker.t("language.menu") in worker.say("2")[-1]  # back where they were
+    worker.say("1")  # English again
+    assert worker.last[-1] == worker.t("ask.workplace")
+    worker.say(ANSWERS["en"]["workplace"])
+    _finish_from_category(worker)
+    (case,) = sealed_cases(services)
+    assert case["description"] == ANSWERS["en"]["description"] + "\n" + DANGER["en"]
+
+
+def test_a_language_named_at_the_alert_question_asks_it_again_in_that_language(services, send):
+    worker = Worker(services, send, "en")
+    worker.until("workplace")
+    worker.say(DANGER["en"])
+    replies = worker.say("Español")
+    assert replies[-1] == worker.danger_prompt("es")
+    assert alerts(services) == []

@@ -84,7 +84,7 @@ def test_the_pause_length_comes_from_config(settings_with, clock):
     from storage.keys import init_keys
 
     settings = settings_with(session={"resume_after_minutes": 5})
-    init_keys(settings)
+    init_keys(settings, dev_operator_key=True)  # the operator's key pair is made only when asked for
     services = build_services(settings)
     try:
         def send(text):

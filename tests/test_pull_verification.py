@@ -50,6 +50,8 @@ BAD_ITEMS = {
         record["case_id"], crypto.sign_sealed_case(key, record["case_id"], crypto.seal_case(s.secrets, b"\xff not json")))),
     "case id inside differs": ("case_id_mismatch", lambda s, key, record: (
         (other := str(uuid.uuid4())), crypto.sign_sealed_case(key, other, _sealed(s, record)))),
+    "alert under another id than its delivery id": ("case_id_mismatch", lambda s, key, record: (
+        (other := str(uuid.uuid4())), crypto.sign_sealed_case(key, other, _sealed(s, {**record, "kind": "alert", "delivery_id": str(uuid.uuid4())})))),
     "signed but not a sealed case": ("not_a_case", lambda s, key, record: (
         record["case_id"], crypto.sign_sealed_case(key, record["case_id"], b"plain bytes"))),
 }

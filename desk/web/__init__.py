@@ -28,6 +28,7 @@ from .admin import admin
 from .auth import auth
 from .cases import cases
 from .context import DeskContext
+from .exports import exports
 from .patterns import patterns
 from .security import load_user, secure_headers
 
@@ -66,7 +67,7 @@ def create_desk_app(context: DeskContext, *, secure_cookies: bool = True) -> Fla
     app.before_request(load_user)  # first: an anonymous request is sent to sign in before anything else is looked at
     CSRFProtect(app)
     Babel(app, locale_selector=lambda: g.user.language if g.get("user") and g.user.language in LANGUAGES else "en")
-    for blueprint in (auth, cases, admin, patterns):
+    for blueprint in (auth, cases, admin, patterns, exports):
         app.register_blueprint(blueprint)
     app.after_request(secure_headers)
 

@@ -148,9 +148,15 @@ def case_list():
 @requires(*WORKERS)
 def case_page(case_id: str):
     context = _context()
-    case = _case(case_id)
+    _case(case_id)
     context.store.mark_seen(g.user.username, case_id, context.clock())
     context.store.audit(g.user.username, "case_opened", case_id, now=context.clock())
+    return _render_case(case_id)
+
+
+def _render_case(case_id: str, reply_form: ReplyForm | None = None, segments=None):
+    context = _context()
+    case = _case(case_id)
     record = case.record
     language = g.user.language
     questions = [(q.id, _catalogs().text(language, f"label.{q.id}") if _catalogs().has(language, f"label.{q.id}") else q.id,
@@ -171,7 +177,7 @@ def case_page(case_id: str):
         "case.html", case=case, record=record, questions=questions, notes=context.store.notes(case_id),
         history=context.cases_store.history(case_id), due=due_dates(record["received_at"], context.cases_store.levels),
         thread=_thread(case_id), note_form=NoteForm(), assign_form=assign_form, labels_form=labels_form,
-        status_form=StatusForm(status=case.status), reply_form=ReplyForm(), refer_form=refer_form,
+        status_form=StatusForm(status=case.status), reply_form=reply_form or ReplyForm(), refer_form=refer_form, segments=segments,
         referrals=context.store.referrals(case_id), can_refer=referral_allowed(context.settings, record), related=related[:20],
         contact_allowed=record.get("contact") is not None, attachments=record.get("attachments") or [],
     )
@@ -270,6 +276,8 @@ def reply(case_id: str):
     form = ReplyForm()
     if not form.validate_on_submit():
         abort(400)
+    if request.form.get("action") == "count":  # what the message costs a worker on SMS, before it is sent
+        return _render_case(case_id, form, count_segments(form.text.data))
     context = _context()
     if context.operator_client is None:
         return _done(case_id, _("No hotline server is configured (operator_client.url): the message was not sent."))

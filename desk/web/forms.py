@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms.fields.choices import SelectChoice
 from wtforms import BooleanField, DateField, HiddenField, PasswordField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Regexp
+from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from storage.lifecycle import STATUSES
 
@@ -79,3 +79,14 @@ class LanguageForm(FlaskForm):
 
 class UserStateForm(FlaskForm):
     disabled = BooleanField()
+
+
+class ExportForm(FlaskForm):
+    profile = SelectField("Profile", choices=options([("redacted", "redacted: no contact, no photos, no case code, no words"),
+                                                     ("full", "full: everything")]))
+    include_text = BooleanField("Redacted: keep the description and text answers")
+    recipients = TextAreaField("The partner's age public keys, one a line (age1...)", validators=[DataRequired(), Length(max=5000)])
+    status = SelectField("Status", choices=options([("", "any")] + [(s, s) for s in STATUSES]), default="", validate_choice=False)
+    urgent = BooleanField("Urgent only")
+    since = DateField("Received from", validators=[Optional()])
+    until = DateField("Received to", validators=[Optional()])
