@@ -39,7 +39,7 @@ from bot.messages import InboundMessage, MediaItem, ReplyAddress
 from channels.base import channel_secret
 from channels.dispatcher import SENDING
 from channels.media import MediaRejected, clean_media, media_type
-from channels.whatsapp_cloud.graph import MediaUnavailable
+from channels.provider_http import MediaUnavailable, plain_response
 from storage.db import utcnow
 from storage.outbound import enqueue
 
@@ -54,12 +54,6 @@ ADAPTER = CHANNEL = "line"
 SECTION = "channels.line"
 PATH = "/webhooks/line"
 MEDIA_TYPES = {"image": "image/jpeg", "audio": "audio/mp4"}
-
-
-def _plain(text: str, status: int) -> Response:
-    response = Response(text, status=status, mimetype="text/plain")
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
 
 
 class LineAdapter:
@@ -98,10 +92,10 @@ class LineAdapter:
             events = self.parser.parse(raw.decode("utf-8"), signature)
         except InvalidSignatureError:
             log.warning("webhook refused: missing or wrong signature", extra={"channel": CHANNEL})
-            return _plain("forbidden", 403)
+            return plain_response("forbidden", 403)
         except (UnicodeDecodeError, ValueError, TypeError, AttributeError, KeyError, RecursionError):
             log.warning("webhook refused: not a LINE payload", extra={"channel": CHANNEL})
-            return _plain("bad request", 400)
+            return plain_response("bad request", 400)
         retry = False
         for event in events:
             source = getattr(event, "source", None)
@@ -121,7 +115,7 @@ class LineAdapter:
             except Exception:
                 log.exception("event not handled")
                 retry = True
-        return _plain("temporarily unavailable", 503) if retry else _plain("ok", 200)
+        return plain_response("temporarily unavailable", 503) if retry else plain_response("ok", 200)
 
     def _message(self, event: MessageEvent, user_id: str) -> None:
         content = event.message

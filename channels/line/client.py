@@ -33,7 +33,7 @@ from linebot.v3.messaging import (
 
 from channels.base import SendError
 from channels.whatsapp_cloud.compose import shorten, split_text
-from channels.whatsapp_cloud.graph import MediaUnavailable
+from channels.provider_http import MediaUnavailable, download_limited
 
 log = logging.getLogger(__name__)
 
@@ -150,18 +150,7 @@ class LineClient:
         if not message_id.isdigit():
             raise MediaUnavailable("bad_id", retryable=False)
         url = f"{self.data_api_base_url}/v2/bot/message/{message_id}/content"
-        try:
-            with self._http.stream("GET", url, headers=self._auth) as response:
-                if response.status_code != 200:
-                    raise MediaUnavailable(f"content_{response.status_code}", retryable=response.status_code >= 500)
-                data = bytearray()
-                for chunk in response.iter_bytes():
-                    data += chunk
-                    if len(data) > max_bytes:
-                        raise MediaUnavailable("too_large", retryable=False)
-                return response.headers.get("content-type", ""), bytes(data)
-        except httpx.HTTPError as error:
-            raise MediaUnavailable(f"network_{type(error).__name__}", retryable=True) from None
+        return download_limited(self._http, url, max_bytes, headers=self._auth, what="content")
 
     def close(self) -> None:
         self._http.close()

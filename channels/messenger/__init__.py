@@ -14,7 +14,6 @@ Secrets: `MESSENGER_APP_SECRET`, `MESSENGER_VERIFY_TOKEN`, `MESSENGER_PAGE_ACCES
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
 from collections.abc import Callable, Sequence
@@ -28,7 +27,7 @@ from bot.intake import Intake
 from bot.messages import InboundMessage, MediaItem, ReplyAddress
 from channels.base import channel_secret
 from channels.media import MediaRejected, clean_media, media_type
-from channels.whatsapp_cloud.graph import MediaUnavailable
+from channels.provider_http import MediaUnavailable, hub_signature_ok, plain_response
 
 from .payload import IncomingMessage, MalformedPayload, decode
 from .send import SendApi, message_bodies, messaging_type
@@ -44,18 +43,6 @@ PATH = "/webhooks/messenger"
 MAX_CHALLENGE_CHARS = 256
 # What Messenger's attachment types are taken as, before the bytes are checked (channels/media.py).
 MEDIA_TYPES = {"image": "image/jpeg", "audio": "audio/mp4"}
-
-
-def signature_ok(app_secret: bytes, raw: bytes, header: str) -> bool:
-    """`X-Hub-Signature-256` is "sha256=" and the hex HMAC-SHA256 of the raw body (compared in constant time)."""
-    expected = b"sha256=" + hmac.new(app_secret, raw, hashlib.sha256).hexdigest().encode()
-    return hmac.compare_digest(expected, header.strip().lower().encode("latin-1", "replace"))
-
-
-def _plain(text: str, status: int) -> Response:
-    response = Response(text, status=status, mimetype="text/plain")
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
 
 
 class MessengerAdapter:
@@ -120,21 +107,21 @@ class MessengerAdapter:
         token_ok = hmac.compare_digest(token, self._verify_token)
         if request.args.get("hub.mode") == "subscribe" and token_ok and 0 < len(challenge) <= MAX_CHALLENGE_CHARS:
             log.info("webhook verified by Meta", extra={"channel": CHANNEL})
-            return _plain(challenge, 200)
+            return plain_response(challenge, 200)
         log.warning("webhook verification refused", extra={"channel": CHANNEL})
-        return _plain("forbidden", 403)
+        return plain_response("forbidden", 403)
 
     def deliver(self) -> Response:
         """A signed webhook: each worker message handled in its own transaction; 503 lets Meta redeliver."""
         raw = request.get_data(cache=False)
-        if not signature_ok(self._app_secret, raw, request.headers.get("X-Hub-Signature-256", "")):
+        if not hub_signature_ok(self._app_secret, raw, request.headers.get("X-Hub-Signature-256", "")):
             log.warning("webhook refused: missing or wrong signature", extra={"channel": CHANNEL})
-            return _plain("forbidden", 403)
+            return plain_response("forbidden", 403)
         try:
             messages = decode(raw)
         except MalformedPayload:
             log.warning("webhook refused: not a Messenger payload", extra={"channel": CHANNEL})
-            return _plain("bad request", 400)
+            return plain_response("bad request", 400)
         retry = False
         for incoming in messages:
             if incoming.page_id != self.settings.page_id:
@@ -151,7 +138,7 @@ class MessengerAdapter:
                 retry = True
                 continue
             self.kick(reply.outbound_ids)
-        return _plain("temporarily unavailable", 503) if retry else _plain("ok", 200)
+        return plain_response("temporarily unavailable", 503) if retry else plain_response("ok", 200)
 
     def _inbound(self, incoming: IncomingMessage) -> InboundMessage:
         media, refused = self._media(incoming)

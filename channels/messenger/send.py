@@ -17,7 +17,8 @@ import httpx
 
 from channels.base import SendError
 from channels.whatsapp_cloud.compose import shorten, split_text
-from channels.whatsapp_cloud.graph import MediaUnavailable, graph_error_code
+from channels.provider_http import MediaUnavailable, download_limited
+from channels.whatsapp_cloud.graph import graph_error_code
 
 TEXT_LIMIT = 2000
 MAX_QUICK_REPLIES = 13
@@ -98,18 +99,7 @@ class SendApi:
         """(content type, bytes) of an attachment, read no further than `max_bytes` (no token sent: a CDN URL)."""
         if not url.startswith(self._media_schemes):
             raise MediaUnavailable("bad_url", retryable=False)
-        try:
-            with self._http.stream("GET", url) as response:
-                if response.status_code != 200:
-                    raise MediaUnavailable(f"download_{response.status_code}", retryable=response.status_code >= 500)
-                data = bytearray()
-                for chunk in response.iter_bytes():
-                    data += chunk
-                    if len(data) > max_bytes:
-                        raise MediaUnavailable("too_large", retryable=False)
-                return response.headers.get("content-type", ""), bytes(data)
-        except httpx.HTTPError as error:
-            raise MediaUnavailable(f"network_{type(error).__name__}", retryable=True) from None
+        return download_limited(self._http, url, max_bytes)
 
     def close(self) -> None:
         self._http.close()

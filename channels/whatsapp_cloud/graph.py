@@ -10,6 +10,7 @@ from __future__ import annotations
 import httpx
 
 from channels.base import SendError
+from channels.provider_http import MediaUnavailable, download_limited
 
 TIMEOUT = httpx.Timeout(15.0, connect=5.0)
 # Graph error codes where waiting helps: throttling, spam-rate limits, temporary outages.
@@ -17,15 +18,6 @@ RETRYABLE_CODES = frozenset({1, 2, 4, 17, 80007, 130429, 131000, 131016, 131048,
                              190})  # 190: token expired; the deployment renews it and nothing is lost meanwhile
 # 131047: more than 24 hours since the worker's last message (re-engagement). Permanent for this
 # free-form text; a later attempt goes out as the template. 100, 131026, 131051...: permanent.
-
-
-class MediaUnavailable(Exception):
-    """A worker's media could not be fetched; `retryable` says whether Meta should redeliver the webhook."""
-
-    def __init__(self, reason: str, *, retryable: bool) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.retryable = retryable
 
 
 def graph_error_code(response: httpx.Response) -> int | None:
@@ -96,15 +88,8 @@ class GraphClient:
             raise MediaUnavailable("bad_answer", retryable=True) from None
 
     def _download(self, url: str, max_bytes: int) -> bytes:
-        with self._http.stream("GET", url, headers=self._auth) as response:
-            if response.status_code != 200:
-                raise MediaUnavailable(f"download_{response.status_code}", retryable=_retryable(response.status_code, None))
-            data = bytearray()
-            for chunk in response.iter_bytes():
-                data += chunk
-                if len(data) > max_bytes:  # stop reading: never hold more than the limit
-                    raise MediaUnavailable("too_large", retryable=False)
-            return bytes(data)
+        return download_limited(self._http, url, max_bytes, headers=self._auth,
+                                retryable_status=lambda status: _retryable(status, None))[1]
 
     def close(self) -> None:
         self._http.close()

@@ -12,7 +12,6 @@ harmless), else 200 (Meta retries anything else for days).
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
 import threading
@@ -25,7 +24,9 @@ from bot.intake import Intake
 from bot.messages import InboundMessage, MediaItem
 from channels.media import MediaRejected, check_type, clean_media
 
-from .graph import GraphClient, MediaUnavailable
+from channels.provider_http import MediaUnavailable, hub_signature_ok, plain_response
+
+from .graph import GraphClient
 from .payload import DeliveryStatus, IncomingMessage, MalformedPayload, decode
 
 log = logging.getLogger(__name__)
@@ -33,18 +34,6 @@ log = logging.getLogger(__name__)
 ADAPTER = "whatsapp_cloud"
 CHANNEL = "whatsapp"
 MAX_CHALLENGE_CHARS = 256
-
-
-def signature_ok(app_secret: bytes, raw: bytes, header: str) -> bool:
-    """`X-Hub-Signature-256` is "sha256=" and the hex HMAC-SHA256 of the raw body (compared in constant time)."""
-    expected = b"sha256=" + hmac.new(app_secret, raw, hashlib.sha256).hexdigest().encode()
-    return hmac.compare_digest(expected, header.strip().lower().encode("latin-1", "replace"))
-
-
-def _plain(text: str, status: int) -> Response:
-    response = Response(text, status=status, mimetype="text/plain")
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
 
 
 class Webhook:
@@ -85,21 +74,21 @@ class Webhook:
         token_ok = hmac.compare_digest(token, self._verify_token)
         if mode == "subscribe" and token_ok and 0 < len(challenge) <= MAX_CHALLENGE_CHARS:
             log.info("webhook verified by Meta", extra={"channel": CHANNEL})
-            return _plain(challenge, 200)
+            return plain_response(challenge, 200)
         log.warning("webhook verification refused", extra={"channel": CHANNEL})
-        return _plain("forbidden", 403)
+        return plain_response("forbidden", 403)
 
     def deliver(self) -> Response:
         """A signed webhook: statuses counted, each worker message handled in its own transaction."""
         raw = request.get_data(cache=False)
-        if not signature_ok(self._app_secret, raw, request.headers.get("X-Hub-Signature-256", "")):
+        if not hub_signature_ok(self._app_secret, raw, request.headers.get("X-Hub-Signature-256", "")):
             log.warning("webhook refused: missing or wrong signature", extra={"channel": CHANNEL})
-            return _plain("forbidden", 403)
+            return plain_response("forbidden", 403)
         try:
             messages, statuses = decode(raw)
         except MalformedPayload:
             log.warning("webhook refused: not a Cloud API payload", extra={"channel": CHANNEL})
-            return _plain("bad request", 400)
+            return plain_response("bad request", 400)
         for status in statuses:
             if status.phone_number_id == self.phone_number_id:
                 self._status(status)
@@ -127,8 +116,8 @@ class Webhook:
                 continue
             self.kick(reply.outbound_ids)
         if failed:
-            return _plain("temporarily unavailable", 503)
-        return _plain("ok", 200)
+            return plain_response("temporarily unavailable", 503)
+        return plain_response("ok", 200)
 
     def _inbound(self, incoming: IncomingMessage) -> InboundMessage:
         media, refused = self._media(incoming)
