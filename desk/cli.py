@@ -11,11 +11,15 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
 from bot.cli import _settings
+
+from .store import DeskError, DeskStore
 
 
 def _identity(settings, key_file: str | None) -> str:
@@ -37,15 +41,21 @@ def _identity(settings, key_file: str | None) -> str:
     return load_operator_identity(path)
 
 
-def _store(ctx: click.Context, key_file: str | None = None):
+@contextmanager
+def _store(ctx: click.Context, key_file: str | None = None) -> Iterator[DeskStore]:
+    """The desk's store for one command: a refused action is one line (exit 1), and the file is closed."""
     from bot.cli_cases import service_levels
     from storage.operator_store import OperatorStore
 
-    from .store import DeskStore
-
     settings = _settings(ctx)
     identity = _identity(settings, key_file)
-    return DeskStore(OperatorStore(settings.path(settings.operator.store), identity, service_levels(settings)))
+    store = DeskStore(OperatorStore(settings.path(settings.operator.store), identity, service_levels(settings)))
+    try:
+        yield store
+    except DeskError as error:
+        raise click.ClickException(str(error)) from None
+    finally:
+        store.cases.close()
 
 
 def _key_option(function):
@@ -80,11 +90,6 @@ def user() -> None:
     """Accounts of the desk."""
 
 
-def _done(store, message: str) -> None:
-    store.cases.close()
-    click.echo(message)
-
-
 @user.command("add")
 @click.argument("username")
 @click.option("--role", required=True, type=click.Choice(["admin", "caseworker", "analyst"]))
@@ -95,16 +100,10 @@ def _done(store, message: str) -> None:
 @click.pass_context
 def user_add(ctx, username, role, require_totp, language, password, key_file) -> None:
     """Make an account (the first admin, or anyone)."""
-    from .store import DeskError
-
-    store = _store(ctx, key_file)
-    try:
+    with _store(ctx, key_file) as store:
         store.add_user(username, password, role, totp_required=require_totp, language=language)
-    except DeskError as error:
-        store.cases.close()
-        raise click.ClickException(str(error)) from None
-    store.audit("cli", "user_added", username, role)
-    _done(store, f"{role} {username} added" + ("; the second step is set up at the first sign-in" if role == "admin" or require_totp else ""))
+        store.audit("cli", "user_added", username, role)
+    click.echo(f"{role} {username} added" + ("; the second step is set up at the first sign-in" if role == "admin" or require_totp else ""))
 
 
 @user.command("reset")
@@ -114,16 +113,10 @@ def user_add(ctx, username, role, require_totp, language, password, key_file) ->
 @click.pass_context
 def user_reset(ctx, username, password, key_file) -> None:
     """A new password and a new second step at the next sign-in; every session of the account ends."""
-    from .store import DeskError
-
-    store = _store(ctx, key_file)
-    try:
+    with _store(ctx, key_file) as store:
         store.set_password(username, password)
-    except DeskError as error:
-        store.cases.close()
-        raise click.ClickException(str(error)) from None
-    store.audit("cli", "user_reset", username)
-    _done(store, f"{username}: password reset, second step to set up again, sessions ended")
+        store.audit("cli", "user_reset", username)
+    click.echo(f"{username}: password reset, second step to set up again, sessions ended")
 
 
 @user.command("disable")
@@ -131,16 +124,10 @@ def user_reset(ctx, username, password, key_file) -> None:
 @_key_option
 @click.pass_context
 def user_disable(ctx, username, key_file) -> None:
-    from .store import DeskError
-
-    store = _store(ctx, key_file)
-    try:
+    with _store(ctx, key_file) as store:
         store.set_disabled(username, True)
-    except DeskError as error:
-        store.cases.close()
-        raise click.ClickException(str(error)) from None
-    store.audit("cli", "user_disabled", username)
-    _done(store, f"{username} disabled (sessions ended)")
+        store.audit("cli", "user_disabled", username)
+    click.echo(f"{username} disabled (sessions ended)")
 
 
 @user.command("enable")
@@ -148,27 +135,21 @@ def user_disable(ctx, username, key_file) -> None:
 @_key_option
 @click.pass_context
 def user_enable(ctx, username, key_file) -> None:
-    from .store import DeskError
-
-    store = _store(ctx, key_file)
-    try:
+    with _store(ctx, key_file) as store:
         store.set_disabled(username, False)
-    except DeskError as error:
-        store.cases.close()
-        raise click.ClickException(str(error)) from None
-    store.audit("cli", "user_enabled", username)
-    _done(store, f"{username} enabled")
+        store.audit("cli", "user_enabled", username)
+    click.echo(f"{username} enabled")
 
 
 @user.command("list")
 @_key_option
 @click.pass_context
 def user_list(ctx, key_file) -> None:
-    store = _store(ctx, key_file)
-    for account in store.users():
+    with _store(ctx, key_file) as store:
+        accounts = store.users()
+    for account in accounts:
         second = "totp" if account.totp_enrolled else ("totp pending" if account.totp_required else "-")
         click.echo(f"{account.username}\t{account.role}\t{second}\t{'disabled' if account.disabled else 'active'}")
-    store.cases.close()
 
 
 @desk.command("company")
@@ -179,16 +160,10 @@ def user_list(ctx, key_file) -> None:
 @click.pass_context
 def company(ctx, action, name, recipient, key_file) -> None:
     """Add a company to the directory, with the age public key it opens referrals with."""
-    from .store import DeskError
-
-    store = _store(ctx, key_file)
-    try:
+    with _store(ctx, key_file) as store:
         store.add_company(name, recipient)
-    except DeskError as error:
-        store.cases.close()
-        raise click.ClickException(str(error)) from None
-    store.audit("cli", "company_added", "-", name[:60])
-    _done(store, f"{name} added to the directory")
+        store.audit("cli", "company_added", "-", name[:60])
+    click.echo(f"{name} added to the directory")
 
 
 @desk.group("audit")
@@ -201,9 +176,8 @@ def audit() -> None:
 @click.pass_context
 def audit_verify(ctx, key_file) -> None:
     """Exit 0 when the hash chain is whole; 1, naming the first broken line, when a line was edited or removed."""
-    store = _store(ctx, key_file)
-    intact, summary = store.verify_audit()
-    store.cases.close()
+    with _store(ctx, key_file) as store:
+        intact, summary = store.verify_audit()
     click.echo(summary)
     if not intact:
         ctx.exit(1)
