@@ -6,7 +6,7 @@ import pytest
 
 from fake_telegram import FakeTelegramServer
 from fake_twilio import FakeTwilio
-from persona_support import TELEGRAM_TOKEN, WEBHOOK_SECRET, LiveHotline
+from personas.persona_support import TELEGRAM_TOKEN, WEBHOOK_SECRET, LiveHotline
 from test_channel_twilio import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_URL
 
 LANGUAGES = ["en", "bn", "vi", "es", "my", "id", "tl", "zh"]

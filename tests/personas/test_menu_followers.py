@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from persona_support import SMS_OPT_OUT_WORDS, case_code_in
+from personas.persona_support import SMS_OPT_OUT_WORDS, case_code_in
 from worker_scripts import BENGALI_INTAKE, ENGLISH_INTAKE
 
 

@@ -11,7 +11,7 @@ import json
 
 from sqlalchemy import func, select
 
-from persona_support import CODE_SHOWN, case_code_in, grievance
+from personas.persona_support import CODE_SHOWN, case_code_in, grievance
 from storage.models import WorkerAnswer
 from worker_scripts import ENGLISH_INTAKE
 
