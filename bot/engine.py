@@ -767,12 +767,19 @@ class Engine:
         """Before the step's own answer: the alert question, the add-or-replace choice, danger words
         (asked about at once, at any step, once per conversation), text kept at the language menu."""
         if draft.step == STEP_DANGER:
+            if draft.confirm_erase:  # DELETE/CANCEL at the alert question: this yes/no is about erasing
+                answered = self._answer_erase(draft, text)
+                if answered is not None:
+                    return answered
             return self._answer_danger(draft, text, desk)
         if draft.step == STEP_CHANGE_DESCRIPTION:
             chosen = self._answer_change_description(draft, text)
             if chosen is not None:
                 return chosen
         if not draft.danger_asked and self._urgent(text, draft.language):
+            # Danger words are no answer to "Erase your report?": the question is dropped, so a
+            # later YES answers the step the worker is back at, never erases what they wrote.
+            draft.confirm_erase = None
             return self._danger_found(draft, text, desk)
         if draft.step == STEP_LANGUAGE:
             return self._keep_at_language(draft, text)

@@ -113,7 +113,10 @@ class ConversationStore:
         row = self.connection.execute(_PEEK, {"lookup": lookup}).first()
         if row is None or as_utc(row.expires_at) <= now:
             return None
-        return Draft.from_json(crypto.decrypt_draft(self.secrets, lookup, row.draft))
+        try:
+            return Draft.from_json(crypto.decrypt_draft(self.secrets, lookup, row.draft))
+        except crypto.DecryptionError:  # a retired data key: `load` erases it and tells the worker
+            return None
 
     def save(self, lookup: str, draft: Draft, reply_address: ReplyAddress, now: datetime) -> None:
         draft.message_refs = draft.message_refs[-MAX_MESSAGE_REFS:]

@@ -13,7 +13,10 @@ def needles_in_tree(root: Path, needles: list[str]) -> list[tuple[str, str, str]
     for path in sorted(root.rglob("*")):
         if not path.is_file():
             continue
-        data = path.read_bytes()
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:  # gone since the listing (SQLite's -shm/-wal at close): it holds nothing now
+            continue
         for needle in needles:
             for encoding in ENCODINGS:
                 if needle.encode(encoding) in data:

@@ -192,7 +192,7 @@ def test_build_services_runs_the_check_once_at_start_up(settings_with):
     from storage.keys import init_keys
 
     settings = settings_with(flow={"questions": QUESTIONS_WITH_OVERTIME})
-    init_keys(settings)
+    init_keys(settings, dev_operator_key=True)  # the operator key pair is made only when asked for
     with pytest.raises(ConfigError, match=r'no text "ask.overtime"'):
         build_services(settings)
 
@@ -204,7 +204,7 @@ def test_without_contacts_a_worker_in_danger_still_gets_something_useful(setting
     from worker_scripts import ENGLISH_INTAKE
 
     settings = settings_with(deployment={"languages": ["en", "bn", "vi", "es"], "emergency_contacts": []})
-    init_keys(settings)
+    init_keys(settings, dev_operator_key=True)  # the operator key pair is made only when asked for
     services = build_services(settings)  # the console alone: a warning, not an error
     try:
         script = list(ENGLISH_INTAKE[:-1])

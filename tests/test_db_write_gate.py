@@ -170,11 +170,12 @@ def test_the_wal_is_checkpointed_outside_the_gate_so_it_stays_bounded(db_url, tm
 def test_disposing_the_engine_ends_its_checkpoint_thread(db_url):
     from storage.db import CHECKPOINT_EVERY_COMMITS
 
+    before = set(threading.enumerate())  # in a long run, other tests' engines may still have theirs
     engine = make_engine(db_url)
     for _ in range(CHECKPOINT_EVERY_COMMITS):
         with engine.begin() as connection:
             connection.execute(text("INSERT INTO t VALUES ('x')"))
-    threads = [t for t in threading.enumerate() if t.name == "sqlite-checkpoint"]
+    threads = [t for t in threading.enumerate() if t.name == "sqlite-checkpoint" and t not in before]
     assert threads
     engine.dispose()
     for thread in threads:

@@ -568,3 +568,32 @@ def test_a_language_named_at_the_alert_question_asks_it_again_in_that_language(s
     replies = worker.say("Español")
     assert replies[-1] == worker.danger_prompt("es")
     assert alerts(services) == []
+
+
+def test_after_danger_words_at_the_erase_question_a_yes_answers_the_step_not_the_erase(services, send):
+    from nlu import phrases
+
+    worker = Worker(services, send, "en")
+    worker.until("ongoing")  # "Is it still happening? 1 = YES, 2 = NO"
+    worker.say(phrases("delete", "en")[0])
+    assert worker.say(DANGER["en"])[-1] == worker.danger_prompt()
+    assert worker.say("2")[-1].startswith(worker.t("ask.ongoing"))
+    replies = worker.say("1")  # yes, still happening: the erase question was dropped for the danger
+    assert worker.t("deleted") not in replies and conversations(services) == 1
+    assert replies[-1].startswith(worker.t("ask.people_affected"))
+
+
+@pytest.mark.parametrize(("answer", "erased"), [("1", True), ("2", False)])
+def test_delete_at_the_alert_question_asks_first_and_that_answer_is_about_erasing(services, send, answer, erased):
+    from nlu import phrases
+
+    worker = Worker(services, send, "en")
+    worker.until("workplace")
+    worker.say(DANGER["en"])
+    assert worker.say(phrases("delete", "en")[0]) == [worker.t("erase.confirm") + "\n" + worker.t("hint.yes_no")]
+    replies = worker.say(answer)
+    assert alerts(services) == [], "a YES to erasing is no YES to the alert"
+    if erased:
+        assert replies == [worker.t("deleted")] and conversations(services) == 0
+    else:
+        assert replies == [worker.t("erase.kept"), worker.danger_prompt()]  # asked about the alert again

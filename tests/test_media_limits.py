@@ -63,7 +63,7 @@ def capped(settings_with):
 
     def build(**limits):
         settings = settings_with(limits=limits)
-        init_keys(settings)
+        init_keys(settings, dev_operator_key=True)  # the operator key pair is made only when asked for
         built.append(build_services(settings))
         return built[-1]
 

@@ -184,7 +184,7 @@ def test_the_conversation_goes_on_when_rasa_stops(services, send, own_rasa, capt
     assert services.understander.fallbacks == 0  # Rasa answered
 
     own_rasa.stop()
-    replies = send(worker, "The supervisor also beats us with a stick")
+    replies = send(worker, "The supervisor also takes our overtime pay")  # no danger words: those ask about an alert first
     assert replies[0] == t("en", "description.added")
     assert t("en", "ask.suggestion", category=t("en", "category.wages")) in replies[-1]  # the built-in answered
     assert services.understander.fallbacks == 1
@@ -199,12 +199,12 @@ def test_the_conversation_goes_on_when_rasa_stops(services, send, own_rasa, capt
         asked = [key for key in answers if replies[-1].startswith(t("en", key))]
         assert asked, replies[-1]
         replies = send(worker, answers[asked[0]])
-    assert replies[-1].startswith(t("en", "summary", summary="").split("\n")[0])
+    assert replies[-1].startswith(t("en", "summary.check", summary="").split("\n")[0])
     (confirmation,) = send(worker, "1")
     assert confirmation.startswith("Sent.")
 
     fallbacks = [record for record in captured_logs.records if record.name == "nlu.rasa"]
     assert [(record.backend, record.reason) for record in fallbacks] == [("rasa", "unreachable")]
-    typed = ("wages", "supervisor", "beats", "stick", "Sunrise", "Gazipur")
+    typed = ("wages", "supervisor", "overtime", "Sunrise", "Gazipur")
     leaked = [word for record in captured_logs.records for word in typed if word in record.getMessage() or word in str(vars(record))]
     assert leaked == []

@@ -77,7 +77,9 @@ def _conversation(services, sender: str, messages: list[str]) -> list[bytes]:
 def test_delete_leaves_no_byte_of_the_draft_in_any_file(sqlite_services):
     versions = _conversation(sqlite_services, "+15550701", ENGLISH_INTAKE[:5])
     assert versions and _found_in_files(sqlite_services, versions)  # the scan does find them while they are stored
-    _send(sqlite_services, "+15550701", "DELETE", 99)
+    _send(sqlite_services, "+15550701", "DELETE", 99)  # a report is half-written: asked first
+    versions += _stored_ciphertexts(sqlite_services)
+    _send(sqlite_services, "+15550701", "yes", 100)
     assert _stored_ciphertexts(sqlite_services) == []
     assert wait_for_wal_erasure(sqlite_services.db)
     assert _found_in_files(sqlite_services, versions) == []
@@ -143,6 +145,9 @@ def test_erasures_in_quick_succession_are_all_covered(sqlite_services):
     versions = []
     for number, sender in enumerate(("+15550705", "+15550706", "+15550707")):
         versions += _conversation(sqlite_services, sender, ENGLISH_INTAKE[:4])
-        _send(sqlite_services, sender, "DELETE", 99 + number)
+        _send(sqlite_services, sender, "DELETE", 99 + number)  # asked first: a report is half-written
+        versions += _stored_ciphertexts(sqlite_services)
+        _send(sqlite_services, sender, "yes", 199 + number)
+    assert _stored_ciphertexts(sqlite_services) == []
     assert wait_for_wal_erasure(sqlite_services.db)
     assert _found_in_files(sqlite_services, versions) == []

@@ -192,7 +192,7 @@ def test_the_token_comes_from_a_secret_and_a_missing_one_stops_start_up(tmp_path
               "operator": {"recipients_file": "keys/operator-recipients.txt", "identity_file": "operator/id.txt"},
               "nlu": {"backend": "rasa", "rasa_url": "http://127.0.0.1:5999", "rasa_token": {"env": "TEST_RASA_TOKEN"}}}
     settings = settings_from_mapping(config, base_dir=tmp_path)
-    init_keys(settings)
+    init_keys(settings, dev_operator_key=True)  # the operator key pair is made only when asked for
     monkeypatch.delenv("TEST_RASA_TOKEN", raising=False)
     with pytest.raises(ConfigError, match="nlu.rasa_token: environment variable TEST_RASA_TOKEN is not set"):
         build_services(settings)
