@@ -85,9 +85,9 @@ class InboundMessage:
     @property
     def chat_stays_on_phone(self) -> bool:
         """After DELETE the chat's messages stay on the worker's phone, and the worker is told so:
-        Messenger and LINE let no bot delete them. (SMS and WhatsApp do not either; their DELETE
-        answer does not say so yet. Telegram deletes what it allows and says what it could not.)"""
-        return self.channel in ("messenger", "line")
+        SMS, WhatsApp, Messenger and LINE let no bot delete them. (Telegram deletes what it allows
+        and says what it could not; the console has no phone.)"""
+        return self.channel not in ("telegram", "console")
 
     def with_text(self, text: str) -> InboundMessage:
         return replace(self, text=text)

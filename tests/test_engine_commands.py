@@ -200,7 +200,8 @@ def test_cancel_and_delete_erase_the_draft_and_answer_in_the_language(services, 
         assert chat.say(word(command, lang, source)) == [chat.t("erase.confirm") + "\n" + chat.t("hint.yes_no")]
         assert conversations(services) == 1
     replies = chat.say(word(command, lang, source))
-    assert replies == [chat.t("cancelled" if command == "cancel" else "deleted")]
+    # On SMS the chat stays on the phone after DELETE: the worker is told to delete it there too.
+    assert replies == ([chat.t("cancelled")] if command == "cancel" else [chat.t("deleted"), chat.t("erase.on_phone")])
     assert conversations(services) == 0
     assert sealed_cases(services) == []
     # The next message starts over.
@@ -216,7 +217,7 @@ def test_delete_asks_the_channel_to_erase_the_bots_messages_too(services, send, 
     services.intake.receive(InboundMessage(channel="sms", sender=chat.sender, text=word("delete", lang)))
     reply = services.intake.receive(InboundMessage(channel="sms", sender=chat.sender, text=chat.t("value.yes")))
     assert reply.erase_messages is True
-    assert reply.texts == (chat.t("deleted"),)
+    assert reply.texts == (chat.t("deleted"), chat.t("erase.on_phone"))
     cancelled = Chat(services, send, lang, sender="other")
     cancelled.until("workplace")
     services.intake.receive(InboundMessage(channel="sms", sender="other", text=word("cancel", lang)))
@@ -228,7 +229,7 @@ def test_delete_asks_the_channel_to_erase_the_bots_messages_too(services, send, 
 def test_cancel_or_delete_as_a_first_message_keeps_nothing(services, send, command):
     t = services.catalogs.text
     replies = send("w", word(command, "en"))
-    accepted = [[t("en", "deleted")]] + ([[t("en", "cancelled")]] if command == "cancel" else [])
+    accepted = [[t("en", "deleted"), t("en", "erase.on_phone")]] + ([[t("en", "cancelled")]] if command == "cancel" else [])
     assert replies in accepted
     assert conversations(services) == 0
 

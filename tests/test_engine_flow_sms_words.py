@@ -123,7 +123,9 @@ def test_delete_then_yes_erases_everything(services, send, confirm, erase_messag
         send(SENDER, text)
     send(SENDER, "DELETE")
     reply = services.intake.receive(InboundMessage(channel="sms", sender=SENDER, text=confirm))
-    assert reply.texts == (services.catalogs.text("en", "deleted"),)
+    assert reply.texts[0] == services.catalogs.text("en", "deleted")
+    # Erased here, and the SMS worker is told the messages stay on the phone (the provider keeps them).
+    assert reply.texts[1:] == ((services.catalogs.text("en", "erase.on_phone"),) if erase_messages else ())
     assert reply.erase_messages is erase_messages
     assert conversations(services) == 0
 
