@@ -30,7 +30,7 @@ MAX_FAILED_LOGINS = 5  # then the account waits LOCKOUT before the next try
 LOCKOUT = timedelta(minutes=15)
 IDLE_LIMIT = timedelta(minutes=30)
 ABSOLUTE_LIMIT = timedelta(hours=8)
-GENESIS = "0" * 64
+GENESIS = "genesis"  # what the first line follows (not digits: a run of zeros reads like a number beside a case id)
 
 _metadata = MetaData()
 desk_users = Table(

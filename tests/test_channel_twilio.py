@@ -443,7 +443,7 @@ def test_the_same_summary_on_whatsapp_is_one_message(hotline):
 
 def username_payload(bsuid: str, body: str) -> dict[str, str]:
     """Twilio's form for a WhatsApp user with a username: From holds the BSUID, there is no WaId."""
-    form = whatsapp_payload("+10000000000", body)
+    form = whatsapp_payload("+15557340219", body)  # replaced at once: the sender is the BSUID
     del form["WaId"]
     return {**form, "From": "whatsapp:" + bsuid, "ExternalUserId": "whatsapp:" + bsuid}
 
