@@ -4,11 +4,13 @@
     .venv/bin/python bench/sms_cost.py --gsm7-fold vi,es     # with channels.twilio.gsm7_fold
     .venv/bin/python bench/sms_cost.py --offer all           # a deployment offering all 13
     .venv/bin/python bench/sms_cost.py --languages en,bn --verbose
+    .venv/bin/python bench/sms_cost.py --without referral_consent   # the shipped flow less a question
 
 A temporary deployment offers the languages of `--offer` (the language menu, the first
-reply, lists them all, so it costs more the more are offered) with Twilio enabled. For each language
-one worker plays a complete report (first message, language, consent, description,
-category, every configured question, SEND) as Twilio would deliver it: a form signed with
+reply, lists them all, so it costs more the more are offered) with Twilio enabled and the
+questions of config.yaml's `flow` (the shipped flow). For each language one worker plays a
+complete report (first message, language, the description at the privacy notice, category,
+every configured question, SEND) as Twilio would deliver it: a form signed with
 the twilio library's `RequestValidator` over the public URL, posted to the app's webhook
 (`create_app(...).test_client()`: the whole request path, no socket). Every <Message> of
 every TwiML answer is counted with `channels/sms_segments.py`: that is what the NGO pays.
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import yaml
 import os
 import secrets
 import sys
@@ -65,15 +68,27 @@ REPORTS = {
 }
 
 
-def script(lang: str, number: int) -> list[str]:
-    """A complete report: "1" answers the category suggestion (yes) or the menu (1 = wages)
-    alike, and a typed answer is taken whether or not the bot offered what it understood."""
+def shipped_questions(without: tuple[str, ...] = ()) -> list[dict]:
+    """The questions of config.yaml's flow, less those of `without`."""
+    flow = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))["flow"]
+    return [question for question in flow["questions"] if question["id"] not in without]
+
+
+def script(lang: str, number: int, questions: list[dict] | None = None) -> list[str]:
+    """A complete report: the description is sent at the privacy notice (it is the consent);
+    "1" answers the category suggestion (yes) or the menu (1 = wages) alike, and a typed answer
+    is taken whether or not the bot offered what it understood. The brand is skipped, nobody is
+    in danger, no contact, and the company may be told (YES)."""
     description, workplace, place, when = REPORTS[lang]
-    skip = phrases("skip", lang)[0]
-    return ["hello", str(number), "1", description, "1", workplace, place, skip, when, "1", "40", "2", "2", "1"]
+    answers = {"workplace": workplace, "location": place, "brand": phrases("skip", lang)[0], "when": when,
+               "ongoing": "1", "people_affected": "40", "urgent": "2", "contact_consent": "2", "referral_consent": "1"}  # fmt: skip
+    steps = ["hello", str(number), description]
+    for question in questions if questions is not None else shipped_questions():
+        steps.append("1" if question.get("kind") == "category" else answers.get(question["id"], "2"))
+    return [*steps, "1"]
 
 
-def build(root: Path, offer: tuple[str, ...], gsm7_fold: tuple[str, ...]):
+def build(root: Path, offer: tuple[str, ...], gsm7_fold: tuple[str, ...], without: tuple[str, ...] = ()):
     config = {
         # Real-looking contacts: with Twilio enabled none (or the example's placeholder) is refused at start-up.
         "deployment": {"name": "Worker hotline", "languages": list(offer),
@@ -86,6 +101,7 @@ def build(root: Path, offer: tuple[str, ...], gsm7_fold: tuple[str, ...]):
         "server": {"public_url": PUBLIC_URL},
         "channels": {"twilio": {"enabled": True, "sms_from": HOTLINE, "gsm7_fold": list(gsm7_fold),
                                 "api_base_url": "http://127.0.0.1:9", "media_max_bytes": 0}},
+        "flow": {"questions": shipped_questions(without)},
     }  # fmt: skip
     settings = settings_from_mapping(config, base_dir=root)
     init_keys(settings, dev_operator_key=True)  # the bench plays the operator too
@@ -104,11 +120,11 @@ def post(client, sender: str, body: str) -> list[str]:
     return [element.text or "" for element in ET.fromstring(response.data).iter("Message")]  # noqa: S314
 
 
-def measure(client, offer: tuple[str, ...], lang: str, index: int, verbose: bool) -> dict:
+def measure(client, offer: tuple[str, ...], lang: str, index: int, verbose: bool, without: tuple[str, ...] = ()) -> dict:
     sender = f"+8801700{index:06d}"
     sent = received = 0
     encodings: set[str] = set()
-    for turn, text in enumerate(script(lang, offer.index(lang) + 1)):
+    for turn, text in enumerate(script(lang, offer.index(lang) + 1, shipped_questions(without))):
         received += count_segments(text).segments
         for message in post(client, sender, text):
             counted = count_segments(message)
@@ -129,6 +145,7 @@ def main() -> int:
     parser.add_argument("--offer", default=",".join(DEFAULT_OFFER), help="deployment.languages, or 'all'")
     parser.add_argument("--languages", default="", help="which offered languages to measure (default: all offered)")
     parser.add_argument("--gsm7-fold", default="", help="comma-separated languages for channels.twilio.gsm7_fold")
+    parser.add_argument("--without", default="", help="comma-separated question ids to leave out of the shipped flow")
     parser.add_argument("--verbose", action="store_true", help="print every message with its segments")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -136,11 +153,12 @@ def main() -> int:
     fold = tuple(code for code in args.gsm7_fold.split(",") if code)
     offer = LANGUAGES if args.offer == "all" else tuple(args.offer.split(","))
     measured = tuple(args.languages.split(",")) if args.languages else offer
+    without = tuple(code for code in args.without.split(",") if code)
     with tempfile.TemporaryDirectory(prefix="sms-cost-") as folder:
-        services = build(Path(folder), offer, fold)
+        services = build(Path(folder), offer, fold, without)
         try:
             client = create_app(services).test_client()
-            rows = [measure(client, offer, lang, i, args.verbose) for i, lang in enumerate(measured)]
+            rows = [measure(client, offer, lang, i, args.verbose, without) for i, lang in enumerate(measured)]
         finally:
             services.close()
     if args.json:

@@ -185,11 +185,11 @@ DEFAULT_QUESTIONS = (
     Question(id="workplace", entity="workplace"),
     Question(id="location", entity="place"),
     Question(id="brand", optional=True),
-    Question(id="when", entity="time"),
-    Question(id="ongoing", kind="yes_no"),
+    Question(id="when", entity="time"),  # "When did it happen? Is it still going on?": one turn, not two
     Question(id="people_affected", kind="number", entity="people"),
     Question(id="urgent", kind="yes_no", marks_urgent=True),
     Question(id="contact_consent", kind="yes_no", grants_contact=True),
+    Question(id="referral_consent", kind="yes_no", grants_referral=True),
 )
 
 

@@ -67,7 +67,6 @@ from .draft import (
 )
 from .i18n import SOURCE_LANGUAGE, Catalogs
 
-SUMMARY_PREVIEW_CHARS = 60  # the summary is read back by SMS too: every 67 characters cost a segment
 ALERT_PREVIEW_CHARS = 60  # what an alert sent, read back to the worker: short, the reply is paid per SMS segment
 
 # Other names a worker may type for a language, beside its own name and its English name
@@ -290,7 +289,7 @@ class Engine:
         if new_report_in is not None:
             draft = Draft(menu_first=new_report_in)
             welcome = self.t(new_report_in, "welcome", name=self.settings.deployment.name)
-            return Turn([welcome, self.language_menu(draft)], draft, events=["new"])
+            return Turn([welcome + "\n" + self.language_menu(draft)], draft, events=["new"])
         lang = self.settings.deployment.default_language
         command = parse_command(text, self._command_languages(None)) if text else None
         if command and command.command is Command.STATUS:
@@ -311,7 +310,10 @@ class Engine:
             welcome += "\n" + self.t(lang, "kept.note")
         if danger:
             return self._ask_danger(draft, STEP_LANGUAGE, sure or self._danger_language(text, draft), [welcome])
-        return Turn([welcome, self.language_menu(draft)], draft, events=["new", *(["kept"] if says_something else [])])
+        # One message, one SMS segment for a few languages: the name, then the menu (UCS-2 as it
+        # names the languages in their own scripts, so 70 characters; README, "The conversation").
+        first = welcome + "\n" + self.language_menu(draft)
+        return Turn([first], draft, events=["new", *(["kept"] if says_something else [])])
 
     def _detect(self, text: str) -> str | None:
         # A greeting of a few Latin letters ("hello", "hola") says too little to guess from.
@@ -492,7 +494,7 @@ class Engine:
             draft.step, draft.return_to = draft.return_to, None
             return Turn([self.prompt(draft)], draft, events=["language_set"])
         draft.step = STEP_CONSENT
-        return Turn([self.t(chosen, "privacy"), self.prompt(draft)], draft, events=["language_set"])
+        return Turn([self.prompt(draft)], draft, events=["language_set"])
 
     def _language_by_name(self, text: str, *, codes: bool = False) -> str | None:
         """The offered language `text` names: its own name, its English name or a common
@@ -525,17 +527,36 @@ class Engine:
         return parse_yes_no(text, draft.language)
 
     def _answer_consent(self, draft: Draft, text: str) -> Turn:
-        agreed = self._yes_no(draft, text)
-        if agreed is None:
-            if _says_something(text, draft.language):  # the story typed here is kept, and consent asked again
-                return self._keep_and_ask_again(draft, text)
-            return Turn([self.t(draft.language, "error.yes_no"), self.prompt(draft)], draft)
-        if not agreed:  # the draft, and with it whatever was kept, is erased
-            return Turn([self.t(draft.language, "consent.declined")], None, events=["consent_declined"])
+        """The privacy notice with "What happened?": the worker's story is the consent to report,
+        and the start of the description. NO (a word: no numbered choice is shown here, and a
+        repeated menu number must never end the report) keeps nothing; YES asks what happened;
+        small talk or no words asks again."""
+        lang = draft.language
+        agreed = parse_yes_no(text, lang)
+        if agreed is False:  # the draft, and with it whatever was kept, is erased
+            return Turn([self.t(lang, "consent.declined")], None, events=["consent_declined"])
+        done = match_word(text, "done", lang)
+        if agreed is None and not done and _small_talk(text):  # "hello", "ok thanks": no story, no answer
+            return Turn([self.prompt(draft)], draft, events=["filler"])
+        if agreed is None and not done and not _has_words(text):  # a number, emoji, punctuation
+            return Turn([self.t(lang, "error.need_words"), self.prompt(draft)], draft, events=["need_words"])
+        if (agreed or done) and not draft.kept:
+            self._give_consent(draft)
+            return Turn([self.prompt(draft)], draft, events=["consent"])
+        self._give_consent(draft)
+        if agreed or done:  # YES or DONE after a kept message: that message is the description
+            turn = self._after_description(draft)
+        else:
+            turn = self._answer_description(draft, text)
+        turn.events[:0] = ["consent"]
+        return turn
+
+    def _give_consent(self, draft: Draft) -> None:
+        """Consent given: on to the description, which starts with whatever was kept before."""
         self._advance(draft, STEP_DESCRIPTION)
-        if draft.kept:
-            return self._kept_becomes_description(draft)
-        return Turn([self.prompt(draft)], draft, events=["consent"])
+        kept, draft.kept = draft.kept, []
+        for part in kept:
+            self._add_description(draft, part)
 
     def _answer_description(self, draft: Draft, text: str) -> Turn:
         lang = draft.language
@@ -796,6 +817,10 @@ class Engine:
                 return Turn([*turn.replies, contacts], None, urgent_now=True, events=[*turn.events, "danger"])
             draft.kept.append(text)
             before = turn.replies
+        elif step == STEP_CONSENT:  # the story at the privacy notice is the consent, danger or not
+            self._give_consent(draft)
+            turn = self._answer_description(draft, text)
+            before = turn.replies[:-1]
         elif self._before_consent(draft, step):
             refused = self._keep(draft, text)
             before = refused.replies[:-1] if refused else []
@@ -877,14 +902,6 @@ class Engine:
         if not _says_something(text, draft.language or draft.menu_first):
             return None
         return self._keep_and_ask_again(draft, text)
-
-    def _kept_becomes_description(self, draft: Draft) -> Turn:
-        """After consent: what was kept is the start of the description; the worker may add more or say DONE."""
-        kept, draft.kept = draft.kept, []
-        for part in kept:
-            self._add_description(draft, part)
-        lang = draft.language
-        return Turn([self.t(lang, "kept.start", done=self._word("done", lang)), self.prompt(draft)], draft, events=["consent", "kept_used"])
 
     def _answer_change_description(self, draft: Draft, text: str) -> Turn | None:
         """CHANGE of the description: 1 add to it (the default), 2 replace it. Text typed here is added."""
@@ -983,15 +1000,17 @@ class Engine:
             return self.language_menu(draft)
         if step == STEP_DIALOGUE:
             return self.t(lang, "dialogue.prompt", cancel=self._word("cancel", lang))
-        if step == STEP_CONSENT:
-            return self.t(lang, "ask.consent") + "\n" + self.t(lang, "hint.yes_no")
+        if step == STEP_CONSENT:  # the privacy notice, then "What happened?" (or: add to what was kept)
+            notice = self.t(lang, "privacy", no=self._word("no", lang))
+            ask = self.t(lang, "kept.start", done=self._word("done", lang)) if draft.kept else self.t(lang, "ask.description")
+            return notice + "\n\n" + ask
         if step == STEP_DESCRIPTION:
             return self.t(lang, "ask.description")
         if step == STEP_SUGGEST:
             text = self.t(lang, "ask.suggestion", category=self.t(lang, f"category.{draft.suggestion}"))
             return text + "\n" + self.t(lang, "hint.yes_no") + self._more_hint(draft)
         if step == STEP_SUMMARY:
-            options = ", ".join(f"{number} = {label}" for number, label in self._summary_options(lang))
+            options = ", ".join(f"{number} {label}" for number, label in self._summary_options(lang))
             return self.t(lang, "summary.check", summary=self._summary(draft)) + "\n" + options
         if step == STEP_CHANGE:
             labels = [self.t(lang, f"label.{field_id}") for field_id in self._changeable()]
@@ -1022,7 +1041,7 @@ class Engine:
             return (("1", self.t(lang, "value.add")), ("2", self.t(lang, "value.replace")))
         if step == STEP_LANGUAGE:
             return tuple(self._language_options(draft))
-        if step in (STEP_CONSENT, STEP_SUGGEST):
+        if step == STEP_SUGGEST:
             return yes_no
         if draft.confirm_erase:
             return yes_no
@@ -1049,13 +1068,22 @@ class Engine:
         return "\n" + self.t(draft.language, "hint.write_more") if draft.description_open else ""
 
     def _summary(self, draft: Draft) -> str:
+        """The answers read back, in as few SMS segments as it takes (one in English): one line
+        per answer. The worker's own words (the type, a workplace, a place, a time) stand alone,
+        the worker knows them; a number and a yes/no carry their short label. An optional question
+        left unanswered is left out. The description is not quoted: the worker wrote it minutes
+        ago, a few words of it checked nothing and cost a segment; CHANGE 1 adds to it or replaces it."""
         lang = draft.language
-        description = draft.description_text
-        if len(description) > SUMMARY_PREVIEW_CHARS:
-            description = description[:SUMMARY_PREVIEW_CHARS].rstrip() + "…"
-        lines = [f"{self.t(lang, 'label.description')}: {description}"]
+        lines = []
         for question in self.questions:
-            lines.append(f"{self.t(lang, f'label.{question.id}')}: {self._show_value(lang, question, draft.answers.get(question.id))}")
+            value = draft.answers.get(question.id)
+            if value is None and question.optional:
+                continue
+            shown = self._show_value(lang, question, value)
+            if question.kind in ("text", "category") and value is not None:
+                lines.append(shown)
+            else:
+                lines.append(f"{self.t(lang, f'label.{question.id}')}: {shown}")
         return "\n".join(lines)
 
     def _show_value(self, lang: str | None, question: Question, value: object) -> str:
