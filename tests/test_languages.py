@@ -35,7 +35,7 @@ def _sample_values(language: str) -> dict[str, str]:
     """Placeholder values as the bot fills them, at their usual length. The summary's
     answers and an operator's message are the worker's and operator's own words, so
     those messages are measured without them."""
-    words = {kind: phrases(kind, language)[0].upper() for kind in ("help", "back", "cancel", "delete", "language", "status", "skip", "done")}
+    words = {kind: phrases(kind, language)[0].upper() for kind in ("help", "back", "cancel", "delete", "language", "status", "skip", "done", "no")}
     catalogs = Catalogs((language,))
     longest_category = max((catalogs.text(language, f"category.{code}") for code in TAXONOMY), key=len)
     return {

@@ -17,8 +17,8 @@ def bench_app(tmp_path, monkeypatch, request):
     monkeypatch.setenv("TWILIO_AUTH_TOKEN", sms_cost.AUTH_TOKEN)
     built = []
 
-    def make(offer=sms_cost.DEFAULT_OFFER, fold=()):
-        services = sms_cost.build(tmp_path / f"deployment-{len(built)}", tuple(offer), tuple(fold))
+    def make(offer=sms_cost.DEFAULT_OFFER, fold=(), without=()):
+        services = sms_cost.build(tmp_path / f"deployment-{len(built)}", tuple(offer), tuple(fold), tuple(without))
         built.append(services)
         return create_app(services).test_client()
 
@@ -48,8 +48,25 @@ def test_every_language_of_the_default_deployment_stays_within_its_target(bench_
         row = sms_cost.measure(client, sms_cost.DEFAULT_OFFER, lang, index, verbose=False)
         if row["encoding"] == "UCS-2":
             assert row["segments"] <= 24, row
-        else:  # English: 16 now (14 answers, each answered by at least one segment); the target is 12
-            assert row["segments"] <= 16, row
+        else:  # English: 13 replies, one segment each; 12 is reached without the referral question
+            assert row["segments"] <= 13, row
+
+
+def test_english_costs_one_segment_per_reply_and_twelve_without_the_referral_question(bench_app):
+    row = sms_cost.measure(bench_app(), sms_cost.DEFAULT_OFFER, "en", 0, verbose=False)
+    assert row["segments"] == len(sms_cost.script("en", 1)) == 13
+    without = ("referral_consent",)
+    row = sms_cost.measure(bench_app(without=without), sms_cost.DEFAULT_OFFER, "en", 1, verbose=False, without=without)
+    assert (row["segments"], row["within"]) == (12, True)
+
+
+@pytest.mark.parametrize(("offer", "languages"), [(("en", "hi", "ne", "my"), ("hi", "ne", "my")), (("en", "ne", "km", "th"), ("km", "th")),
+                                                  (("en", "id", "tl", "ja"), ("ja",)), (("en", "zh", "vi", "es"), ("zh",))])  # fmt: skip
+def test_the_other_ucs2_languages_stay_within_24(bench_app, offer, languages):
+    client = bench_app(offer=offer)
+    for index, lang in enumerate(languages):
+        row = sms_cost.measure(client, offer, lang, 20 + index, verbose=False)
+        assert (row["encoding"], row["within"]) == ("UCS-2", True), row
 
 
 def test_the_gsm7_fold_makes_vietnamese_and_spanish_reports_gsm7_and_cheaper(bench_app):
@@ -64,7 +81,7 @@ def test_the_gsm7_fold_makes_vietnamese_and_spanish_reports_gsm7_and_cheaper(ben
 def test_a_wrong_answer_to_the_category_menu_costs_one_segment_not_the_menu_again(bench_app):
     client = bench_app()
     sender = "+8801700999001"
-    for text in ["hello", "1", "1", "Something bad happened to us."]:
+    for text in ["hello", "1", "Something bad happened to us."]:
         replies = sms_cost.post(client, sender, text)
     menu_cost = sum(count_segments(message).segments for message in replies)
     assert menu_cost >= 3  # the menu itself, shown once
