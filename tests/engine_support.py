@@ -24,6 +24,8 @@ def prompt_part(services, lang: str, step: str) -> str:
         return t(lang, "ask.suggestion", category=t(lang, "category.wages"))
     if step == "summary":
         return t(lang, "summary.check", summary="\x00").split("\x00")[0]
+    if step == "consent":  # the privacy notice, with "What happened?"
+        return t(lang, "privacy", no="\x00").split("\x00")[0]
     return t(lang, f"ask.{step}")
 
 

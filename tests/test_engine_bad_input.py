@@ -37,14 +37,14 @@ def script(services, lang: str, *, suggestion: bool = True) -> list[tuple[str, s
     """(step the bot is at, what the worker sends there), from first contact to sending."""
     answers = ANSWERS[lang]
     number = str(services.settings.deployment.languages.index(lang) + 1)
-    steps = [("start", "hello"), ("language", number), ("consent", "1")]
+    steps = [("start", "hello"), ("language", number), ("consent", "yes")]
     if suggestion:
         steps += [("description", answers["description"]), ("suggest", "1")]
     else:
         steps += [("description", NEUTRAL[lang]), ("category", str(CATEGORY_CHOICE))]
     steps += [("workplace", answers["workplace"]), ("location", answers["location"]), ("brand", answers["brand"]),
-              ("when", answers["when"]), ("ongoing", "1"), ("people_affected", "about 40"), ("urgent", "2"),
-              ("contact_consent", "2"), ("summary", "1")]  # fmt: skip
+              ("when", answers["when"]), ("people_affected", "about 40"), ("urgent", "2"),
+              ("contact_consent", "2"), ("referral_consent", "1"), ("summary", "1")]  # fmt: skip
     return steps
 
 
@@ -97,7 +97,7 @@ class Chat:
             "category": "wages" if self.suggestion else self.services.settings.flow.categories[CATEGORY_CHOICE - 1],
             "answers": {
                 "workplace": answers["workplace"], "location": answers["location"], "brand": answers["brand"],
-                "when": answers["when"], "ongoing": True, "people_affected": 40, "urgent": False, "contact_consent": False,
+                "when": answers["when"], "referral_consent": True, "people_affected": 40, "urgent": False, "contact_consent": False,
             },
         }  # fmt: skip
 
@@ -120,15 +120,15 @@ BAD_INPUTS = [
     ("empty-question", "workplace", "", "error.empty", {}),
     ("empty-summary", "summary", "", "error.empty", {}),
     ("blank-question", "workplace", " \t \n  \u3000 ", "error.empty", {}),
-    ("blank-yes-no", "ongoing", "\n\n\n", "error.empty", {}),
+    ("blank-yes-no", "referral_consent", "\n\n\n", "error.empty", {}),
     ("too-long-description", "description", TOO_LONG, "error.too_long", {"max": 5000}),
     ("too-long-question", "workplace", TOO_LONG, "error.too_long", {"max": 5000}),
     ("too-long-number", "people_affected", "4" * 10_000, "error.too_long", {"max": 5000}),
     ("too-long-summary", "summary", "1" * 10_000, "error.too_long", {"max": 5000}),
     ("emoji-description", "description", EMOJI, "error.need_words", {}),
     ("emoji-question", "workplace", EMOJI, "error.need_words", {}),
-    ("emoji-yes-no", "ongoing", EMOJI, "error.yes_no", {}),
-    ("emoji-consent", "consent", EMOJI, "error.yes_no", {}),
+    ("emoji-yes-no", "referral_consent", EMOJI, "error.yes_no", {}),
+    ("emoji-consent", "consent", EMOJI, "error.need_words", {}),
     ("emoji-number", "people_affected", EMOJI, "error.need_number", {}),
     ("emoji-category-menu", "category", EMOJI, "hint.category_again", {"max": N_CATEGORIES, "help": "HELP"}),
     ("emoji-summary-menu", "summary", EMOJI, "error.choose_number", {"max": 3}),
@@ -139,18 +139,18 @@ BAD_INPUTS = [
     ("ninety-nine-summary", "summary", "99", "error.choose_number", {"max": 3}),
     ("minus-one-summary", "summary", "-1", "error.choose_number", {"max": 3}),
     ("minus-two-summary", "summary", "-2", "error.choose_number", {"max": 3}),
-    ("zero-consent", "consent", "0", "error.yes_no", {}),
-    ("minus-one-consent", "consent", "-1", "error.yes_no", {}),
-    ("three-yes-no", "ongoing", "3", "error.yes_no", {}),
+    ("zero-consent", "consent", "0", "error.need_words", {}),  # no numbered choice at the privacy notice
+    ("minus-one-consent", "consent", "-1", "error.need_words", {}),
+    ("three-yes-no", "referral_consent", "3", "error.yes_no", {}),
     ("minus-one-yes-no", "urgent", "-1", "error.yes_no", {}),
     ("words-for-number", "people_affected", "my friends and me", "error.need_number", {}),
     ("punctuation-question", "workplace", "...", "error.need_words", {}),
     ("surrogate-description", "description", LONE_SURROGATE, "error.need_words", {}),
     ("surrogate-question", "workplace", LONE_SURROGATE, "error.need_words", {}),
-    ("surrogate-yes-no", "ongoing", LONE_SURROGATE, "error.yes_no", {}),
+    ("surrogate-yes-no", "referral_consent", LONE_SURROGATE, "error.yes_no", {}),
     ("surrogate-summary", "summary", LONE_SURROGATE, "error.choose_number", {"max": 3}),
-    ("binary-yes-no", "ongoing", BINARY, "error.yes_no", {}),
-    ("binary-consent", "consent", BINARY, "error.yes_no", {}),
+    ("binary-yes-no", "referral_consent", BINARY, "error.yes_no", {}),
+    ("control-consent", "consent", "\x00\x01\x02 \x7f 3.14 \x1b", "error.need_words", {}),
     ("binary-summary", "summary", BINARY, "error.choose_number", {"max": 3}),
     ("binary-category-menu-no-words", "category", "\x00\x01\x02 \x7f 3.14 \x1b", "hint.category_again", {"max": N_CATEGORIES, "help": "HELP"}),
 ]
@@ -172,7 +172,7 @@ def test_bad_input_gets_a_helpful_reply_in_the_language_and_loses_nothing(servic
         assert text not in json.dumps(case, ensure_ascii=False)
 
 
-@pytest.mark.parametrize("step", ["consent", "description", "workplace", "ongoing", "people_affected", "summary"])
+@pytest.mark.parametrize("step", ["consent", "description", "workplace", "referral_consent", "people_affected", "summary"])
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_unknown_slash_command_says_so_in_the_language(services, send, lang, step):
     chat = Chat(services, send, lang)
@@ -319,7 +319,7 @@ def test_control_characters_in_answers_are_stripped_and_the_answers_accepted(ser
     assert case["description"] in (answers["description"], answers["description"] + "[31m")
     assert case["answers"]["workplace"] in (answers["workplace"], answers["workplace"] + "[31m")
     assert case["answers"]["brand"] == answers["brand"]
-    assert case["answers"]["ongoing"] is True
+    assert case["answers"]["referral_consent"] is True
     assert case["answers"]["people_affected"] == 40
 
 
@@ -327,7 +327,7 @@ def test_control_characters_in_answers_are_stripped_and_the_answers_accepted(ser
 def test_a_lone_surrogate_inside_an_answer_does_not_break_sealing(services, send, lang):
     chat = Chat(services, send, lang)
     chat.until("when")
-    assert chat.say("last week" + LONE_SURROGATE) == [chat.t("ask.ongoing") + "\n" + chat.t("hint.yes_no")]
+    assert chat.say("last week" + LONE_SURROGATE) == [chat.t("ask.referral_consent") + "\n" + chat.t("hint.yes_no")]
     chat.moved_on()
     case = chat.finish()
     assert case["answers"]["when"] == "last week\ufffd"

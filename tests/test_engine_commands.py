@@ -25,9 +25,9 @@ from worker_scripts import ANSWERS
 
 LANGUAGES = ("en", "bn", "vi", "es")
 COMMANDS = ("help", "back", "cancel", "delete", "language", "status")
-STEPS = ("consent", "description", "workplace", "ongoing", "summary")
+STEPS = ("consent", "description", "workplace", "referral_consent", "summary")
 # The step BACK returns to from each of STEPS (None: there is none before it).
-PREVIOUS = {"consent": None, "description": "consent", "workplace": "suggest", "ongoing": "when", "summary": "contact_consent"}
+PREVIOUS = {"consent": None, "description": "consent", "workplace": "suggest", "referral_consent": "contact_consent", "summary": "referral_consent"}
 SOURCES = ("native", "english")
 
 ENGLISH_WORD = {"help": "help", "back": "back", "cancel": "stop", "delete": "delete", "language": "language", "status": "status"}
@@ -53,10 +53,10 @@ def script(services, lang: str) -> list[tuple[str, str]]:
     answers = ANSWERS[lang]
     number = str(services.settings.deployment.languages.index(lang) + 1)
     return [
-        ("start", "hello"), ("language", number), ("consent", "1"), ("description", answers["description"]),
+        ("start", "hello"), ("language", number), ("consent", "yes"), ("description", answers["description"]),
         ("suggest", "1"), ("workplace", answers["workplace"]), ("location", answers["location"]),
-        ("brand", answers["brand"]), ("when", answers["when"]), ("ongoing", "1"), ("people_affected", "12"),
-        ("urgent", "2"), ("contact_consent", "2"), ("summary", "1"),
+        ("brand", answers["brand"]), ("when", answers["when"]), ("people_affected", "12"),
+        ("urgent", "2"), ("contact_consent", "2"), ("referral_consent", "2"), ("summary", "1"),
     ]  # fmt: skip
 
 
@@ -256,8 +256,8 @@ def expected_after_language(services, chat: Chat, step: str, new: str) -> list[s
     t = services.catalogs.text
     if step == "consent":
         return [t(new, "ask.consent"), t(new, "hint.yes_no")]
-    if step == "ongoing":
-        return [t(new, "ask.ongoing"), t(new, "hint.yes_no")]
+    if step == "referral_consent":
+        return [t(new, "ask.referral_consent"), t(new, "hint.yes_no")]
     if step == "summary":
         head = t(new, "summary.check", summary="\x00").split("\x00")[0]
         return [
@@ -265,7 +265,7 @@ def expected_after_language(services, chat: Chat, step: str, new: str) -> list[s
             ", ".join(f"{i} = {shown_word(kind, new)}" for i, kind in enumerate(("confirm", "change", "cancel"), 1)),
             f"{t(new, 'label.workplace')}: {ANSWERS[chat.lang]['workplace']}",
             f"{t(new, 'label.category')}: {t(new, 'category.wages')}",
-            f"{t(new, 'label.ongoing')}: {t(new, 'value.yes')}",
+            f"{t(new, 'label.referral_consent')}: {t(new, 'value.yes')}",
         ]
     return [t(new, f"ask.{step}")]
 

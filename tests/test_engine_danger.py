@@ -56,15 +56,15 @@ def intake(services, lang: str, contact: bool = False) -> list[str]:
     """What a worker sends from first contact to the summary (the engine flow tests' script)."""
     a = ANSWERS[lang]
     return [
-        "hello", menu_number(services, lang), "1", a["description"], "1",
-        a["workplace"], a["location"], a["brand"], a["when"], "1", a["people_affected"], "2", "1" if contact else "2",
+        "hello", menu_number(services, lang), "yes", a["description"], "1",
+        a["workplace"], a["location"], a["brand"], a["when"], a["people_affected"], "2", "1" if contact else "2", "2",
     ]  # fmt: skip
 
 
 # How many messages of `intake` bring the worker to each step.
 STOPS = {
-    "first": 0, "language": 1, "consent": 2, "description": 3, "suggest": 4, "workplace": 5, "ongoing": 9,
-    "people_affected": 10, "summary": 13,
+    "first": 0, "language": 1, "consent": 2, "description": 3, "suggest": 4, "workplace": 5, "people_affected": 9,
+    "contact_consent": 11, "summary": 13,
 }  # fmt: skip
 
 
@@ -113,11 +113,11 @@ def expected_after(worker: Worker, stop: str) -> str:
     return {
         "first": t("language.menu", worker.services.settings.deployment.default_language),
         "language": t("language.menu", worker.services.settings.deployment.default_language),
-        "consent": t("ask.consent"),
+        "consent": t("privacy", no="\x00").split("\x00")[0],
         "description": t("hint.write_more"),  # the description was answered; more is still welcome
         "suggest": t("hint.write_more"),
         "workplace": t("ask.workplace"),
-        "ongoing": t("ask.ongoing"),  # a yes/no question
+        "contact_consent": t("ask.contact_consent"),  # a yes/no question
         "people_affected": t("ask.people_affected"),  # a number question
         "summary": t("summary.check", summary="\x00").split("\x00")[0],
         "dialogue": t("dialogue.prompt", cancel="\x00").split("\x00")[0],
@@ -163,7 +163,7 @@ def test_danger_words_at_any_step_get_the_contacts_and_the_alert_question_at_onc
     assert alert["language"] == lang
     queued = EmbeddedQueue(services.sessions).peek()
     assert queued[0].urgent is True and crypto.open_case([identity_of(services.settings)], queued[0].sealed)
-    if stop in ("workplace", "ongoing", "summary"):  # the answers so far go with it
+    if stop in ("workplace", "referral_consent", "summary"):  # the answers so far go with it
         assert alert["answers"]["workplace"] == (None if stop == "workplace" else ANSWERS[lang]["workplace"])
 
 
@@ -574,10 +574,10 @@ def test_after_danger_words_at_the_erase_question_a_yes_answers_the_step_not_the
     from nlu import phrases
 
     worker = Worker(services, send, "en")
-    worker.until("ongoing")  # "Is it still happening? 1 = YES, 2 = NO"
+    worker.until("referral_consent")  # "Is it still happening? 1 = YES, 2 = NO"
     worker.say(phrases("delete", "en")[0])
     assert worker.say(DANGER["en"])[-1] == worker.danger_prompt()
-    assert worker.say("2")[-1].startswith(worker.t("ask.ongoing"))
+    assert worker.say("2")[-1].startswith(worker.t("ask.referral_consent"))
     replies = worker.say("1")  # yes, still happening: the erase question was dropped for the danger
     assert worker.t("deleted") not in replies and conversations(services) == 1
     assert replies[-1].startswith(worker.t("ask.people_affected"))

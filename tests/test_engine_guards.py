@@ -74,7 +74,7 @@ def test_what_the_description_names_is_offered_and_yes_takes_it(send, services):
     assert send(SENDER, "yes")[-1] == t("ask.location")  # nothing found for the place: the plain question
     for text in ("Gazipur", "skip", "May"):
         replies = send(SENDER, text)
-    assert replies[-1].startswith(t("ask.ongoing"))
+    assert replies[-1].startswith(t("ask.referral_consent"))
     people = send(SENDER, "yes")[-1]
     assert t("ask.confirm_entity", value=40) in people
     replies = send(SENDER, "2")  # not right
