@@ -218,11 +218,11 @@ def test_wrong_choice_at_the_language_menu_mid_conversation_answers_in_the_worke
 def test_wrong_choice_at_the_first_language_menu(services, send, text):
     t, default = services.catalogs.text, services.settings.deployment.default_language
     first = send("w", "hello")
-    menu = first[1]
+    menu = first[0].split("\n", 1)[1]  # the menu without the hotline's name above it
     replies = send("w", text)
     expected_key = {"": "error.empty", "   ": "error.empty", "/foo": "error.unknown_command"}.get(text, "error.choose_number")
     assert replies == [t(default, expected_key, max=4, help=shown_word("help", default)), menu]
-    assert send("w", "2")[0] == t("bn", "privacy")
+    assert send("w", "2")[0].startswith(t("bn", "privacy", no=shown_word("no", "bn")))
 
 
 def test_too_long_as_first_message_is_refused_and_keeps_nothing(services, send):
@@ -275,7 +275,7 @@ def test_a_smaller_configured_limit_is_the_one_enforced(settings_with):
 
         say("hi")
         say("1")
-        say("1")
+        say("yes")
         replies = say("x " * 60)
         assert replies == [services.catalogs.text("en", "error.too_long", max=100), services.catalogs.text("en", "ask.description")]
     finally:
@@ -299,17 +299,17 @@ def test_control_characters_in_answers_are_stripped_and_the_answers_accepted(ser
     chat = Chat(services, send, lang)
     answers = ANSWERS[lang]
     chat.until("consent")
-    assert chat.say("\u200b1\x00") == [chat.t("ask.description")]
+    assert chat.say("\u200byes\x00") == [chat.t("ask.description")]
     assert chat.say(_laced(answers["description"]))[0] == chat.t("description.thanks")
     assert chat.say("\x1b1\u200b") == [chat.t("ask.workplace")]
     assert chat.say(_laced(answers["workplace"])) == [chat.t("ask.location")]
     chat.say(answers["location"])
     chat.say("\x00" + answers["brand"] + "\u200b")
     chat.say(answers["when"])
-    assert chat.say("\x00" + phrases("yes", lang)[0] + "\u200b") == [chat.t("ask.people_affected")]
     assert chat.t("ask.urgent") in chat.say("4\u200b0\x00")[0]
     chat.say("2")
-    summary = chat.say("2")
+    assert chat.t("ask.referral_consent") in chat.say("2")[0]
+    summary = chat.say("\x00" + phrases("yes", lang)[0] + "\u200b")
     assert not _has_control_characters(summary[0])
     chat.at("summary")
     case = chat.finish()
@@ -327,7 +327,7 @@ def test_control_characters_in_answers_are_stripped_and_the_answers_accepted(ser
 def test_a_lone_surrogate_inside_an_answer_does_not_break_sealing(services, send, lang):
     chat = Chat(services, send, lang)
     chat.until("when")
-    assert chat.say("last week" + LONE_SURROGATE) == [chat.t("ask.referral_consent") + "\n" + chat.t("hint.yes_no")]
+    assert chat.say("last week" + LONE_SURROGATE) == [chat.t("ask.people_affected")]
     chat.moved_on()
     case = chat.finish()
     assert case["answers"]["when"] == "last week\ufffd"
