@@ -48,7 +48,7 @@ def the_case_language_after_finishing(services, send) -> str:
     return the_case(services)["language"]
 
 
-@pytest.mark.parametrize("step_texts", [ENGLISH_INTAKE[:3], ENGLISH_INTAKE[:11], ENGLISH_INTAKE[:14]])
+@pytest.mark.parametrize("step_texts", [ENGLISH_INTAKE[:3], ENGLISH_INTAKE[:10], ENGLISH_INTAKE[:14]])
 def test_the_name_works_at_the_description_a_number_and_the_summary(services, send, step_texts):
     before = drive(send, step_texts)
     replies = send(SENDER, "Español")
@@ -72,4 +72,4 @@ def test_a_language_not_offered_is_no_switch(services, send):
 
 def test_at_the_menu_the_iso_code_still_works(services, send):
     send(SENDER, "hi")
-    assert send(SENDER, "es")[0] == t(services, "privacy", "es")
+    assert send(SENDER, "es")[0].startswith(t(services, "privacy", "es", no="NO"))

@@ -372,7 +372,7 @@ def test_news_reaches_the_worker_in_the_language_of_the_case(telegram_services):
     from worker_scripts import BENGALI_INTAKE
 
     services, fake = telegram_services
-    for text in [*BENGALI_INTAKE[:-1], "হ্যাঁ", "১"]:  # yes to contact
+    for text in [*BENGALI_INTAKE[:-2], "হ্যাঁ", "না", "১"]:  # yes to contact, no to telling the company
         services.intake.receive(InboundMessage(channel="telegram", sender=str(CHAT), text=text, adapter="telegram"), queue_replies=True)
     services.dispatcher.run_once()
     with services.sessions.begin() as session:

@@ -20,7 +20,7 @@ from worker_scripts import ENGLISH_INTAKE
 
 
 def confirm_case(services, sender="+8801711000000", urgent=False, contact="no"):
-    script = [*ENGLISH_INTAKE[:-1], contact]
+    script = [*ENGLISH_INTAKE[:-2], contact, "no"]
     if urgent:
         script[script.index("2")] = "1"  # danger now: yes
     for text in script + ["1"]:

@@ -6,18 +6,18 @@ from __future__ import annotations
 ENGLISH_INTAKE = [
     "hi",
     "1",  # English
-    "yes",
+    "yes",  # at the privacy notice: "What happened?" is asked (the story itself would do too)
     "The supervisor has not paid our wages for two months",
     "He also shouts at the women on the line",
     "1",  # yes, it is about wages
     "Sunrise Garments Ltd",
     "Gazipur",
     "skip",
-    "since September",
-    "yes",
+    "since September",  # "When did it happen? Is it still going on?"
     "about 40",
     "2",  # nobody in danger now
     "no",  # no contact
+    "no",  # the company may not be told
 ]
 
 # Sentences of that intake that must never be found in the clear at rest.
@@ -39,8 +39,8 @@ BENGALI_INTAKE = [
     "আশুলিয়া",
     "বাদ",
     "গত মাস থেকে",
-    "হ্যাঁ",
     "৩৫ জন",
+    "না",
     "না",
     "না",
 ]
@@ -98,4 +98,4 @@ NEUTRAL = {
 }
 
 # The same report from a worker who agrees to be contacted (the last answer): the case keeps their reply address.
-ENGLISH_INTAKE_CONTACT_YES = [*ENGLISH_INTAKE[:-1], "yes"]
+ENGLISH_INTAKE_CONTACT_YES = [*ENGLISH_INTAKE[:-2], "yes", "no"]
