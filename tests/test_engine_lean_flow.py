@@ -268,3 +268,16 @@ def test_the_referral_question_is_asked_after_contact_with_yes_no(services, send
     replies = send("w1", "2")
     t = services.catalogs.text
     assert replies == [t("en", "ask.referral_consent") + "\n" + t("en", "hint.yes_no")]
+
+
+@pytest.mark.parametrize("lang", ["en", "bn", "hi", "ne", "my", "km", "th", "vi", "id", "tl", "ja", "zh", "es"])
+def test_the_new_texts_name_no_sms_opt_out_word(lang):
+    """"Send NO to stop" would teach a worker the word STOP, which opts their number out of SMS."""
+    from bot.i18n import Catalogs
+    from nlu.keywords import SMS_OPT_OUT_WORDS
+
+    catalogs = Catalogs((lang,))
+    for key in ("welcome", "language.menu", "privacy", "ask.description", "ask.when", "ask.referral_consent", "summary.check"):
+        text = catalogs.text(lang, key, name="Worker hotline", no=shown_word("no", lang), summary="")
+        words = {word.strip(".,:;!?()\"'“”«»").upper() for word in text.split()}
+        assert not words & set(SMS_OPT_OUT_WORDS), (key, text)

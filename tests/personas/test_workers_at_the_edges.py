@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from personas.persona_support import CODE_SHOWN, case_code_in, grievance
 from storage.models import WorkerAnswer
-from worker_scripts import ENGLISH_INTAKE
+from worker_scripts import ENGLISH_INTAKE, ENGLISH_INTAKE_CONTACT_YES
 
 CONTACTS = ("Emergency services: 999", "Duty officer: 0100 200 300")
 FIRE = "FIRE in factory doors locked people trapped help"
@@ -60,13 +60,12 @@ def test_the_scared_bengali_worker_who_writes_the_story_first(hotline):
     story = "মালিক তিন মাস ধরে আমাদের বেতন দেয়নি, প্রতিবাদ করলে চাকরি থেকে বের করে দেবে বলেছে"
     worker = hotline.telegram_worker(555_000_302)
     welcome = worker.say(story)
-    assert first_line(t(hotline, "bn", "ask.consent")) in welcome or "বাংলা" in welcome
+    assert "বাংলা" in welcome and t(hotline, "en", "language.menu") in welcome
     assert sum("\u0980" <= char <= "\u09ff" for char in welcome) > 20, "greeted in Bengali, the language detected"
     assert t(hotline, "bn", "kept.note") in welcome, "told that the story was kept"
-    worker.say("২")  # বাংলা, listed first with its usual number
-    after_consent = worker.say("হ্যাঁ")
-    assert t(hotline, "bn", "kept.start", done="\x00").split("\x00")[0] in after_consent, "the story is not asked for again"
-    worker.say(hotline.services.intake.engine.word("done", "bn"))  # DONE in Bengali: that is all
+    notice = worker.say("২")  # বাংলা, listed first with its usual number: the privacy notice
+    assert t(hotline, "bn", "kept.start", done="\x00").split("\x00")[0] in notice, "the story is not asked for again"
+    worker.say(hotline.services.intake.engine.word("done", "bn"))  # DONE in Bengali: that is all, and the consent
     for _ in range(20):
         last = worker.read[-1]
         if "রূপসী" in last or t(hotline, "bn", "summary.check", summary="\x00").split("\x00")[0] in last:
@@ -75,7 +74,7 @@ def test_the_scared_bengali_worker_who_writes_the_story_first(hotline):
             worker.say("রূপসী গার্মেন্টস")
         elif t(hotline, "bn", "ask.people_affected") in last:
             worker.say("৩৫ জন")
-        elif t(hotline, "bn", "ask.urgent") in last or t(hotline, "bn", "ask.contact_consent") in last:
+        elif any(t(hotline, "bn", key) in last for key in ("ask.urgent", "ask.contact_consent", "ask.referral_consent")):
             worker.say("না")
         elif t(hotline, "bn", "ask.brand") in last:
             worker.say("বাদ")
@@ -107,7 +106,7 @@ def test_the_worker_who_said_no_to_contact_is_never_written_to(hotline, make_set
 
 def test_the_sms_worker_who_sends_stop(hotline, make_settings, monkeypatch):
     worker = hotline.sms_worker("+8801711000304")
-    code = case_code_in(worker.script(*ENGLISH_INTAKE[:-1], "yes", "1")[-1])  # this one agreed to be contacted
+    code = case_code_in(worker.script(*ENGLISH_INTAKE_CONTACT_YES, "1")[-1])  # this one agreed to be contacted
     (record,) = hotline.pull()
     assert worker.say("STOP", OptOutType="STOP") == "", "Twilio answers an opt-out itself"
     operator = hotline.operator(make_settings, monkeypatch)
@@ -137,8 +136,8 @@ def test_the_spanish_worker_who_picked_english_by_mistake(hotline):
     worker = hotline.sms_worker("+5215512345306")
     worker.script("hola", "1")  # English, by mistake
     switched = worker.say("Español")
-    assert first_line(t(hotline, "es", "ask.consent")) in switched
-    worker.say("1")
+    assert first_line(t(hotline, "es", "privacy", no="NO")) in switched and t(hotline, "es", "ask.description") in switched
+    worker.say("sí")
     menu = worker.say("idioma")
     assert "Español" in menu and "English" in menu
 
@@ -158,11 +157,10 @@ def test_the_worker_who_does_not_know(hotline):
                   "Confecciones del Norte", "Monterrey")
     assert t(hotline, "es", "ask.brand") in worker.read[-1]
     worker.say("no sé")  # the brand
-    worker.say("desde enero")
-    worker.say("sí")
+    worker.say("desde enero, y sigue")  # when, and whether it goes on
     worker.say("no sé")  # how many people
     assert t(hotline, "es", "ask.urgent") in worker.read[-1], "don't know is an answer, not a refusal"
-    worker.script("no", "no")
+    worker.script("no", "no", "no")
     code = case_code_in(worker.say("1"))
     (record,) = hotline.pull()
     assert record["answers"]["brand"] is None
@@ -200,8 +198,9 @@ def test_the_worker_in_a_hurry_who_writes_everything_at_once(hotline):
     story = "Sunrise Garments in Gazipur has not paid 40 of us for two months, the owner says wait"
     worker = hotline.sms_worker("+8801711000311")
     assert t(hotline, "en", "kept.note") in worker.say(story)
-    worker.script("1", "yes")
-    assert t(hotline, "en", "kept.start", done="\x00").split("\x00")[0] in worker.read[-1], "the story was kept, not asked again"
+    notice = worker.say("1")  # English: the privacy notice
+    assert t(hotline, "en", "kept.start", done="\x00").split("\x00")[0] in notice, "the story was kept, not asked again"
+    assert t(hotline, "en", "ask.suggestion", category="\x00").split("\x00")[0] in worker.say("yes"), "YES: on with the story"
 
 
 def test_the_worker_on_a_shared_phone_erases_the_chat(hotline):
