@@ -27,7 +27,7 @@ from twilio.request_validator import RequestValidator
 INTAKE = [
     "hi", "1", "yes", "The supervisor has not paid our wages for two months",
     "He also shouts at the women on the line", "1", "Sunrise Garments Ltd", "Gazipur", "skip",
-    "since September", "yes", "about 40", "2", "no", "1",
+    "since September", "about 40", "2", "no", "no", "1",
 ]
 ACCOUNT_SID = "AC" + "b3c4d5e6f708192a3b4c5d6e7f809102"
 AUTH_TOKEN = "bench-auth-token-0123456789abcdef"

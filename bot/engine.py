@@ -6,9 +6,10 @@ Storage, sealing and delivery happen around it in `bot.intake`. What it needs
 from the outside (submitting a confirmed case, looking a case up by its code)
 comes through the small `CaseDesk` interface.
 
-The steps are: language menu, consent, free-text description (several
-messages allowed), category (the NLU's suggestion first), the configured
-questions, a summary to confirm, change one answer, or cancel. Commands
+The steps are: language menu, the privacy notice with "What happened?" (the
+worker's story there is the consent; NO keeps nothing), free-text description
+(several messages allowed), category (the NLU's suggestion first), the
+configured questions, a summary to confirm, change one answer, or cancel. Commands
 (HELP, BACK, STOP/CANCEL, DELETE, LANGUAGE, STATUS <code>) work at every step.
 
 STATUS <code> with no report in progress also opens the dialogue with the

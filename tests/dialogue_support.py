@@ -22,8 +22,8 @@ CODE_SHOWN = re.compile(r"\d{4} \d{3} \d{3} \d{4}")
 def confirm_case(services, sender: str, channel: str = "sms", adapter: str = "console", contact: str = "no") -> tuple[str, str]:
     """A whole English intake from `sender`, answering `contact` to "may we contact you?", confirmed; (case id, code digits)."""
     replies: tuple[str, ...] = ()
-    assert ENGLISH_INTAKE[-1] == "no"  # the last answer is the one to contact
-    for text in [*ENGLISH_INTAKE[:-1], contact, "1"]:
+    assert ENGLISH_INTAKE[-2:] == ["no", "no"]  # the answers to contact and to telling the company
+    for text in [*ENGLISH_INTAKE[:-2], contact, "no", "1"]:
         replies = services.intake.receive(InboundMessage(channel=channel, sender=sender, text=text, adapter=adapter)).texts
     (code,) = CODE_SHOWN.findall(replies[-1])
     digits = code.replace(" ", "")

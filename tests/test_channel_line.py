@@ -51,7 +51,7 @@ ACCESS_TOKEN = "line-access-token-Zx81QmP0v7Lk2Nw9"
 WORKER = "U4af4980629a1b2c3d4e5f60718293a4b"
 OTHER_WORKER = "U9bd2c1e0f9a8b7c6d5e4f30211203f5e"
 SPANISH_INTAKE = ["hola", "4", "sí", "El patrón no nos paga el salario desde hace dos meses", "1", "Textiles del Norte",
-                  "San Pedro Sula", "saltar", "desde septiembre", "sí", "40", "no", "no"]
+                  "San Pedro Sula", "saltar", "desde septiembre", "40", "no", "no", "no"]
 _ids = count(1)
 
 

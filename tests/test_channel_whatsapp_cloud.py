@@ -311,17 +311,16 @@ def test_a_whole_spanish_conversation_over_http_reaches_a_confirmed_case(client,
     # (what the worker sends, the kind of reply expected: "list", "button" with n choices, or "text")
     steps = [
         (text("hola"), ("list", 4)),
-        (list_reply("4", "Español"), ("button", 2)),  # consent
-        (button_reply("1", "sí"), ("text", 0)),  # what happened?
-        (text(DESCRIPTION), ("button", 2)),  # is this about wages?
+        (list_reply("4", "Español"), ("text", 0)),  # the privacy notice and "what happened?"
+        (text(DESCRIPTION), ("button", 2)),  # the story is the consent; is this about wages?
         (button_reply("1", "sí"), ("text", 0)),  # workplace
         (text("Textiles del Norte S.A."), ("text", 0)),
         (text("San Pedro Sula"), ("text", 0)),
         (text("FastFashion"), ("text", 0)),
-        (text("desde septiembre"), ("button", 2)),  # still happening?
-        (button_reply("1", "sí"), ("text", 0)),  # how many people
+        (text("desde septiembre"), ("text", 0)),  # how many people
         (text("unas 40 personas"), ("button", 2)),  # danger now?
         (button_reply("2", "no"), ("button", 2)),  # may we contact you?
+        (button_reply("2", "no"), ("button", 2)),  # may we tell the company?
         (button_reply("2", "no"), ("button", 3)),  # summary: send, change, cancel
         (button_reply("1"), ("text", 0)),  # sent: the case code
     ]
@@ -344,9 +343,9 @@ def test_a_whole_spanish_conversation_over_http_reaches_a_confirmed_case(client,
         assert all(0 < len(title) <= (20 if kind == "button" else 24) for title in titles)
     sent = graph.sent()
     assert [r["title"] for r in sent[0]["interactive"]["action"]["sections"][0]["rows"]] == ["English", "বাংলা", "Tiếng Việt", "Español"]
-    assert t("ask.description") in body_text(sent[2])
-    assert t("ask.suggestion", category=t("category.wages")) in body_text(sent[3])
-    assert [b["reply"]["title"] for b in sent[3]["interactive"]["action"]["buttons"]] == ["sí", "no"]
+    assert t("ask.description") in body_text(sent[1])
+    assert t("ask.suggestion", category=t("category.wages")) in body_text(sent[2])
+    assert [b["reply"]["title"] for b in sent[2]["interactive"]["action"]["buttons"]] == ["sí", "no"]
     assert CODE_SHOWN.search(body_text(sent[-1]))
     assert rows(wa_services, Case) == 1 and rows(wa_services, OutboxEntry) == 1
     assert rows(wa_services, Conversation) == 0  # the draft is gone once the case is sealed
@@ -509,9 +508,9 @@ def test_a_photo_with_exif_is_fetched_with_the_token_stripped_and_sealed_with_th
     original = photo_with_exif()
     assert b"Model-XYZ-12345" in original
     graph.media["1037543291543636"] = ("image/jpeg", original)
-    script = [text("hola"), list_reply("4"), button_reply("1"), image("1037543291543636", caption=DESCRIPTION), button_reply("1"),
+    script = [text("hola"), list_reply("4"), text("sí"), image("1037543291543636", caption=DESCRIPTION), button_reply("1"),
               text("Textiles del Norte S.A."), text("San Pedro Sula"), text("saltar"), text("desde septiembre"),
-              button_reply("1"), text("40"), button_reply("2"), button_reply("2"), button_reply("1")]
+              text("40"), button_reply("2"), button_reply("2"), button_reply("2"), button_reply("1")]
     for message in script:
         assert post(client, webhook([message])).status_code == 200
     media_calls = [r for r in graph.requests if r.method == "GET"]
@@ -564,7 +563,7 @@ def test_media_that_cannot_be_kept_is_dropped_and_the_caption_still_handled(wa_s
         assert post(client, webhook([image("777", caption="1")])).status_code == 200  # "1": English
         assert rows(services, DraftMedia) == 0
         sent = wait_sent(graph, 2)
-        assert services.catalogs.text("en", "ask.consent") in body_text(sent[-1])
+        assert services.catalogs.text("en", "ask.description") in body_text(sent[-1])
     finally:
         services.close()
 

@@ -20,7 +20,7 @@ ENGLISH = Catalogs(("en",))
 # read slowly: a reply over budget gets shorter wording, not a bigger budget.
 SEGMENT_BUDGET = 3
 # Messages that list several things (commands, the report, emergency numbers).
-LONGER_BUDGET = {"summary": 5, "help": 5, "urgent.contacts": 5}
+LONGER_BUDGET = {"summary.check": 5, "help": 5, "urgent.contacts": 5}
 
 
 def _po_text(language: str) -> str:

@@ -191,8 +191,8 @@ def test_the_conversation_goes_on_when_rasa_stops(services, send, own_rasa, capt
 
     answers = {
         "ask.workplace": "Sunrise Garments Ltd", "ask.location": "Gazipur", "ask.brand": "skip",
-        "ask.when": "since September", "ask.ongoing": "yes", "ask.people_affected": "about 40",
-        "ask.urgent": "2", "ask.contact_consent": "no",
+        "ask.when": "since September", "ask.people_affected": "about 40",
+        "ask.urgent": "2", "ask.contact_consent": "no", "ask.referral_consent": "no",
     }  # fmt: skip
     replies = send(worker, "1")  # yes, it is about wages
     for _ in range(len(answers)):

@@ -92,7 +92,7 @@ def test_one_workers_messages_from_many_threads_lose_nothing(services):
     for thread in threads:
         thread.join()
     assert errors == []
-    script_rest = ["1", "Sunrise", "Gazipur", "skip", "May", "yes", "3", "no", "no", "1"]
+    script_rest = ["1", "Sunrise", "Gazipur", "skip", "May", "3", "no", "no", "no", "1"]
     for text in script_rest:
         _send(services, text)
     forward_outbox(services.sessions, services.sink, max_attempts=3)
@@ -146,7 +146,7 @@ def test_two_bot_processes_on_one_database_lose_none_of_one_workers_messages(ser
     other.close()
     with services.sessions.begin() as session:
         assert len(session.execute(select(Conversation.lookup)).scalars().all()) == 1
-    for text in ["1", "Sunrise", "Gazipur", "skip", "May", "yes", "3", "no", "no", "1"]:
+    for text in ["1", "Sunrise", "Gazipur", "skip", "May", "3", "no", "no", "no", "1"]:
         _send(services, text, sender=sender)
     forward_outbox(services.sessions, services.sink, max_attempts=3)
     identity = load_operator_identity(services.settings.path(services.settings.operator.identity_file))

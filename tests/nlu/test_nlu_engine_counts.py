@@ -14,11 +14,11 @@ SENDER = "+8801711000077"
 def steps_to_people_affected(services, lang: str) -> list[str]:
     answers = ANSWERS[lang]
     number = str(services.settings.deployment.languages.index(lang) + 1)
-    return ["hello", number, "1", answers["description"], "1", answers["workplace"], answers["location"],
-            answers["brand"], answers["when"], "1"]  # fmt: skip
+    return ["hello", number, answers["description"], "1", answers["workplace"], answers["location"],
+            answers["brand"], answers["when"]]  # fmt: skip
 
 
-AFTER_PEOPLE_AFFECTED = ["2", "2", "1"]  # not urgent, no contact, send
+AFTER_PEOPLE_AFFECTED = ["2", "2", "2", "1"]  # not urgent, no contact, the company not told, send
 
 STORED = [
     ("en", "line 3, 45 people", 45), ("en", "about a hundred", 100), ("en", "many of us", None),
