@@ -764,6 +764,13 @@ def test_an_enabled_twilio_without_its_secrets_stops_start_up_with_one_line(tmp_
         ("sms", "STOP", "SOMETHING", None),
         ("whatsapp", "STOP", None, None),  # WhatsApp: only what Twilio reports
         ("whatsapp", "STOP", "STOP", "STOP"),
+        ("sms", "help", None, "HELP"),  # no Advanced Opt-Out: Twilio still answers HELP and INFO itself
+        ("sms", " Info. ", None, None),  # ...on the whole message only, as Twilio matches it
+        ("sms", "INFO", None, "HELP"),
+        ("sms", "help me please", None, None),
+        ("sms", "Aide", "HELP", "HELP"),  # a help keyword the NGO added in Advanced Opt-Out
+        ("whatsapp", "HELP", None, None),
+        ("whatsapp", "ayuda", "HELP", "HELP"),
     ],
 )
 def test_opt_out_keywords_are_read_from_twilio_shaped_payloads(channel, body, opt_out_type, signal):
@@ -855,3 +862,56 @@ def test_an_opt_in_word_that_answers_the_bot_opts_back_in_and_is_not_lost(hotlin
     replies = hotline.sms("yes")  # Twilio's default opt-in word, and the worker's answer to consent
     assert _opted_out_rows(hotline) == 0
     assert any(hotline.services.catalogs.text("en", "ask.description") in reply for reply in replies)
+
+
+# ---------------------------------------------------------------- HELP and INFO: Twilio's help keywords on SMS
+
+
+def _at_the_description(hotline: Hotline, channel: str = "sms") -> list[str]:
+    """Bring the worker to the description question in English; the bot's own help there, as MENU asks for it."""
+    say = hotline.sms if channel == "sms" else hotline.whatsapp
+    for text in ENGLISH_INTAKE[:3]:
+        say(text)
+    return say("menu")
+
+
+@pytest.mark.parametrize(
+    ("channel", "body", "opt_out_type"),
+    [
+        ("sms", "HELP", None),  # Twilio's default help words, without Advanced Opt-Out: Twilio answered too
+        ("sms", "info", None),
+        ("sms", "HELP", "HELP"),  # with Advanced Opt-Out Twilio says so
+        ("sms", "Aide", "HELP"),  # a help keyword the NGO added there: still the bot's help, not an answer
+        ("sms", "MENU", None),  # the word the bot names on SMS
+        ("whatsapp", "HELP", None),
+        ("whatsapp", "Aide", "HELP"),
+    ],
+)
+def test_a_help_keyword_gets_the_bots_own_help_once_and_adds_nothing(hotline, channel, body, opt_out_type):
+    menu_help = _at_the_description(hotline, channel)
+    assert menu_help[0].startswith("Send BACK to go back")
+    sender = WORKER if channel == "sms" else WHATSAPP_WORKER
+    form = (sms_payload if channel == "sms" else whatsapp_payload)(sender, body)
+    if opt_out_type:
+        form["OptOutType"] = opt_out_type
+    assert messages_of(hotline.post(form)) == menu_help  # one help, the same as MENU gives
+    assert _opted_out_rows(hotline) == 0
+    # The worker's next message is still the description: the keyword answered nothing.
+    say = hotline.sms if channel == "sms" else hotline.whatsapp
+    assert any("Is this about" in part for part in say(ENGLISH_INTAKE[3]))
+
+
+@pytest.mark.parametrize(
+    ("channel", "named", "never"),
+    [
+        ("sms", "MENU", ("HELP", "INFO")),  # Twilio would answer HELP itself, with a text that invites STOP
+        ("whatsapp", "HELP", ()),
+    ],
+)
+def test_on_sms_the_bot_names_menu_for_help_and_elsewhere_help(hotline, channel, named, never):
+    say = hotline.sms if channel == "sms" else hotline.whatsapp
+    for text in ENGLISH_INTAKE[:2]:
+        say(text)
+    unknown = say("/foo")[0].split("\n\n")[0]  # the turn's texts are one message, the question after it
+    assert unknown == hotline.services.catalogs.text("en", "error.unknown_command", help=named)
+    assert not any(word in unknown.split() for word in never)
