@@ -23,7 +23,7 @@ from bot.messages import MediaItem, Reply
 
 from .base import is_bsuid
 from .media import MediaRejected, check_type, clean_media
-from .sms_segments import sms_text, split_for_sms
+from .sms_segments import sms_messages
 
 log = logging.getLogger(__name__)
 
@@ -243,14 +243,15 @@ def twiml_reply(reply: Reply, channel: str, max_segments: int, gsm7_fold: tuple[
     SMS: each <Message> stays within `max_segments` segments (an NGO pays per
     segment). WhatsApp has no segments, only Twilio's 1600-character body limit.
     A duplicate delivery, or a turn without texts, gets an empty <Response/>. SMS in a
-    language of `gsm7_fold` is sent without the marks GSM-7 cannot carry (`sms_text`).
+    language of `gsm7_fold` is sent without the marks GSM-7 cannot carry (`sms_messages`).
     """
     if not reply.texts or reply.duplicate:
         return _TWIML_EMPTY
     text = _XML_FORBIDDEN.sub("", "\n\n".join(reply.texts))
     if channel == "sms":
-        text = sms_text(text, reply.language, gsm7_fold)
-    parts = split_for_sms(text, max_segments) if channel == "sms" else split_by_length(text, WHATSAPP_MAX_CHARS)
+        parts = sms_messages(text, reply.language, gsm7_fold, max_segments)
+    else:
+        parts = split_by_length(text, WHATSAPP_MAX_CHARS)
     if not parts:
         return _TWIML_EMPTY
     # Written directly rather than through twilio's MessagingResponse (an ElementTree per reply):

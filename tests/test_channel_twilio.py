@@ -788,14 +788,21 @@ def _opted_out_rows(hotline: Hotline) -> int:
     return count(hotline.services, OptedOut)
 
 
-def _operator_message(hotline: Hotline, case_id: str) -> dict:
+def _operator_api(hotline: Hotline, path: str, body: dict) -> dict:
     from bot.operator_api import create_operator_app
     from dialogue_support import new_token
 
     api = create_operator_app(hotline.services).test_client()
     token = new_token(hotline.services, f"desk-{secrets.token_hex(3)}")
-    return api.post(f"/v1/cases/{case_id}/messages", json={"text": "We called the factory."},
-                    headers={"Authorization": f"Bearer {token}"}).get_json()
+    return api.post(path, json=body, headers={"Authorization": f"Bearer {token}"}).get_json()
+
+
+def _operator_message(hotline: Hotline, case_id: str, text: str = "We called the factory.") -> dict:
+    return _operator_api(hotline, f"/v1/cases/{case_id}/messages", {"text": text})
+
+
+def _operator_status(hotline: Hotline, case_id: str, status: str) -> dict:
+    return _operator_api(hotline, f"/v1/cases/{case_id}/status", {"status": status})
 
 
 def test_stop_opts_the_number_out_its_case_stays_readable_and_start_undoes_it(hotline, fake):
@@ -915,3 +922,67 @@ def test_on_sms_the_bot_names_menu_for_help_and_elsewhere_help(hotline, channel,
     unknown = say("/foo")[0].split("\n\n")[0]  # the turn's texts are one message, the question after it
     assert unknown == hotline.services.catalogs.text("en", "error.unknown_command", help=named)
     assert not any(word in unknown.split() for word in never)
+
+
+# ---------------------------------------------------------------- the GSM-7 fold on every SMS, not only TwiML
+
+FOLD_CASES = [
+    # (the case's language, what the operator writes, what the SMS body must hold)
+    ("vi", "Chúng tôi đã gọi cho nhà máy.", "Chung toi da goi cho nhà may."),
+    ("es", "Llamamos a la fábrica el miércoles, ¿sí?", "Llamamos a la fabrica el miércoles, ¿si?"),
+    ("en", "We called the factory – “today”.", "We called the factory – “today”."),  # not in gsm7_fold
+    ("bn", "Chúng tôi đã gọi cho nhà máy.", "Chúng tôi đã gọi cho nhà máy."),
+]
+
+
+def _case_in(hotline: Hotline, language: str) -> str:
+    """A confirmed SMS case whose worker agreed to be contacted, read in `language`."""
+    from dialogue_support import confirm_case
+
+    case_id, _ = confirm_case(hotline.services, WORKER, adapter="twilio", contact="yes")
+    with hotline.services.sessions.begin() as session:
+        session.execute(update(Case).where(Case.case_id == case_id).values(language=language))
+    return case_id
+
+
+def _sent_bodies(hotline: Hotline, fake: FakeTwilio) -> list[str]:
+    hotline.services.dispatcher.close()
+    hotline.services.dispatcher.run_once()
+    return [form["Body"] for form in fake.messages]
+
+
+@pytest.mark.parametrize(("language", "written", "body"), FOLD_CASES, ids=[row[0] for row in FOLD_CASES])
+def test_an_operator_message_by_sms_is_folded_for_the_languages_of_gsm7_fold(make_hotline, fake, language, written, body):
+    from channels.sms_segments import fold_to_gsm7, is_gsm7
+
+    hotline = make_hotline(gsm7_fold=["vi", "es"])
+    case_id = _case_in(hotline, language)
+    assert _operator_message(hotline, case_id, written)["delivery"] == "sent_to_channel"
+    (sent,) = _sent_bodies(hotline, fake)
+    assert body in sent
+    if language in ("vi", "es"):
+        assert is_gsm7(sent) and sent == fold_to_gsm7(sent)  # the catalog's wording around it too
+    else:
+        assert not is_gsm7(sent)
+
+
+@pytest.mark.parametrize(("language", "folded"), [("vi", True), ("es", True), ("bn", False)])
+def test_a_status_notice_and_its_retry_after_a_failed_delivery_are_folded_too(make_hotline, fake, language, folded):
+    from channels.sms_segments import fold_to_gsm7
+
+    hotline = make_hotline(gsm7_fold=["vi", "es"])
+    case_id = _case_in(hotline, language)
+    assert _operator_status(hotline, case_id, "in_review")["worker_notified"] is True
+    (notice,) = _sent_bodies(hotline, fake)
+    from nlu.keywords import display_word
+
+    unfolded = hotline.services.catalogs.text(language, "dialogue.status_changed", status=display_word("status", language))
+    assert notice == (fold_to_gsm7(unfolded) if folded else unfolded)
+    # Twilio reports a retryable failure: the message goes out again from its watch, as folded.
+    (watch,) = outbound_rows(hotline)
+    callback = fake.messages[0]["StatusCallback"]
+    assert _status(hotline, callback[len(PUBLIC_URL):], "undelivered", "30003").status_code == 204
+    make_due(hotline)
+    hotline.services.dispatcher.run_once()
+    assert [form["Body"] for form in fake.messages] == [notice, notice]
+    assert watch.id not in {row.id for row in outbound_rows(hotline) if row.state == "pending"}
