@@ -33,15 +33,13 @@ from bot.messages import ReplyAddress
 from bot.services import Services, build_services
 from channels.sms_segments import count_segments
 from channels.twilio_delivery import MAX_DELIVERY_ATTEMPTS
+from channel_support import pulled
 from fake_twilio import FakeTwilio
 from databases import ON_POSTGRES, example_config, needles_in_database
 from leak_scan import needles_in_tree
-from storage.keys import init_keys, intake_signing_public_keys, load_operator_identity
+from storage.keys import init_keys
 from storage.models import Case, Conversation, DraftMedia, InboundReceipt, OutboundMessage
-from storage.operator_store import OperatorStore
-from storage.pull import pull_cases
 from storage.outbound import enqueue, exact_now
-from storage.outbox import forward_outbox
 from test_media import pdf_with_author, photo_with_exif, png_declaring, rgba_png
 from worker_scripts import BENGALI_INTAKE, BENGALI_SECRETS, ENGLISH_INTAKE, ENGLISH_SECRETS
 
@@ -149,15 +147,7 @@ class Hotline:
 
     def pull(self) -> list[dict]:
         """Forward the outbox and open every case with the operator key, as `grievance cases pull` does."""
-        settings = self.services.settings
-        forward_outbox(self.services.sessions, self.services.sink, max_attempts=3)
-        identity = load_operator_identity(settings.path(settings.operator.identity_file))
-        store = OperatorStore(settings.path(settings.operator.store), identity)
-        try:
-            pull_cases(self.services.sink, store, identity, signing_keys=intake_signing_public_keys(settings))
-            return [store.get(summary.case_id) for summary in store.summaries()]
-        finally:
-            store.close()
+        return pulled(self.services)
 
 
 @pytest.fixture
