@@ -44,8 +44,8 @@ def _identity(settings, key_file: str | None) -> str:
 @contextmanager
 def _store(ctx: click.Context, key_file: str | None = None) -> Iterator[DeskStore]:
     """The desk's store for one command: a refused action is one line (exit 1), and the file is closed."""
-    from bot.cli_cases import service_levels
-    from storage.operator_store import OperatorStore
+    from desk.cli_cases import service_levels
+    from desk.operator_store import OperatorStore
 
     settings = _settings(ctx)
     identity = _identity(settings, key_file)

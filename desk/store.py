@@ -1,6 +1,6 @@
 """What the desk keeps beside the cases: accounts, sessions, notes, assignments, labels, companies, referrals, the audit log.
 
-The tables live in the operator store's own file (storage/operator_store.py), so one
+The tables live in the operator store's own file (desk/operator_store.py), so one
 backup holds a mechanism's whole desk. Nothing here holds a worker's words in the clear:
 internal notes and TOTP seeds are encrypted under the operator store key (derived from
 the operator's private key); passwords are Argon2id hashes; sessions are kept as hashes
@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy import Boolean, Column, Integer, LargeBinary, MetaData, String, Table, delete, func, insert, select, update
 
 from storage import crypto
-from storage.operator_store import OperatorStore
+from desk.operator_store import OperatorStore
 
 ROLES = ("admin", "caseworker", "analyst")
 MAX_FAILED_LOGINS = 5  # then the account waits LOCKOUT before the next try

@@ -19,9 +19,9 @@ from desk.store import DeskStore
 from desk.web import create_desk_app
 from desk.web.context import DeskContext
 from storage.keys import intake_signing_public_keys, load_operator_identity
-from storage.operator_store import OperatorStore
+from desk.operator_store import OperatorStore
 from storage.outbox import forward_outbox
-from storage.pull import pull_cases
+from desk.pull import pull_cases
 
 PASSWORDS = {"ada": "admin-passphrase-0001", "cai": "caseworker-pass-0002", "ana": "analyst-passphrase-03"}
 ROLES = {"ada": "admin", "cai": "caseworker", "ana": "analyst"}

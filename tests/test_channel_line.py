@@ -39,10 +39,10 @@ from fake_line import (
 from storage.db import utcnow
 from storage.keys import intake_signing_public_keys, load_operator_identity
 from storage.models import Conversation, InboundReceipt, OutboundMessage
-from storage.operator_store import OperatorStore
+from desk.operator_store import OperatorStore
 from storage.outbound import enqueue
 from storage.outbox import forward_outbox
-from storage.pull import pull_cases
+from desk.pull import pull_cases
 from test_channel_whatsapp_cloud import CODE_SHOWN, photo_with_exif, wait_until
 from worker_scripts import ENGLISH_INTAKE
 

@@ -37,9 +37,9 @@ from fake_messenger import (
 )
 from storage.keys import intake_signing_public_keys, load_operator_identity
 from storage.models import Conversation, InboundReceipt, OutboundMessage
-from storage.operator_store import OperatorStore
+from desk.operator_store import OperatorStore
 from storage.outbox import forward_outbox
-from storage.pull import pull_cases
+from desk.pull import pull_cases
 from test_channel_whatsapp_cloud import photo_with_exif, wait_until
 from test_channel_whatsapp_cloud import CODE_SHOWN
 from worker_scripts import BENGALI_INTAKE, ENGLISH_INTAKE

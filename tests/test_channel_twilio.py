@@ -38,8 +38,8 @@ from databases import ON_POSTGRES, example_config, needles_in_database
 from leak_scan import needles_in_tree
 from storage.keys import init_keys, intake_signing_public_keys, load_operator_identity
 from storage.models import Case, Conversation, DraftMedia, InboundReceipt, OutboundMessage
-from storage.operator_store import OperatorStore
-from storage.pull import pull_cases
+from desk.operator_store import OperatorStore
+from desk.pull import pull_cases
 from storage.outbound import enqueue, exact_now
 from storage.outbox import forward_outbox
 from test_media import pdf_with_author, photo_with_exif, png_declaring, rgba_png

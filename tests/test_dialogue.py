@@ -28,9 +28,9 @@ from fake_twilio import FakeTwilio
 from leak_scan import needles_in_tree
 from storage.keys import init_keys, intake_signing_public_keys, load_operator_identity
 from storage.models import WorkerAnswer
-from storage.operator_store import OperatorStore
+from desk.operator_store import OperatorStore
 from storage.outbox import forward_outbox
-from storage.pull import pull_cases
+from desk.pull import pull_cases
 from storage.retention import purge_expired
 from dialogue_support import expire_reply_address
 from storage.db import utcnow

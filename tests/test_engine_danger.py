@@ -25,9 +25,9 @@ from storage import crypto
 from storage.embedded_queue import EmbeddedQueue
 from storage.keys import intake_signing_public_keys, load_operator_identity
 from storage.models import Case
-from storage.operator_store import OperatorStore
+from desk.operator_store import OperatorStore
 from storage.outbox import forward_outbox
-from storage.pull import pull_cases
+from desk.pull import pull_cases
 from worker_scripts import ANSWERS
 
 LANGUAGES = ("en", "bn", "vi", "es")
@@ -228,7 +228,7 @@ def test_the_issue_reproduction_fire_as_first_message_reaches_the_team_after_one
     assert report["answers"]["urgent"] is False
     (kept_alert,) = report["alerts"]
     assert kept_alert["kind"] == "alert" and kept_alert["description"] == DANGER["en"]
-    exported = list(store.iter_cases(__import__("storage.operator_store", fromlist=["CaseFilter"]).CaseFilter()))
+    exported = list(store.iter_cases(__import__("desk.operator_store", fromlist=["CaseFilter"]).CaseFilter()))
     assert len(exported) == 1 and "alerts" not in exported[0].record
     store.close()
 

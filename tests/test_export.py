@@ -14,9 +14,9 @@ import pytest
 
 from bot.case_record import case_schema
 from storage import crypto
-from storage.export import WITHHELD_CODE, WITHHELD_TEXT, write_export
-from storage.lifecycle import ServiceLevels
-from storage.operator_store import CaseFilter, OperatorStore, OperatorStoreError
+from desk.export import WITHHELD_CODE, WITHHELD_TEXT, write_export
+from desk.lifecycle import ServiceLevels
+from desk.operator_store import CaseFilter, OperatorStore, OperatorStoreError
 
 from desk_support import SECRET_CONTACT, SECRET_DESCRIPTION, SECRET_PLACE, identity_in, make_record, operator_deployment, run_cli, run_main
 

@@ -13,8 +13,8 @@ from click.testing import CliRunner
 from bot.cli import cli
 from bot.config import ConfigError, settings_from_mapping
 from storage import crypto
-from storage.lifecycle import STATUSES, ServiceLevels, TransitionError, allowed_moves, check_transition, due_dates, overdue
-from storage.operator_store import (
+from desk.lifecycle import STATUSES, ServiceLevels, TransitionError, allowed_moves, check_transition, due_dates, overdue
+from desk.operator_store import (
     STORE_FORMAT,
     CaseFilter,
     OperatorStore,

@@ -14,7 +14,7 @@ import json
 import pytest
 
 from bot.case_record import validate_case_record
-from storage.operator_store import CaseFilter, OperatorStore
+from desk.operator_store import CaseFilter, OperatorStore
 
 from desk_support import identity_in, make_record, operator_deployment, run_cli
 

@@ -12,8 +12,8 @@ from bot.messages import InboundMessage, ReplyAddress
 from storage import crypto
 from storage.keys import intake_signing_public_keys, load_operator_identity
 from storage.models import Case, OutboxEntry
-from storage.operator_store import OperatorStore, OperatorStoreError
-from storage.pull import pull_cases
+from desk.operator_store import OperatorStore, OperatorStoreError
+from desk.pull import pull_cases
 from storage.outbox import SinkError, forward_outbox, outbox_counts, retry_dead
 from storage.retention import purge_expired
 from worker_scripts import ENGLISH_INTAKE

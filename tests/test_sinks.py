@@ -15,7 +15,7 @@ from bot.cli import cli
 from bot.config import ConfigError, settings_from_mapping
 from storage import crypto
 from storage.keys import intake_signing_public_keys, load_operator_identity
-from storage.operator_store import OperatorStore
+from desk.operator_store import OperatorStore
 from storage.outbox import SinkError, forward_outbox
 from storage.sinks import make_sink
 from storage.sinks.rabbitmq import RabbitQueue
@@ -432,7 +432,7 @@ def test_cases_sealed_to_another_operator_stay_in_the_broker_for_them(kind, send
     sink = make_sink(producer, services.sessions)
     try:
         assert forward_outbox(services.sessions, sink, max_attempts=3).delivered == 1
-        from storage.pull import pull_cases
+        from desk.pull import pull_cases
         from storage.sinks import make_source
 
         def consumer(who: str):

@@ -11,10 +11,10 @@ import uuid
 
 import pytest
 
-from bot.terminal import terminal_safe
+from desk.terminal import terminal_safe
 from desk_support import identity_in, make_record, operator_deployment, run_cli
-from storage.operator_dialogue import OperatorDialogue
-from storage.operator_store import OperatorStore
+from desk.dialogue import OperatorDialogue
+from desk.operator_store import OperatorStore
 
 # Each raw sequence an attacker could hide in case text, and what the operator sees instead.
 ATTACKS = [

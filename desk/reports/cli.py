@@ -24,8 +24,8 @@ from .render import write_report
 
 def _store(ctx: click.Context, key_file: str | None):
     from storage.keys import load_operator_identity
-    from storage.lifecycle import ServiceLevels
-    from storage.operator_store import OperatorStore
+    from desk.lifecycle import ServiceLevels
+    from desk.operator_store import OperatorStore
 
     settings = _settings(ctx)
     identity = load_operator_identity(Path(key_file) if key_file else settings.path(settings.operator.identity_file))

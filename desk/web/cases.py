@@ -11,9 +11,9 @@ from flask_babel import gettext as _
 
 from bot.i18n import Catalogs
 from channels.sms_segments import count_segments
-from storage.lifecycle import OPEN_STATUSES, STATUSES, due_dates
-from storage.operator_dialogue import OperatorDialogue
-from storage.operator_store import StatusChangeError
+from desk.lifecycle import OPEN_STATUSES, STATUSES, due_dates
+from desk.dialogue import OperatorDialogue
+from desk.operator_store import StatusChangeError
 
 from ..referrals import referral_record, referral_allowed
 from ..store import DeskError

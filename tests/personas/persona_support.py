@@ -32,9 +32,9 @@ from storage import crypto
 from storage.keys import init_keys, intake_signing_public_keys, load_operator_identity
 from storage.db import utcnow as _real_utcnow
 from storage.models import Case
-from storage.operator_store import OperatorStore
+from desk.operator_store import OperatorStore
 from storage.outbox import forward_outbox
-from storage.pull import pull_cases
+from desk.pull import pull_cases
 from test_channel_twilio import PUBLIC_URL, new_sid, sign, sms_payload
 
 TELEGRAM_TOKEN = "4242000001:fake-token-QwErTy"

@@ -1,12 +1,12 @@
 """The operator's local case store, on the operator's own machine, encrypted at rest.
 
-`grievance cases pull --key FILE` (storage/pull.py) opens each sealed case from the queue with
+`grievance cases pull --key FILE` (desk/pull.py) opens each sealed case from the queue with
 the operator's private key and keeps it here, re-encrypted under a key derived
 from that same private key: a copied store file is useless without it. Only
 the fields an operator filters on (category, urgency, status, date) are kept
 readable beside the ciphertext; none of them identifies a worker.
 
-Each status change (storage/lifecycle.py says which are allowed) is kept as history:
+Each status change (desk/lifecycle.py says which are allowed) is kept as history:
 when, from, to, whether forced, all readable; the reason, which may hold notes about
 the case, encrypted like the records.
 
@@ -47,7 +47,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from . import crypto
+from storage import crypto
 from .lifecycle import OPEN_STATUSES, ServiceLevels, TransitionError, check_transition, due_dates, received_before
 
 STORE_FORMAT = 2

@@ -1,7 +1,7 @@
 """The dialogue with each worker, on the operator's machine: what was sent, what they answered.
 
 Kept in its own table of the operator's local store file (beside the cases of
-storage/operator_store.py), encrypted at rest with the same key derived from
+desk/operator_store.py), encrypted at rest with the same key derived from
 the operator's private key. `pull_answers` fetches the worker's sealed answers
 from the operator API, opens them with the private key, keeps them here and
 only then acknowledges them, so an interrupted pull loses nothing.
@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlalchemy import Column, LargeBinary, MetaData, String, Table, insert, literal_column, select
 from sqlalchemy.exc import IntegrityError
 
-from . import crypto
+from storage import crypto
 from .operator_store import open_store_file
 
 _metadata = MetaData()
