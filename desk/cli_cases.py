@@ -42,11 +42,11 @@ def _key_option(function):
 
 def _operator_store(ctx: click.Context, key_file: str | None):
     from storage.keys import load_operator_identity
-    from desk.operator_store import OperatorStore
+    from desk.operator_store import OperatorStore, store_location
 
     settings = _settings(ctx)
     identity = load_operator_identity(Path(key_file) if key_file else settings.path(settings.operator.identity_file))
-    return identity, OperatorStore(settings.path(settings.operator.store), identity)
+    return identity, OperatorStore(store_location(settings), identity)
 
 
 @cases.command("pull")
@@ -117,11 +117,11 @@ def service_levels(settings: Settings) -> ServiceLevels:
 def desk_store(ctx: click.Context, key_file: str | None):
     """The operator store with the deployment's service levels."""
     from storage.keys import load_operator_identity
-    from desk.operator_store import OperatorStore
+    from desk.operator_store import OperatorStore, store_location
 
     settings = _settings(ctx)
     identity = load_operator_identity(Path(key_file) if key_file else settings.path(settings.operator.identity_file))
-    return identity, OperatorStore(settings.path(settings.operator.store), identity, service_levels(settings))
+    return identity, OperatorStore(store_location(settings), identity, service_levels(settings))
 
 
 def today_utc() -> date:

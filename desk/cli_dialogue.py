@@ -31,10 +31,10 @@ def _key_option(function):
 
 def _resolve_case(ctx: click.Context, identity: str, case: str) -> str:
     """A case id from the local store (a unique prefix is enough), or a full case id as typed."""
-    from desk.operator_store import OperatorStore
+    from desk.operator_store import OperatorStore, store_location
 
     settings = _settings(ctx)
-    store = OperatorStore(settings.path(settings.operator.store), identity)
+    store = OperatorStore(store_location(settings), identity)
     try:
         full_id = store.resolve(case)  # the id alone: no need to decrypt the record
     finally:
@@ -69,16 +69,17 @@ def _api_call(function):
 def reply(ctx: click.Context, key_file: str | None, case: str, text: str) -> None:
     """Send TEXT to the worker of CASE (a case id, or a unique prefix from the local store)."""
     from storage.db import utcnow
-    from .dialogue import OperatorDialogue
 
+    from .dialogue import OperatorDialogue
     from .operator_client import client_for, delivery_sentence
+    from .operator_store import store_location
 
     identity = _operator_identity(ctx, key_file)
     case_id = _resolve_case(ctx, identity, case)
     settings = _settings(ctx)
     with client_for(settings) as client:
         answer = _api_call(lambda: client.post_message(case_id, text))
-    dialogue = OperatorDialogue(settings.path(settings.operator.store), identity)
+    dialogue = OperatorDialogue(store_location(settings), identity)
     try:
         dialogue.add_sent(case_id, text, utcnow().isoformat())
     finally:
@@ -92,12 +93,13 @@ def reply(ctx: click.Context, key_file: str | None, case: str, text: str) -> Non
 def cases_replies(ctx: click.Context, key_file: str | None) -> None:
     """Fetch the workers' answers from the operator API, open them with the key, keep them locally."""
     from .dialogue import OperatorDialogue, pull_answers
+    from .operator_store import store_location
 
     from .operator_client import client_for
 
     identity = _operator_identity(ctx, key_file)
     settings = _settings(ctx)
-    dialogue = OperatorDialogue(settings.path(settings.operator.store), identity)
+    dialogue = OperatorDialogue(store_location(settings), identity)
     try:
         with client_for(settings) as client:
             result = _api_call(lambda: pull_answers(client, dialogue, identity))
@@ -113,11 +115,12 @@ def cases_replies(ctx: click.Context, key_file: str | None) -> None:
 def cases_thread(ctx: click.Context, key_file: str | None, case: str) -> None:
     """The dialogue with the worker of CASE, oldest first (run `grievance cases replies` to fetch new answers)."""
     from .dialogue import OperatorDialogue
+    from .operator_store import store_location
 
     identity = _operator_identity(ctx, key_file)
     case_id = _resolve_case(ctx, identity, case)
     settings = _settings(ctx)
-    dialogue = OperatorDialogue(settings.path(settings.operator.store), identity)
+    dialogue = OperatorDialogue(store_location(settings), identity)
     try:
         entries = dialogue.thread(case_id)
     finally:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from bot.config import Settings
-from desk.operator_store import OperatorStore
+from desk.operator_store import OperatorStore, store_location
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ def pull_once(settings: Settings, store: OperatorStore, identity: str) -> int:
         from desk.operator_client import client_for
         from desk.dialogue import OperatorDialogue, pull_answers
 
-        dialogue = OperatorDialogue(settings.path(settings.operator.store), identity)
+        dialogue = OperatorDialogue(store_location(settings), identity)
         try:
             with client_for(settings) as client:
                 pull_answers(client, dialogue, identity)

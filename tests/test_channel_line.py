@@ -39,7 +39,7 @@ from fake_line import (
 from storage.db import utcnow
 from storage.keys import intake_signing_public_keys, load_operator_identity
 from storage.models import Conversation, InboundReceipt, OutboundMessage
-from desk.operator_store import OperatorStore
+from desk.operator_store import OperatorStore, store_location
 from storage.outbound import enqueue
 from storage.outbox import forward_outbox
 from desk.pull import pull_cases
@@ -128,7 +128,7 @@ def pulled(services) -> list[dict]:
     settings = services.settings
     forward_outbox(services.sessions, services.sink, max_attempts=3)
     identity = load_operator_identity(settings.path(settings.operator.identity_file))
-    store = OperatorStore(settings.path(settings.operator.store), identity)
+    store = OperatorStore(store_location(settings), identity)
     try:
         pull_cases(services.sink, store, identity, signing_keys=intake_signing_public_keys(settings))
         return [store.get(summary.case_id) for summary in store.summaries()]

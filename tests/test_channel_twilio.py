@@ -38,7 +38,7 @@ from databases import ON_POSTGRES, example_config, needles_in_database
 from leak_scan import needles_in_tree
 from storage.keys import init_keys, intake_signing_public_keys, load_operator_identity
 from storage.models import Case, Conversation, DraftMedia, InboundReceipt, OutboundMessage
-from desk.operator_store import OperatorStore
+from desk.operator_store import OperatorStore, store_location
 from desk.pull import pull_cases
 from storage.outbound import enqueue, exact_now
 from storage.outbox import forward_outbox
@@ -152,7 +152,7 @@ class Hotline:
         settings = self.services.settings
         forward_outbox(self.services.sessions, self.services.sink, max_attempts=3)
         identity = load_operator_identity(settings.path(settings.operator.identity_file))
-        store = OperatorStore(settings.path(settings.operator.store), identity)
+        store = OperatorStore(store_location(settings), identity)
         try:
             pull_cases(self.services.sink, store, identity, signing_keys=intake_signing_public_keys(settings))
             return [store.get(summary.case_id) for summary in store.summaries()]

@@ -26,7 +26,7 @@ from desk.reports.figures import build_report
 from desk.reports.render import as_json, render_html, tables, write_report
 from desk.reports.suppression import ProtectedTable, protect, protect_counts
 from storage.keys import load_operator_identity
-from desk.operator_store import CaseFilter, OperatorStore
+from desk.operator_store import CaseFilter, OperatorStore, store_location
 
 CATEGORIES = ("wages", "hours", "safety", "harassment", "discrimination", "forced_labour", "child_labour",
               "association", "dismissal", "retaliation", "living_conditions", "environment_community", "other")
@@ -123,7 +123,7 @@ def test_the_classic_example_needs_a_rectangle_of_hidden_cells():
 @pytest.fixture
 def demo_store(settings):
     identity = load_operator_identity(settings.path(settings.operator.identity_file))
-    store = OperatorStore(settings.path(settings.operator.store), identity)
+    store = OperatorStore(store_location(settings), identity)
     fill_demo_store(store, 3000, start=START, end=END, seed=11)
     yield store
     store.close()
