@@ -148,3 +148,19 @@ def test_a_database_store_takes_its_password_apart_from_the_url(tmp_path, monkey
         engine.dispose()
     on_file = store_location(settings_from_mapping({"operator": {"store": "var/operator/cases.db"}}, base_dir=tmp_path))
     assert on_file.target == tmp_path / "var/operator/cases.db" and not on_file.is_database
+
+
+@pytest.mark.parametrize(("operator", "line"), [
+    ({"store": "postgresql+psycopg://desk:hunter2hunter2@db.example/cases"},
+     "config error: operator.store: no password in the URL: give it in operator.store_password"),
+    ({"store": "mysql://db.example/cases"}, "config error: operator.store: expected postgresql+psycopg://host"),
+    ({"store": "var/operator/cases.db", "store_password": {"env": "X"}},
+     "config error: operator: store_password is for a PostgreSQL store"),
+])
+def test_a_bad_store_setting_is_one_line_naming_the_key(operator, line, tmp_path):
+    from bot.config import ConfigError
+
+    with pytest.raises(ConfigError) as refused:
+        settings_from_mapping({"operator": operator}, base_dir=tmp_path)
+    assert str(refused.value).startswith(line) and "\n" not in str(refused.value)
+    assert "hunter2" not in str(refused.value)
