@@ -16,10 +16,10 @@ from collections.abc import Callable
 from PIL import Image
 from sqlalchemy import func, select
 
+from desk.operator_store import OperatorStore, store_location
+from desk.pull import pull_cases
 from storage.keys import intake_signing_public_keys, load_operator_identity
-from storage.operator_store import OperatorStore
 from storage.outbox import forward_outbox
-from storage.pull import pull_cases
 
 CODE_SHOWN = re.compile(r"\b[0-9]{4} [0-9]{3} [0-9]{3} [0-9]{4}\b")
 
@@ -47,7 +47,7 @@ def pulled(services) -> list[dict]:
     settings = services.settings
     forward_outbox(services.sessions, services.sink, max_attempts=3)
     identity = load_operator_identity(settings.path(settings.operator.identity_file))
-    store = OperatorStore(settings.path(settings.operator.store), identity)
+    store = OperatorStore(store_location(settings), identity)
     try:
         pull_cases(services.sink, store, identity, signing_keys=intake_signing_public_keys(settings))
         return [store.get(summary.case_id) for summary in store.summaries()]

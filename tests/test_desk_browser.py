@@ -76,7 +76,7 @@ def live_desk(services, referral_questions_settings, monkeypatch):
     clock = Clock()
     api = LiveOperatorApi(services)
     monkeypatch.setenv("GRIEVANCE_OPERATOR_API_TOKEN", new_token(services, "desk"))
-    from bot.operator_client import client_for
+    from desk.operator_client import client_for
 
     operator_settings = referral_questions_settings(operator_client={"url": api.url})
     desk = Desk(services, clock, operator_client=lambda: client_for(operator_settings))

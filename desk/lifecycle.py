@@ -1,6 +1,6 @@
 """The rules of a case's life on the operator's desk: its statuses, the moves between them, its due dates.
 
-Pure functions, no storage: the operator store (storage/operator_store.py) enforces
+Pure functions, no storage: the operator store (desk/operator_store.py) enforces
 them, the CLI and exports show them.
 
     received -> acknowledged -> in_review -> in_dialogue -> resolved -> closed
