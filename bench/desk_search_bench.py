@@ -21,7 +21,7 @@ from bot.config import settings_from_mapping
 from desk.reports.demo import fill_demo_store
 from desk.store import DeskStore
 from desk.web.context import DeskContext
-from storage.operator_store import OperatorStore
+from desk.operator_store import OperatorStore
 
 QUERIES = ("sunrise", "wages", "gazipur fire", "no such words at all", "rahman knitwear")
 

@@ -37,7 +37,7 @@ from bot.case_record import validate_case_record  # noqa: E402
 from bot.casecode import new_case_code  # noqa: E402
 from bot.config import TAXONOMY  # noqa: E402
 from storage import crypto  # noqa: E402
-from storage.operator_store import OperatorStore, operator_cases  # noqa: E402
+from desk.operator_store import OperatorStore, operator_cases  # noqa: E402
 
 WORDS = "the supervisor did not pay our wages for two months and locked the gate at night we are afraid".split()
 

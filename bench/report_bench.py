@@ -22,7 +22,7 @@ from desk.reports.demo import fill_demo_store
 from desk.reports.facts import read_facts
 from desk.reports.figures import build_report
 from desk.reports.render import write_report
-from storage.operator_store import OperatorStore
+from desk.operator_store import OperatorStore
 
 CATEGORIES = ("wages", "hours", "safety", "harassment", "discrimination", "forced_labour", "child_labour",
               "association", "dismissal", "retaliation", "living_conditions", "environment_community", "other")

@@ -1,10 +1,12 @@
 """The `grievance` command line: set-up, local chat, the server, and the operator's tools.
 
 Server side: `init`, `chat`, `serve`, `forward`, `purge`, `queue status|retry`,
-`keys rotate|export-signing-public`, `api-token`, `operator-api`, `stats` (bot/cli_dialogue.py). Operator side (with the
-private key, on the operator's machine): `keys new-operator-key`, `cases pull|list|show` (bot/cli_cases.py), `reply`,
-`cases replies|thread` (bot/cli_dialogue.py). A configuration problem ends any command with one line
-on stderr and exit status 2.
+`keys rotate|export-signing-public`, `api-token`, `operator-api`, `stats` (bot/cli_dialogue.py),
+`keys new-operator-key` (run on the operator's machine, but it only writes a key file).
+Operator side (with the private key, on the operator's machine): `cases ...`, `reply`, `export`,
+`decrypt`, `report`, `demo-data`, `desk ...`, all from desk/, named in DESK_COMMANDS below and
+loaded only when called. A configuration problem ends any command with one line on stderr and
+exit status 2.
 """
 
 from __future__ import annotations
@@ -499,22 +501,24 @@ def telegram_delete_webhook(ctx: click.Context) -> None:
 
 from nlu.cli import nlu as nlu_group  # noqa: E402
 
-from .cli_cases import cases as cases_group  # noqa: E402
 from .cli_dialogue import api_token as api_token_group  # noqa: E402
 from .cli_dialogue import operator_api as operator_api_command  # noqa: E402
-from .cli_dialogue import reply as reply_command  # noqa: E402
 from .cli_dialogue import stats as stats_command  # noqa: E402
-from .cli_export import decrypt, export  # noqa: E402
 
-for command in (nlu_group, cases_group, export, decrypt, reply_command, api_token_group, operator_api_command, stats_command):
+for command in (nlu_group, api_token_group, operator_api_command, stats_command):
     cli.add_command(command)
 
 
 # ---------------------------------------------------------------- the operator's desk (desk/)
 # The one place the intake server's command line names the desk: its commands are imported
-# only when one of them is called, so `grievance serve` never loads desk/.
+# only when one of them is called, so `grievance serve` never loads desk/. The help line of
+# each is written here, so that `grievance --help` need not import them either.
 
 DESK_COMMANDS = {
+    "cases": ("desk.cli_cases", "cases", "Operator side: pull, list and read cases with the operator's private key."),
+    "reply": ("desk.cli_dialogue", "reply", "Send TEXT to the worker of CASE (a case id, or a unique prefix from the local store)."),
+    "export": ("desk.cli_export", "export", "Write the cases of the local store as age-encrypted JSON Lines (one case record a line)."),
+    "decrypt": ("desk.cli_export", "decrypt", "Decrypt an export (FILE) with an age private key, streaming."),
     "report": ("desk.reports.cli", "report", "Patterns across cases for a period (operator side)."),
     "demo-data": ("desk.reports.cli", "demo_data", "Fill the operator store with FAKE cases (operator side)."),
     "desk": ("desk.cli", "desk", "The operator's web console and its accounts (operator side)."),
@@ -543,9 +547,19 @@ class _DeskCommand(click.Command):
         return []
 
     def invoke(self, ctx: click.Context):
+        import importlib
+
         command = self._load()
-        with command.make_context(self.name, ctx.meta.get("desk_args", []), parent=ctx.parent) as sub:
-            return command.invoke(sub)
+        store_error = importlib.import_module("desk.operator_store").OperatorStoreError
+        try:
+            with command.make_context(self.name, ctx.meta.get("desk_args", []), parent=ctx.parent) as sub:
+                return command.invoke(sub)
+        except store_error as error:  # e.g. a store written with another key: one line, exit 2
+            raise _OneLineError(str(error)) from None
+
+
+class _OneLineError(Exception):
+    """A refusal of a desk command, said in one line by `main` (as a configuration problem is)."""
 
 
 for name, (module, attribute, help_text) in DESK_COMMANDS.items():
@@ -555,10 +569,9 @@ for name, (module, attribute, help_text) in DESK_COMMANDS.items():
 def main() -> None:
     """Console script entry point."""
     from storage.crypto import CryptoError
-    from storage.operator_store import OperatorStoreError
 
     try:
         cli.main(prog_name="grievance")
-    except (ConfigError, CryptoError, OperatorStoreError) as error:
+    except (ConfigError, CryptoError, _OneLineError) as error:
         click.echo(str(error), err=True)
         sys.exit(2)

@@ -107,7 +107,11 @@ class Operator(_Frozen):
     recipients: tuple[str, ...] = ()  # age public keys (not secret)
     recipients_file: str | None = "var/keys/operator-recipients.txt"
     identity_file: str = "var/operator/operator-identity.txt"  # operator machine only
+    # Operator machine only: the operator store (desk/operator_store.py), encrypted at rest. A file path
+    # (SQLite, one machine), or for a team a PostgreSQL URL (postgresql+psycopg://user@host/db, TLS with
+    # ?sslmode=verify-full) whose password is never in the URL but in store_password.
     store: str = "var/operator/cases.db"
+    store_password: SecretSource | None = None
     # Operator machine: the intake servers' signing public keys (`grievance keys export-signing-public`
     # on the server); `cases pull` opens only cases signed by one of them. Not secret.
     intake_signing_keys: tuple[str, ...] = ()
@@ -115,6 +119,26 @@ class Operator(_Frozen):
     # Operator machine: where `cases pull` puts queue items that fail the signature, the schema or the case id.
     quarantine_dir: str = "var/operator/quarantine"
     service_levels: ServiceLevels = ServiceLevels()
+
+    @field_validator("store")
+    @classmethod
+    def _store(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("a file path (SQLite) or a postgresql+psycopg:// URL")
+        if is_database_url(value):
+            return _broker_url(value, ("postgresql+psycopg",), "operator.store_password")
+        return value
+
+    @model_validator(mode="after")
+    def _password_needs_a_database(self) -> Operator:
+        if self.store_password is not None and not is_database_url(self.store):
+            raise ValueError("store_password is for a PostgreSQL store (operator.store: postgresql+psycopg://...)")
+        return self
+
+
+def is_database_url(value: str) -> bool:
+    """True when a store setting is a database URL rather than a file path."""
+    return "://" in value
 
 
 class Session(_Frozen):

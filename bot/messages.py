@@ -20,16 +20,19 @@ class ReplyAddress:
     channel: str  # "console", "sms", "whatsapp", "telegram", "messenger", "line"
     address: str  # phone number (E.164) or chat id: never logged
     last_inbound_at: datetime | None = None  # WhatsApp's 24-hour window opens at the worker's last message
+    # The language the worker reads, where a message is queued for them (an SMS is folded to GSM-7 by it).
+    language: str | None = None
 
     def to_json(self) -> bytes:
-        return json.dumps(
-            {
-                "adapter": self.adapter,
-                "channel": self.channel,
-                "address": self.address,
-                "last_inbound_at": self.last_inbound_at.isoformat() if self.last_inbound_at else None,
-            }
-        ).encode()
+        fields = {
+            "adapter": self.adapter,
+            "channel": self.channel,
+            "address": self.address,
+            "last_inbound_at": self.last_inbound_at.isoformat() if self.last_inbound_at else None,
+        }
+        if self.language:
+            fields["language"] = self.language
+        return json.dumps(fields).encode()
 
     @classmethod
     def from_json(cls, data: bytes) -> ReplyAddress:
@@ -40,6 +43,7 @@ class ReplyAddress:
             channel=fields["channel"],
             address=fields["address"],
             last_inbound_at=datetime.fromisoformat(seen) if seen else None,
+            language=fields.get("language"),
         )
 
     def __repr__(self) -> str:

@@ -121,3 +121,10 @@ def sms_text(text: str, language: str | None, gsm7_fold: Iterable[str]) -> str:
     (`channels.twilio.gsm7_fold`), since a single UCS-2 character costs the whole message
     more than twice the segments."""
     return fold_to_gsm7(text) if language is not None and language in gsm7_fold else text
+
+
+def sms_messages(text: str, language: str | None, gsm7_fold: Iterable[str], max_segments_per_message: int) -> list[str]:
+    """The messages `text` goes out as by SMS: folded for the worker's language (`sms_text`),
+    then split within the segment budget. Every SMS the hotline sends passes here, the TwiML
+    answer and every later one through the REST API (operator replies, status notices, retries)."""
+    return split_for_sms(sms_text(text, language, gsm7_fold), max_segments_per_message)

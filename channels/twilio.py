@@ -42,6 +42,9 @@ log = logging.getLogger(__name__)
 
 
 PLAIN_OPT_IN = frozenset({"START", "UNSTOP"})
+# What the engine is given when Twilio signals a help keyword: the English help word, which the
+# engine understands in every language (see `TwilioAdapter.inbound`).
+HELP_COMMAND = "HELP"
 
 
 def _plain(status: int, body: str = "") -> Response:
@@ -105,11 +108,20 @@ class TwilioAdapter:
                 return _plain(503, "temporarily unavailable, please retry")
             if handled:
                 return Response(twiml_reply(Reply(()), fields.channel, 1), status=200, mimetype="text/xml")
+        text = fields.text
+        if fields.opt_out == "HELP":
+            # Twilio has answered HELP/INFO (or a help word the NGO added) with its own help text:
+            # English, about the number not the hotline, and it tells the worker to reply STOP,
+            # the one word that would cut them off. So the bot's own help is still given, in the
+            # worker's language and naming EXIT, not STOP (one more message, as a help costs
+            # anywhere). It is given once: the keyword is the HELP command whatever its wording,
+            # so a help word the bot does not know never becomes an answer or part of a report.
+            text = HELP_COMMAND
         media, refused = self.media.fetch_all(fields.media, fields.channel)
         message = InboundMessage(
             channel=fields.channel,
             sender=fields.sender,
-            text=fields.text,
+            text=text,
             adapter=self.type,
             provider_id=fields.message_sid,
             media=media,

@@ -23,7 +23,7 @@ from bot.messages import MediaItem, Reply
 
 from .base import is_bsuid
 from .media import MediaRejected, check_type, clean_media
-from .sms_segments import sms_text, split_for_sms
+from .sms_segments import sms_messages
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ class InboundFields:
     text: str
     message_sid: str
     media: tuple[MediaRef, ...]
-    opt_out: str | None = None  # "STOP", "START" or "HELP": an opt-out keyword Twilio acted on (see `opt_out_signal`)
+    opt_out: str | None = None  # "STOP", "START" or "HELP": a keyword Twilio acted on itself (see `opt_out_signal`)
 
     def __repr__(self) -> str:
         return f"InboundFields(channel={self.channel!r}, sender=<redacted>, media={len(self.media)})"
@@ -129,18 +129,20 @@ def parse_inbound(form) -> InboundFields:
 
 
 # Twilio's own keywords on its numbers (without Advanced Opt-Out, no OptOutType is sent but Twilio
-# still acts on them): a message that is only one of these opts the sender out, or back in.
+# still acts on them): a message that is only one of these opts the sender out, or back in, or
+# gets Twilio's own help text. (nlu/keywords.py keeps the bot from ever naming one on SMS.)
 TWILIO_OPT_OUT_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"})
 TWILIO_OPT_IN_WORDS = frozenset({"START", "UNSTOP", "YES"})
+TWILIO_HELP_WORDS = frozenset({"HELP", "INFO"})
 OPT_OUT_TYPES = frozenset({"STOP", "START", "HELP"})
 
 
 def opt_out_signal(opt_out_type: str | None, channel: str, body: str) -> str | None:
-    """STOP, START or HELP when Twilio treated this message as an opt-out keyword, else None.
+    """STOP, START or HELP when Twilio treated this message as one of its keywords, else None.
 
     With Advanced Opt-Out, Twilio says so in `OptOutType` (on SMS and WhatsApp senders
-    of the Messaging Service). Without it, Twilio still opts an SMS sender out on its
-    default keywords, matched on the whole message in any case: so are they here.
+    of the Messaging Service). Without it, Twilio still acts on its default keywords
+    on SMS, matched on the whole message in any case: so are they here.
     """
     given = (opt_out_type or "").strip().upper()
     if given:
@@ -148,7 +150,11 @@ def opt_out_signal(opt_out_type: str | None, channel: str, body: str) -> str | N
     if channel != "sms":
         return None
     word = body.strip().upper()
-    return "STOP" if word in TWILIO_OPT_OUT_WORDS else "START" if word in TWILIO_OPT_IN_WORDS else None
+    if word in TWILIO_OPT_OUT_WORDS:
+        return "STOP"
+    if word in TWILIO_OPT_IN_WORDS:
+        return "START"
+    return "HELP" if word in TWILIO_HELP_WORDS else None
 
 
 class MediaFetcher:
@@ -237,14 +243,15 @@ def twiml_reply(reply: Reply, channel: str, max_segments: int, gsm7_fold: tuple[
     SMS: each <Message> stays within `max_segments` segments (an NGO pays per
     segment). WhatsApp has no segments, only Twilio's 1600-character body limit.
     A duplicate delivery, or a turn without texts, gets an empty <Response/>. SMS in a
-    language of `gsm7_fold` is sent without the marks GSM-7 cannot carry (`sms_text`).
+    language of `gsm7_fold` is sent without the marks GSM-7 cannot carry (`sms_messages`).
     """
     if not reply.texts or reply.duplicate:
         return _TWIML_EMPTY
     text = _XML_FORBIDDEN.sub("", "\n\n".join(reply.texts))
     if channel == "sms":
-        text = sms_text(text, reply.language, gsm7_fold)
-    parts = split_for_sms(text, max_segments) if channel == "sms" else split_by_length(text, WHATSAPP_MAX_CHARS)
+        parts = sms_messages(text, reply.language, gsm7_fold, max_segments)
+    else:
+        parts = split_by_length(text, WHATSAPP_MAX_CHARS)
     if not parts:
         return _TWIML_EMPTY
     # Written directly rather than through twilio's MessagingResponse (an ElementTree per reply):

@@ -1,6 +1,7 @@
 """Twilio, outbound side: messages that are not the immediate reply, sent through the REST API.
 
-SMS is split within the segment budget (one API call per part). WhatsApp is
+SMS is folded to GSM-7 for the languages of `gsm7_fold` and split within the
+segment budget (one API call per part). WhatsApp is
 free-form only inside the 24-hour window that opens at the worker's last
 message; later, the deployment's approved template goes out instead
 (`ContentSid`), which only asks the worker to reply. Twilio's errors become
@@ -24,7 +25,7 @@ from bot.messages import ReplyAddress
 
 from .base import SendError
 from .dispatcher import SENDING
-from .sms_segments import split_for_sms
+from .sms_segments import sms_messages
 from .twilio_delivery import OPTED_OUT_CODE, DeliveryWatch
 from .twilio_inbound import WHATSAPP_MAX_CHARS, WHATSAPP_PREFIX, split_by_length
 
@@ -132,7 +133,9 @@ class TwilioSender:
         if address.channel == "sms":
             if not settings.sms_from:
                 raise SendError("channels.twilio.sms_from is not configured", retryable=False)
-            return address.address, settings.sms_from, split_for_sms(text, settings.max_segments_per_message), None
+            # Folded here like the TwiML answer: the language travels with the address (`CaseStore.reach`).
+            parts = sms_messages(text, address.language, settings.gsm7_fold, settings.max_segments_per_message)
+            return address.address, settings.sms_from, parts, None
         if address.channel == "whatsapp":
             if not settings.whatsapp_from:
                 raise SendError("channels.twilio.whatsapp_from is not configured", retryable=False)

@@ -44,12 +44,12 @@ def _identity(settings, key_file: str | None) -> str:
 @contextmanager
 def _store(ctx: click.Context, key_file: str | None = None) -> Iterator[DeskStore]:
     """The desk's store for one command: a refused action is one line (exit 1), and the file is closed."""
-    from bot.cli_cases import service_levels
-    from storage.operator_store import OperatorStore
+    from desk.cli_cases import service_levels
+    from desk.operator_store import OperatorStore, store_location
 
     settings = _settings(ctx)
     identity = _identity(settings, key_file)
-    store = DeskStore(OperatorStore(settings.path(settings.operator.store), identity, service_levels(settings)))
+    store = DeskStore(OperatorStore(store_location(settings), identity, service_levels(settings)))
     try:
         yield store
     except DeskError as error:

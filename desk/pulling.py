@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from bot.config import Settings
-from storage.operator_store import OperatorStore
+from desk.operator_store import OperatorStore, store_location
 
 log = logging.getLogger(__name__)
 
@@ -14,8 +14,8 @@ def pull_once(settings: Settings, store: OperatorStore, identity: str) -> int:
     """Pull what waits (cases, then answers when an operator API is configured); the number of new cases."""
     from storage.db import make_engine, session_factory
     from storage.keys import intake_signing_public_keys
-    from storage.pull import pull_cases
-    from storage.quarantine import Quarantine
+    from desk.pull import pull_cases
+    from desk.quarantine import Quarantine
     from storage.sinks import PULLABLE_KINDS, make_source
 
     new = 0
@@ -33,10 +33,10 @@ def pull_once(settings: Settings, store: OperatorStore, identity: str) -> int:
             if engine is not None:
                 engine.dispose()
     if settings.operator_client.url:
-        from bot.operator_client import client_for
-        from storage.operator_dialogue import OperatorDialogue, pull_answers
+        from desk.operator_client import client_for
+        from desk.dialogue import OperatorDialogue, pull_answers
 
-        dialogue = OperatorDialogue(settings.path(settings.operator.store), identity)
+        dialogue = OperatorDialogue(store_location(settings), identity)
         try:
             with client_for(settings) as client:
                 pull_answers(client, dialogue, identity)

@@ -29,18 +29,18 @@ class _DeskGunicorn(BaseApplication):
 
 
 def build_desk_app(settings: Settings, identity: str, *, pull_every: float = 0, secure_cookies: bool = True):
-    from bot.cli_cases import service_levels
-    from storage.operator_store import OperatorStore
+    from desk.cli_cases import service_levels
+    from desk.operator_store import OperatorStore, store_location
 
     from .pulling import pull_once
     from .store import DeskStore
     from .web import create_desk_app
     from .web.context import DeskContext
 
-    store = OperatorStore(settings.path(settings.operator.store), identity, service_levels(settings))
+    store = OperatorStore(store_location(settings), identity, service_levels(settings))
     client = None
     if settings.operator_client.url:
-        from bot.operator_client import client_for
+        from desk.operator_client import client_for
 
         def client():
             return client_for(settings)

@@ -1,6 +1,6 @@
 """What the desk keeps beside the cases: accounts, sessions, notes, assignments, labels, companies, referrals, the audit log.
 
-The tables live in the operator store's own file (storage/operator_store.py), so one
+The tables live in the operator store's own file (desk/operator_store.py), so one
 backup holds a mechanism's whole desk. Nothing here holds a worker's words in the clear:
 internal notes and TOTP seeds are encrypted under the operator store key (derived from
 the operator's private key); passwords are Argon2id hashes; sessions are kept as hashes
@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy import Boolean, Column, Integer, LargeBinary, MetaData, String, Table, delete, func, insert, select, update
 
 from storage import crypto
-from storage.operator_store import OperatorStore
+from desk.operator_store import OperatorStore, serialize
 
 ROLES = ("admin", "caseworker", "analyst")
 MAX_FAILED_LOGINS = 5  # then the account waits LOCKOUT before the next try
@@ -173,7 +173,9 @@ class DeskStore:
         self.engine = cases.engine
         self.key = cases.key
         self.hasher = PasswordHasher()  # Argon2id with the library's current parameters
-        _metadata.create_all(self.engine)
+        with self.engine.begin() as connection:
+            serialize(connection, "schema")  # desks starting at once on one PostgreSQL store
+            _metadata.create_all(connection)
 
     # ------------------------------------------------------------ accounts
 
@@ -411,9 +413,12 @@ class DeskStore:
     def audit(self, actor: str, action: str, target: str = "-", detail: str = "", now: datetime | None = None) -> None:
         """Append one line: who, what, which case or user, when; each line hashes the one before it."""
         at = stamp(now or datetime.now(UTC))
-        for attempt in range(5):  # two desk processes appending at once: the second takes the next number
+        for attempt in range(5):  # two desk processes appending at once on SQLite: the second takes the next number
             try:
                 with self.engine.begin() as connection:
+                    # On PostgreSQL (desks on several machines) appends wait for each other until commit:
+                    # each reads the head the previous one wrote, so the chain never forks.
+                    serialize(connection, "audit")
                     last = connection.execute(select(desk_audit.c.seq, desk_audit.c.hash).order_by(desk_audit.c.seq.desc()).limit(1)).first()
                     seq, prev_hash = (last.seq + 1, last.hash) if last else (1, GENESIS)
                     digest = _entry_hash(prev_hash, seq, at, actor, action, target, detail)

@@ -15,9 +15,9 @@ from nlu.numbers import parse_menu_choice, parse_number
 from nlu.vocabulary import KINDS, languages, phrases, resolve_kind, with_english
 
 __all__ = [
-    "KINDS", "SMS_OPT_OUT_WORDS", "Command", "ParsedCommand", "display_word", "is_language_word",
-    "is_sms_opt_out_word", "is_unknown_command", "match_word", "parse_command", "parse_menu_choice",
-    "parse_number", "parse_yes_no", "phrases",
+    "KINDS", "SMS_HELP_WORDS", "SMS_OPT_OUT_WORDS", "SMS_RESERVED_WORDS", "Command", "ParsedCommand",
+    "display_word", "is_language_word", "is_sms_opt_out_word", "is_sms_reserved_word", "is_unknown_command",
+    "match_word", "parse_command", "parse_menu_choice", "parse_number", "parse_yes_no", "phrases",
 ]  # fmt: skip
 
 
@@ -57,6 +57,11 @@ SMS_OPT_OUT_WORDS = frozenset({
     "stop", "stopall", "stop all", "unsubscribe", "cancel", "end", "quit", "revoke", "optout",
     "opt-out", "opt out", "remove", "arret", "td",
 })  # fmt: skip
+# Whole-message words an SMS gateway answers itself: Twilio sends its own help text on HELP and
+# INFO (a paid segment, in English, that tells the worker to reply STOP). The bot still understands
+# them, but on SMS it names another word for help ("MENU"), so it never invites that answer.
+SMS_HELP_WORDS = frozenset({"help", "info"})
+SMS_RESERVED_WORDS = SMS_OPT_OUT_WORDS | SMS_HELP_WORDS
 
 
 def parse_command(text: str, languages: Iterable[str]) -> ParsedCommand | None:
@@ -112,17 +117,28 @@ def is_sms_opt_out_word(text: str) -> bool:
     return fold(text) in SMS_OPT_OUT_WORDS
 
 
+def is_sms_reserved_word(text: str) -> bool:
+    """True when the whole message is a word an SMS gateway acts on by itself: an opt-out word,
+    or a help word Twilio answers with its own text ("HELP", "info")."""
+    return fold(text) in SMS_RESERVED_WORDS
+
+
 def display_word(kind: str, language: str, *, sms_safe: bool = False) -> str:
     """The word the bot names for `kind` in `language` ("send HELP"), upper-cased: the first
     phrase of the kind (English when the language has none). With `sms_safe`, the first phrase
-    that is no SMS opt-out word ("EXIT", not "STOP"); every shipped kind has one."""
+    that is no word the SMS gateway acts on itself and has a letter ("EXIT", not "STOP"; "MENU",
+    not "HELP", "?" or "INFO"); every shipped kind has one."""
     candidates = phrases(kind, language) or phrases(kind, "en")
     if sms_safe:
-        safe = [phrase for phrase in candidates if not is_sms_opt_out_word(phrase)]
+        safe = [phrase for phrase in candidates if _sms_safe(phrase)]
         if not safe:  # fall back to English, which always has one (a test checks it)
-            safe = [phrase for phrase in phrases(kind, "en") if not is_sms_opt_out_word(phrase)]
+            safe = [phrase for phrase in phrases(kind, "en") if _sms_safe(phrase)]
         candidates = safe or candidates
     return candidates[0].upper()
+
+
+def _sms_safe(phrase: str) -> bool:
+    return not is_sms_reserved_word(phrase) and any(char.isalpha() for char in phrase)
 
 
 def is_language_word(text: str, language_codes: Iterable[str] | None = None) -> bool:

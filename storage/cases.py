@@ -13,7 +13,7 @@ import json
 import secrets as _random
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select
@@ -197,6 +197,8 @@ class CaseStore:
         The reason is one of `sent_to_channel` (an address is returned), `contact_declined`
         (the worker said NO to contact, or the case predates that record), `address_expired`
         (past `reply_address_retention_days`) and `opted_out` (the address opted out at its provider).
+        The address carries the case's language, so the channel can word the message for it
+        (an SMS is folded to GSM-7 for the languages of `channels.twilio.gsm7_fold`).
         """
         if case.contact_allowed is not True:
             return None, "contact_declined"
@@ -205,7 +207,7 @@ class CaseStore:
             return None, "address_expired"
         if OptOuts(self.session, self.secrets).is_opted_out(address):
             return None, "opted_out"
-        return address, "sent_to_channel"
+        return replace(address, language=case.language), "sent_to_channel"
 
     def set_status(self, case: Case, status: str) -> bool:
         """Move the case to `status`; False when it was there already."""

@@ -297,7 +297,7 @@ def open_case(identities: list[str], sealed: bytes) -> bytes:
 
     A queue item signed by the intake server (`SIGNED_V1`) opens too, but this does NOT check
     the signature: a case from a queue is authenticated with `verify_sealed_case` first
-    (storage/pull.py does), and only what that returns should be trusted.
+    (desk/pull.py does), and only what that returns should be trusted.
     """
     if sealed.startswith(SIGNED_V1):
         sealed = sealed[len(SIGNED_V1) + _SIGNATURE_BYTES :]

@@ -359,10 +359,17 @@ def _install_gate(engine: Engine, gate: _WriteGate, checkpointer: _Checkpointer)
     event.listen(engine.pool, "invalidate", lambda dbapi_connection, _record, _error: leave(dbapi_connection))
 
 
-def make_engine(url: str, *, sqlite_synchronous: str = "full") -> Engine:
-    """An engine for the database URL; SQLite files get their folder (mode 0700), pragmas and write gate."""
+def make_engine(url: str, *, sqlite_synchronous: str = "full", password: str | None = None) -> Engine:
+    """An engine for the database URL; SQLite files get their folder (mode 0700), pragmas and write gate.
+
+    `password` (PostgreSQL) is given to the driver apart from the URL, which never holds it (it would
+    show in logs and tracebacks); the desk's operator store uses it (operator.store_password).
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "postgresql":
+        connect_args = {"options": "-c timezone=UTC", "connect_timeout": 10}
+        if password is not None:
+            connect_args["password"] = password
         return create_engine(
             url,
             future=True,
@@ -371,7 +378,7 @@ def make_engine(url: str, *, sqlite_synchronous: str = "full") -> Engine:
             pool_timeout=30,
             pool_pre_ping=True,  # a restarted server or a dropped connection is noticed before use
             pool_recycle=1800,
-            connect_args={"options": "-c timezone=UTC", "connect_timeout": 10},
+            connect_args=connect_args,
         )
     if parsed.get_backend_name() != "sqlite":
         raise ValueError(f"unsupported database: {parsed.get_backend_name()} (use sqlite or postgresql+psycopg)")

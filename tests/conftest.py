@@ -139,6 +139,14 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
 
 
 @pytest.fixture
+def operator_store(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
+    """Where a test's operator store lives: a SQLite file, or with GRIEVANCE_TEST_DB=postgresql a fresh database."""
+    if not ON_POSTGRES:
+        return tmp_path / "operator-store" / "cases.db"
+    return request.getfixturevalue("fresh_postgres_url")
+
+
+@pytest.fixture
 def database_url(request: pytest.FixtureRequest) -> str | None:
     """The test deployment's database URL: None means SQLite in its data folder (the default)."""
     if not ON_POSTGRES:
@@ -168,6 +176,10 @@ def make_config(root: Path, database_url: str | None = None, **overrides) -> dic
     }
     if database_url:
         config["paths"]["database_url"] = database_url
+        if database_url.startswith("postgresql"):
+            # On PostgreSQL the operator store is a database too, as for a team: the test's fresh one
+            # (its tables are apart from the intake's: tests/test_operator_store_concurrency.py checks).
+            config["operator"]["store"] = database_url
     for section, values in overrides.items():
         config[section] = {**config.get(section, {}), **values}
     return config

@@ -138,6 +138,8 @@ def example_config(database_url: str | None) -> dict:
     config["deployment"]["emergency_contacts"] = ["Emergency services: 999", "Duty officer: 0100 200 300"]
     if database_url:
         config.setdefault("paths", {})["database_url"] = database_url
+        if database_url.startswith("postgresql"):
+            config.setdefault("operator", {})["store"] = database_url  # the operator store on PostgreSQL too
     return config
 
 

@@ -70,8 +70,8 @@ def make_record(
     return record
 
 
-def operator_deployment(root: Path, **service_levels) -> Path:
-    """An operator machine: a config, an operator key (mode 0600); returns the config path."""
+def operator_deployment(root: Path, store: Path | str = "operator/cases.db", **service_levels) -> Path:
+    """An operator machine: a config, an operator key (mode 0600), its store (a file, or a database URL)."""
     root.mkdir(parents=True, exist_ok=True)
     identity, _ = crypto.new_operator_keypair()
     key = root / "operator" / "operator-identity.txt"
@@ -82,12 +82,28 @@ def operator_deployment(root: Path, **service_levels) -> Path:
         "paths": {"data_dir": "data"},
         "logging": {"level": "WARNING", "file": None},
         "operator": {"recipients": [crypto.operator_recipient_of(identity)], "recipients_file": None,
-                     "identity_file": "operator/operator-identity.txt", "store": "operator/cases.db"},
+                     "identity_file": "operator/operator-identity.txt", "store": str(store)},
     }
     if service_levels:
         config["operator"]["service_levels"] = service_levels
     (root / "config.yaml").write_text(yaml.safe_dump(config))
     return root / "config.yaml"
+
+
+def store_in(config: Path) -> Path | str:
+    """The operator store the deployment's config names: its file, or its database URL."""
+    store = yaml.safe_load(config.read_text())["operator"]["store"]
+    return store if "://" in store else config.parent / store
+
+
+def store_holds(location, needle: bytes) -> bool:
+    """Whether the operator store holds `needle` in the clear: in its file, or in a dump of its database."""
+    from databases import needles_in_database
+
+    target = getattr(location, "target", location)
+    if isinstance(target, str) and "://" in target:
+        return bool(needles_in_database(target, [needle]))
+    return needle in Path(target).read_bytes()
 
 
 def identity_in(config: Path) -> str:

@@ -19,9 +19,9 @@ from desk.store import DeskStore
 from desk.web import create_desk_app
 from desk.web.context import DeskContext
 from storage.keys import intake_signing_public_keys, load_operator_identity
-from storage.operator_store import OperatorStore
+from desk.operator_store import OperatorStore, store_location
 from storage.outbox import forward_outbox
-from storage.pull import pull_cases
+from desk.pull import pull_cases
 
 PASSWORDS = {"ada": "admin-passphrase-0001", "cai": "caseworker-pass-0002", "ana": "analyst-passphrase-03"}
 ROLES = {"ada": "admin", "cai": "caseworker", "ana": "analyst"}
@@ -52,7 +52,7 @@ class Desk:
         settings = services.settings
         self.services, self.settings, self.clock = services, settings, clock
         self.identity = load_operator_identity(settings.path(settings.operator.identity_file))
-        self.cases_store = OperatorStore(settings.path(settings.operator.store), self.identity)
+        self.cases_store = OperatorStore(store_location(settings), self.identity)
         self.store = DeskStore(self.cases_store)
         self.context = DeskContext(settings, self.cases_store, self.store, self.identity, clock=clock,
                                    pull=self.pull_from_intake, operator_client=operator_client)

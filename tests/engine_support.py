@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from bot.case_record import validate_case_record
 from nlu import fold, phrases
-from nlu.keywords import SMS_OPT_OUT_WORDS
+from nlu.keywords import SMS_RESERVED_WORDS
 from storage import crypto
 from storage.embedded_queue import EmbeddedQueue
 from storage.models import Conversation
@@ -30,11 +30,13 @@ def prompt_part(services, lang: str, step: str) -> str:
 
 
 def shown_word(kind: str, lang: str, channel: str = "sms") -> str:
-    """How the bot names a keyword in its hints ("send HELP"); on SMS never an opt-out word
-    (STOP, CANCEL...), the first other phrase of the kind instead ("EXIT")."""
+    """How the bot names a keyword in its hints ("send HELP"); on SMS never a word the gateway
+    acts on itself (STOP, CANCEL, HELP, INFO...) nor a sign ("?"), the first other phrase of the
+    kind instead ("EXIT", "MENU")."""
     candidates = phrases(kind, lang)
     if channel == "sms":
-        candidates = [p for p in candidates if fold(p) not in SMS_OPT_OUT_WORDS] or candidates
+        safe = [p for p in candidates if fold(p) not in SMS_RESERVED_WORDS and any(c.isalpha() for c in p)]
+        candidates = safe or candidates
     return candidates[0].upper()
 
 

@@ -36,8 +36,8 @@ from storage.conversations import ConversationStore
 from storage.db import make_engine, session_factory, utcnow
 from storage.keys import intake_signing_public_keys, load_operator_identity, load_server_secrets
 from storage.models import InboundReceipt, OutboxEntry, QueuedCase
-from storage.operator_store import CaseFilter, OperatorStore
-from storage.pull import pull_cases
+from desk.operator_store import CaseFilter, OperatorStore
+from desk.pull import pull_cases
 
 T = TypeVar("T")
 WORKPLACE_STEP = 6  # the seventh message of the intake answers the workplace question

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 import logging
 import secrets
 from itertools import count
 
 import pytest
 from PIL import Image
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bot.app import create_app
 from bot.config import ConfigError
@@ -24,6 +23,7 @@ from bot.logs import reset_logging, setup_logging
 from bot.messages import ReplyAddress
 from bot.services import build_services
 from channels.line.client import QuotaReached
+from channel_support import CODE_SHOWN, photo_with_exif, post_signed, pulled, rows, wait_until
 from databases import needles_at_rest
 from fake_line import (
     FakeLineServer,
@@ -37,13 +37,8 @@ from fake_line import (
     unfollow_event,
 )
 from storage.db import utcnow
-from storage.keys import intake_signing_public_keys, load_operator_identity
 from storage.models import Conversation, InboundReceipt, OutboundMessage
-from storage.operator_store import OperatorStore
 from storage.outbound import enqueue
-from storage.outbox import forward_outbox
-from storage.pull import pull_cases
-from test_channel_whatsapp_cloud import CODE_SHOWN, photo_with_exif, wait_until
 from worker_scripts import ENGLISH_INTAKE
 
 CHANNEL_SECRET = "line-channel-secret-8f3a1c9e2b7d"
@@ -96,13 +91,8 @@ def client(services):
 
 
 def post(client, payload, *, signature: str | None = "sign"):
-    raw = payload if isinstance(payload, bytes) else json.dumps(payload, ensure_ascii=False).encode()
-    headers = {"Content-Type": "application/json"}
-    if signature == "sign":
-        headers["X-Line-Signature"] = line_sign(CHANNEL_SECRET, raw)
-    elif signature is not None:
-        headers["X-Line-Signature"] = signature
-    return client.post("/webhooks/line", data=raw, headers=headers)
+    return post_signed(client, "/webhooks/line", payload, header="X-Line-Signature",
+                       sign=lambda raw: line_sign(CHANNEL_SECRET, raw), signature=signature)
 
 
 def token_for(fake, user: str) -> str:
@@ -117,23 +107,6 @@ def say(client, fake, text: str, user: str = WORKER) -> str:
     assert post(client, line_webhook(event)).status_code == 200
     wait_until(lambda: len(fake.texts_to(user)) > before)
     return "\n".join(fake.texts_to(user)[before:])
-
-
-def rows(services, model) -> int:
-    with services.sessions.begin() as session:
-        return session.execute(select(func.count()).select_from(model)).scalar_one()
-
-
-def pulled(services) -> list[dict]:
-    settings = services.settings
-    forward_outbox(services.sessions, services.sink, max_attempts=3)
-    identity = load_operator_identity(settings.path(settings.operator.identity_file))
-    store = OperatorStore(settings.path(settings.operator.store), identity)
-    try:
-        pull_cases(services.sink, store, identity, signing_keys=intake_signing_public_keys(settings))
-        return [store.get(summary.case_id) for summary in store.summaries()]
-    finally:
-        store.close()
 
 
 def push_later(services, text: str, user: str = WORKER) -> str:

@@ -14,7 +14,6 @@ from itertools import count
 
 import pytest
 from PIL import Image
-from sqlalchemy import func, select
 
 from bot.app import create_app
 from bot.config import ConfigError
@@ -23,6 +22,7 @@ from bot.messages import ReplyAddress
 from bot.services import build_services
 from channels.base import SendError
 from channels.messenger.send import OutsideWindow
+from channel_support import CODE_SHOWN, photo_with_exif, post_signed, pulled, rows, wait_until
 from databases import needles_at_rest
 from fake_messenger import (
     VERSION,
@@ -35,13 +35,7 @@ from fake_messenger import (
     read_event,
     text_event,
 )
-from storage.keys import intake_signing_public_keys, load_operator_identity
 from storage.models import Conversation, InboundReceipt, OutboundMessage
-from storage.operator_store import OperatorStore
-from storage.outbox import forward_outbox
-from storage.pull import pull_cases
-from test_channel_whatsapp_cloud import photo_with_exif, wait_until
-from test_channel_whatsapp_cloud import CODE_SHOWN
 from worker_scripts import BENGALI_INTAKE, ENGLISH_INTAKE
 
 PAGE_ID = "104857600012345"
@@ -95,13 +89,8 @@ def client(services):
 
 
 def post(client, payload, *, signature: str | None = "sign"):
-    raw = payload if isinstance(payload, bytes) else json.dumps(payload, ensure_ascii=False).encode()
-    headers = {"Content-Type": "application/json"}
-    if signature == "sign":
-        headers["X-Hub-Signature-256"] = messenger_sign(APP_SECRET, raw)
-    elif signature is not None:
-        headers["X-Hub-Signature-256"] = signature
-    return client.post("/webhooks/messenger", data=raw, headers=headers)
+    return post_signed(client, "/webhooks/messenger", payload, header="X-Hub-Signature-256",
+                       sign=lambda raw: messenger_sign(APP_SECRET, raw), signature=signature)
 
 
 def say(client, fake, text: str, psid: str = WORKER, quick_reply: str | None = None) -> str:
@@ -109,23 +98,6 @@ def say(client, fake, text: str, psid: str = WORKER, quick_reply: str | None = N
     assert post(client, page_webhook(PAGE_ID, text_event(PAGE_ID, psid, mid(), text, quick_reply))).status_code == 200
     wait_until(lambda: len(fake.sent(psid)) > before)
     return "\n".join(body["message"]["text"] for body in fake.sent(psid)[before:])
-
-
-def rows(services, model) -> int:
-    with services.sessions.begin() as session:
-        return session.execute(select(func.count()).select_from(model)).scalar_one()
-
-
-def pulled(services) -> list[dict]:
-    settings = services.settings
-    forward_outbox(services.sessions, services.sink, max_attempts=3)
-    identity = load_operator_identity(settings.path(settings.operator.identity_file))
-    store = OperatorStore(settings.path(settings.operator.store), identity)
-    try:
-        pull_cases(services.sink, store, identity, signing_keys=intake_signing_public_keys(settings))
-        return [store.get(summary.case_id) for summary in store.summaries()]
-    finally:
-        store.close()
 
 
 def address(hours_ago: float | None) -> ReplyAddress:

@@ -33,15 +33,13 @@ from bot.messages import ReplyAddress
 from bot.services import Services, build_services
 from channels.sms_segments import count_segments
 from channels.twilio_delivery import MAX_DELIVERY_ATTEMPTS
+from channel_support import pulled
 from fake_twilio import FakeTwilio
 from databases import ON_POSTGRES, example_config, needles_in_database
 from leak_scan import needles_in_tree
-from storage.keys import init_keys, intake_signing_public_keys, load_operator_identity
+from storage.keys import init_keys
 from storage.models import Case, Conversation, DraftMedia, InboundReceipt, OutboundMessage
-from storage.operator_store import OperatorStore
-from storage.pull import pull_cases
 from storage.outbound import enqueue, exact_now
-from storage.outbox import forward_outbox
 from test_media import pdf_with_author, photo_with_exif, png_declaring, rgba_png
 from worker_scripts import BENGALI_INTAKE, BENGALI_SECRETS, ENGLISH_INTAKE, ENGLISH_SECRETS
 
@@ -149,15 +147,7 @@ class Hotline:
 
     def pull(self) -> list[dict]:
         """Forward the outbox and open every case with the operator key, as `grievance cases pull` does."""
-        settings = self.services.settings
-        forward_outbox(self.services.sessions, self.services.sink, max_attempts=3)
-        identity = load_operator_identity(settings.path(settings.operator.identity_file))
-        store = OperatorStore(settings.path(settings.operator.store), identity)
-        try:
-            pull_cases(self.services.sink, store, identity, signing_keys=intake_signing_public_keys(settings))
-            return [store.get(summary.case_id) for summary in store.summaries()]
-        finally:
-            store.close()
+        return pulled(self.services)
 
 
 @pytest.fixture
@@ -764,6 +754,13 @@ def test_an_enabled_twilio_without_its_secrets_stops_start_up_with_one_line(tmp_
         ("sms", "STOP", "SOMETHING", None),
         ("whatsapp", "STOP", None, None),  # WhatsApp: only what Twilio reports
         ("whatsapp", "STOP", "STOP", "STOP"),
+        ("sms", "help", None, "HELP"),  # no Advanced Opt-Out: Twilio still answers HELP and INFO itself
+        ("sms", " Info. ", None, None),  # ...on the whole message only, as Twilio matches it
+        ("sms", "INFO", None, "HELP"),
+        ("sms", "help me please", None, None),
+        ("sms", "Aide", "HELP", "HELP"),  # a help keyword the NGO added in Advanced Opt-Out
+        ("whatsapp", "HELP", None, None),
+        ("whatsapp", "ayuda", "HELP", "HELP"),
     ],
 )
 def test_opt_out_keywords_are_read_from_twilio_shaped_payloads(channel, body, opt_out_type, signal):
@@ -781,14 +778,21 @@ def _opted_out_rows(hotline: Hotline) -> int:
     return count(hotline.services, OptedOut)
 
 
-def _operator_message(hotline: Hotline, case_id: str) -> dict:
+def _operator_api(hotline: Hotline, path: str, body: dict) -> dict:
     from bot.operator_api import create_operator_app
     from dialogue_support import new_token
 
     api = create_operator_app(hotline.services).test_client()
     token = new_token(hotline.services, f"desk-{secrets.token_hex(3)}")
-    return api.post(f"/v1/cases/{case_id}/messages", json={"text": "We called the factory."},
-                    headers={"Authorization": f"Bearer {token}"}).get_json()
+    return api.post(path, json=body, headers={"Authorization": f"Bearer {token}"}).get_json()
+
+
+def _operator_message(hotline: Hotline, case_id: str, text: str = "We called the factory.") -> dict:
+    return _operator_api(hotline, f"/v1/cases/{case_id}/messages", {"text": text})
+
+
+def _operator_status(hotline: Hotline, case_id: str, status: str) -> dict:
+    return _operator_api(hotline, f"/v1/cases/{case_id}/status", {"status": status})
 
 
 def test_stop_opts_the_number_out_its_case_stays_readable_and_start_undoes_it(hotline, fake):
@@ -855,3 +859,120 @@ def test_an_opt_in_word_that_answers_the_bot_opts_back_in_and_is_not_lost(hotlin
     replies = hotline.sms("yes")  # Twilio's default opt-in word, and the worker's answer to consent
     assert _opted_out_rows(hotline) == 0
     assert any(hotline.services.catalogs.text("en", "ask.description") in reply for reply in replies)
+
+
+# ---------------------------------------------------------------- HELP and INFO: Twilio's help keywords on SMS
+
+
+def _at_the_description(hotline: Hotline, channel: str = "sms") -> list[str]:
+    """Bring the worker to the description question in English; the bot's own help there, as MENU asks for it."""
+    say = hotline.sms if channel == "sms" else hotline.whatsapp
+    for text in ENGLISH_INTAKE[:3]:
+        say(text)
+    return say("menu")
+
+
+@pytest.mark.parametrize(
+    ("channel", "body", "opt_out_type"),
+    [
+        ("sms", "HELP", None),  # Twilio's default help words, without Advanced Opt-Out: Twilio answered too
+        ("sms", "info", None),
+        ("sms", "HELP", "HELP"),  # with Advanced Opt-Out Twilio says so
+        ("sms", "Aide", "HELP"),  # a help keyword the NGO added there: still the bot's help, not an answer
+        ("sms", "MENU", None),  # the word the bot names on SMS
+        ("whatsapp", "HELP", None),
+        ("whatsapp", "Aide", "HELP"),
+    ],
+)
+def test_a_help_keyword_gets_the_bots_own_help_once_and_adds_nothing(hotline, channel, body, opt_out_type):
+    menu_help = _at_the_description(hotline, channel)
+    assert menu_help[0].startswith("Send BACK to go back")
+    sender = WORKER if channel == "sms" else WHATSAPP_WORKER
+    form = (sms_payload if channel == "sms" else whatsapp_payload)(sender, body)
+    if opt_out_type:
+        form["OptOutType"] = opt_out_type
+    assert messages_of(hotline.post(form)) == menu_help  # one help, the same as MENU gives
+    assert _opted_out_rows(hotline) == 0
+    # The worker's next message is still the description: the keyword answered nothing.
+    say = hotline.sms if channel == "sms" else hotline.whatsapp
+    assert any("Is this about" in part for part in say(ENGLISH_INTAKE[3]))
+
+
+@pytest.mark.parametrize(
+    ("channel", "named", "never"),
+    [
+        ("sms", "MENU", ("HELP", "INFO")),  # Twilio would answer HELP itself, with a text that invites STOP
+        ("whatsapp", "HELP", ()),
+    ],
+)
+def test_on_sms_the_bot_names_menu_for_help_and_elsewhere_help(hotline, channel, named, never):
+    say = hotline.sms if channel == "sms" else hotline.whatsapp
+    for text in ENGLISH_INTAKE[:2]:
+        say(text)
+    unknown = say("/foo")[0].split("\n\n")[0]  # the turn's texts are one message, the question after it
+    assert unknown == hotline.services.catalogs.text("en", "error.unknown_command", help=named)
+    assert not any(word in unknown.split() for word in never)
+
+
+# ---------------------------------------------------------------- the GSM-7 fold on every SMS, not only TwiML
+
+FOLD_CASES = [
+    # (the case's language, what the operator writes, what the SMS body must hold)
+    ("vi", "Chúng tôi đã gọi cho nhà máy.", "Chung toi da goi cho nhà may."),
+    ("es", "Llamamos a la fábrica el miércoles, ¿sí?", "Llamamos a la fabrica el miércoles, ¿si?"),
+    ("en", "We called the factory – “today”.", "We called the factory – “today”."),  # not in gsm7_fold
+    ("bn", "Chúng tôi đã gọi cho nhà máy.", "Chúng tôi đã gọi cho nhà máy."),
+]
+
+
+def _case_in(hotline: Hotline, language: str) -> str:
+    """A confirmed SMS case whose worker agreed to be contacted, read in `language`."""
+    from dialogue_support import confirm_case
+
+    case_id, _ = confirm_case(hotline.services, WORKER, adapter="twilio", contact="yes")
+    with hotline.services.sessions.begin() as session:
+        session.execute(update(Case).where(Case.case_id == case_id).values(language=language))
+    return case_id
+
+
+def _sent_bodies(hotline: Hotline, fake: FakeTwilio) -> list[str]:
+    hotline.services.dispatcher.close()
+    hotline.services.dispatcher.run_once()
+    return [form["Body"] for form in fake.messages]
+
+
+@pytest.mark.parametrize(("language", "written", "body"), FOLD_CASES, ids=[row[0] for row in FOLD_CASES])
+def test_an_operator_message_by_sms_is_folded_for_the_languages_of_gsm7_fold(make_hotline, fake, language, written, body):
+    from channels.sms_segments import fold_to_gsm7, is_gsm7
+
+    hotline = make_hotline(gsm7_fold=["vi", "es"])
+    case_id = _case_in(hotline, language)
+    assert _operator_message(hotline, case_id, written)["delivery"] == "sent_to_channel"
+    (sent,) = _sent_bodies(hotline, fake)
+    assert body in sent
+    if language in ("vi", "es"):
+        assert is_gsm7(sent) and sent == fold_to_gsm7(sent)  # the catalog's wording around it too
+    else:
+        assert not is_gsm7(sent)
+
+
+@pytest.mark.parametrize(("language", "folded"), [("vi", True), ("es", True), ("bn", False)])
+def test_a_status_notice_and_its_retry_after_a_failed_delivery_are_folded_too(make_hotline, fake, language, folded):
+    from channels.sms_segments import fold_to_gsm7
+
+    hotline = make_hotline(gsm7_fold=["vi", "es"])
+    case_id = _case_in(hotline, language)
+    assert _operator_status(hotline, case_id, "in_review")["worker_notified"] is True
+    (notice,) = _sent_bodies(hotline, fake)
+    from nlu.keywords import display_word
+
+    unfolded = hotline.services.catalogs.text(language, "dialogue.status_changed", status=display_word("status", language))
+    assert notice == (fold_to_gsm7(unfolded) if folded else unfolded)
+    # Twilio reports a retryable failure: the message goes out again from its watch, as folded.
+    (watch,) = outbound_rows(hotline)
+    callback = fake.messages[0]["StatusCallback"]
+    assert _status(hotline, callback[len(PUBLIC_URL):], "undelivered", "30003").status_code == 204
+    make_due(hotline)
+    hotline.services.dispatcher.run_once()
+    assert [form["Body"] for form in fake.messages] == [notice, notice]
+    assert watch.id not in {row.id for row in outbound_rows(hotline) if row.state == "pending"}

@@ -14,7 +14,6 @@ import io
 import json
 import logging
 import os
-import re
 import socket
 import subprocess
 import sys
@@ -26,7 +25,7 @@ from pathlib import Path
 import pytest
 import yaml
 from PIL import Image
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from bot.app import create_app
 from bot.config import ConfigError, WhatsAppCloudSettings
@@ -36,6 +35,7 @@ from bot.services import build_services
 from channels.base import SendError
 from channels.registry import adapter_class
 from channels.whatsapp_cloud import WhatsAppCloudAdapter
+from channel_support import CODE_SHOWN, photo_with_exif, post_signed, rows, wait_until
 from fake_graph import FakeGraphServer
 from databases import ON_POSTGRES, example_config, needles_at_rest, needles_in_database
 from storage import crypto
@@ -55,7 +55,6 @@ OTHER_WORKER = "8801711000000"
 # A worker with a WhatsApp username: Meta names them by a business-scoped user id (BSUID), not a number.
 USERNAME_WORKER = "BD.13491208655302741918"
 PARENT_USERNAME_WORKER = "BD.ENT.11815799212886844830"
-CODE_SHOWN = re.compile(r"\b[0-9]{4} [0-9]{3} [0-9]{3} [0-9]{4}\b")
 DESCRIPTION = "El patrón no nos paga el salario desde hace dos meses."
 SECRET_TEXTS = [DESCRIPTION, "Textiles del Norte", "San Pedro Sula", "desde septiembre"]
 _wamids = counter(1)
@@ -120,24 +119,7 @@ def sign(raw: bytes, secret: str = APP_SECRET) -> str:
 
 
 def post(client, payload, *, signature: str | None = "sign"):
-    raw = payload if isinstance(payload, bytes) else json.dumps(payload, ensure_ascii=False).encode()
-    headers = {"Content-Type": "application/json"}
-    if signature == "sign":
-        headers["X-Hub-Signature-256"] = sign(raw)
-    elif signature is not None:
-        headers["X-Hub-Signature-256"] = signature
-    return client.post("/webhooks/whatsapp", data=raw, headers=headers)
-
-
-def photo_with_exif() -> bytes:
-    picture = Image.new("RGB", (40, 30), (200, 10, 10))
-    exif = Image.Exif()
-    exif[0x010F] = "PhoneMaker"
-    exif[0x0110] = "Model-XYZ-12345"
-    exif[0x8825] = {1: "N", 2: (23.0, 45.0, 12.0), 3: "E", 4: (90.0, 24.0, 36.0)}
-    out = io.BytesIO()
-    picture.save(out, format="JPEG", exif=exif)
-    return out.getvalue()
+    return post_signed(client, "/webhooks/whatsapp", payload, header="X-Hub-Signature-256", sign=sign, signature=signature)
 
 
 # ------------------------------------------------------------------ fixtures and helpers
@@ -182,21 +164,6 @@ def client(wa_services):
 @pytest.fixture
 def adapter(wa_services) -> WhatsAppCloudAdapter:
     return wa_services.adapters["whatsapp_cloud"]
-
-
-def rows(services, model) -> int:
-    with services.sessions.begin() as session:
-        return session.execute(select(func.count()).select_from(model)).scalar_one()
-
-
-def wait_until(predicate, timeout: float = 10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError("timed out waiting")
 
 
 def wait_sent(graph, n: int) -> list[dict]:

@@ -4,15 +4,19 @@ The desk is served over HTTP on 127.0.0.1 by a real server; a real case is repor
 through the intake and pulled with the operator's key; replies go through the real
 operator API. The admin signs in with a TOTP code, sees the urgent banner, filters,
 opens a case, adds a note, assigns it, replies to the worker, moves it on, adds a company
-and refers a case to it. Screenshots of each step are kept in the test's folder
-(var/test-runs/... after `make test`).
+and refers a case to it, then exports a redacted batch for a partner, which the real `age`
+CLI opens. Screenshots of each step are kept in the test's folder (var/test-runs/... after
+`make test`).
 """
 
 from __future__ import annotations
 
+import json
 import shutil
+import subprocess
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 import pyotp
@@ -41,7 +45,14 @@ class _Quiet(WSGIRequestHandler):
 
 
 @pytest.fixture
-def browser():
+def downloads(tmp_path) -> Path:
+    folder = tmp_path / "downloads"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def browser(downloads):
     driver_path = shutil.which("chromedriver")
     assert driver_path, "chromedriver is missing: `make test` installs the Debian package chromium-driver"
     options = webdriver.ChromeOptions()
@@ -51,6 +62,8 @@ def browser():
     options.add_argument("--window-size=1280,1000")
     profile = tempfile.mkdtemp(prefix="desk-browser-")
     options.add_argument(f"--user-data-dir={profile}")
+    options.add_experimental_option("prefs", {"download.default_directory": str(downloads),
+                                              "download.prompt_for_download": False})
     driver = webdriver.Chrome(service=Service(driver_path), options=options)
     driver.implicitly_wait(5)
     yield driver
@@ -63,7 +76,7 @@ def live_desk(services, referral_questions_settings, monkeypatch):
     clock = Clock()
     api = LiveOperatorApi(services)
     monkeypatch.setenv("GRIEVANCE_OPERATOR_API_TOKEN", new_token(services, "desk"))
-    from bot.operator_client import client_for
+    from desk.operator_client import client_for
 
     operator_settings = referral_questions_settings(operator_client={"url": api.url})
     desk = Desk(services, clock, operator_client=lambda: client_for(operator_settings))
@@ -99,18 +112,33 @@ def shot(driver, folder: Path, name: str) -> None:
     driver.save_screenshot(str(folder / f"{name}.png"))
 
 
-def test_a_case_workers_day_in_a_real_browser(live_desk, browser, services, tmp_path):
+def downloaded(folder: Path, suffix: str, timeout: float = 20) -> Path:
+    """The one file ending in `suffix` the browser finished downloading into `folder`: Chromium
+    writes to hidden `.org.chromium.*` and `.crdownload` files first and renames at the end."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        names = [f.name for f in folder.iterdir()]
+        busy = [n for n in names if n.startswith(".") or n.endswith(".crdownload")]
+        done = [folder / n for n in names if n.endswith(suffix)]
+        if done and not busy:
+            assert len(done) == 1, names
+            return done[0]
+        time.sleep(0.2)
+    raise AssertionError(f"no download finished in {timeout} s: {[f.name for f in folder.iterdir()]}")
+
+
+def test_a_case_workers_day_in_a_real_browser(live_desk, browser, downloads, services, tmp_path):
     desk, base = live_desk
     screenshots = tmp_path / "screenshots"
     screenshots.mkdir()
     # The morning's cases: one reported through the intake, an urgent one, one the worker agreed to refer.
-    reported_id, _code = confirm_case(services, "+8801711000777")
+    reported_id, reported_code = confirm_case(services, "+8801711000777")
     urgent = make_record(urgent=True, workplace="Lotus Footwear")
     referable = make_record(referral=True, category="wages")
-    desk.pull_from_intake()
     desk.cases_store.add(urgent)
     desk.cases_store.add(referable)
-    desk.context.refresh()
+    desk.context.pull = desk.pull_from_intake  # what the background puller calls
+    assert desk.context.pull_now() == 1
 
     # Sign in: password, then the code from the authenticator app.
     browser.get(base + "/login")
@@ -121,6 +149,7 @@ def test_a_case_workers_day_in_a_real_browser(live_desk, browser, services, tmp_
     browser.find_element(By.NAME, "code").send_keys(pyotp.TOTP(desk.secrets["ada"]).at(desk.clock().timestamp()))
     browser.find_element(By.ID, "verify").click()
     WebDriverWait(browser, 15).until(lambda d: d.current_url.endswith("/inbox"))
+    assert "Last pulled: 20" in browser.find_element(By.CSS_SELECTOR, "header .pulled").text
     banner = browser.find_element(By.ID, "urgent-banner")
     assert "urgent" in banner.text.lower()
     shot(browser, screenshots, "02-inbox-urgent")
@@ -174,12 +203,32 @@ def test_a_case_workers_day_in_a_real_browser(live_desk, browser, services, tmp_
     browser.find_element(By.ID, "confirm-referral").click()
     flashed(browser, "Referred to Sunrise Garments Ltd")
 
+    # A redacted batch for a partner: the browser downloads it, the partner's own key opens it
+    # with the real age CLI, and it holds the cases but no words, contact or case code.
+    partner_key = tmp_path / "partner-key.txt"
+    subprocess.run(["age-keygen", "-o", str(partner_key)], check=True, capture_output=True)
+    partner = subprocess.run(["age-keygen", "-y", str(partner_key)], check=True, capture_output=True, text=True).stdout.strip()
+    browser.get(base + "/export")
+    Select(browser.find_element(By.ID, "export-profile")).select_by_value("redacted")
+    browser.find_element(By.ID, "export-recipients").send_keys(partner)
+    shot(browser, screenshots, "07-export")
+    browser.find_element(By.ID, "export-now").click()
+    batch = downloaded(downloads, ".jsonl.age")
+    assert CASE_TEXT.encode() not in batch.read_bytes()
+    opened = subprocess.run(["age", "--decrypt", "-i", str(partner_key), str(batch)], check=True, capture_output=True, text=True).stdout
+    exported = [json.loads(line) for line in opened.splitlines() if line.strip()]
+    assert {case["case_id"] for case in exported} == {reported_id, urgent["case_id"], referable["case_id"]}
+    assert CASE_TEXT not in opened and "+8801711000777" not in opened
+    assert all(case["contact"] is None and case["description"] == "[withheld]" for case in exported)
+    assert str(reported_code).replace(" ", "") not in opened.replace(" ", "")
+
     # The audit log holds the day, and the chain is whole.
     browser.get(base + "/audit")
     assert "chain intact" in browser.find_element(By.ID, "audit-state").text
-    shot(browser, screenshots, "07-audit")
+    shot(browser, screenshots, "08-audit")
     actions = [entry.action for entry in desk.store.audit_entries()]
-    for action in ("sign_in", "case_opened", "note_added", "assigned", "status_changed", "reply_sent", "company_added", "referred"):
+    for action in ("sign_in", "case_opened", "note_added", "assigned", "status_changed", "reply_sent", "company_added", "referred",
+                   "exported"):
         assert action in actions
     assert desk.store.audit_entries()[-1].at <= stamp(desk.clock())
     for png in screenshots.glob("*.png"):

@@ -28,9 +28,9 @@ from fake_twilio import FakeTwilio
 from leak_scan import needles_in_tree
 from storage.keys import init_keys, intake_signing_public_keys, load_operator_identity
 from storage.models import WorkerAnswer
-from storage.operator_store import OperatorStore
+from desk.operator_store import OperatorStore, store_location
 from storage.outbox import forward_outbox
-from storage.pull import pull_cases
+from desk.pull import pull_cases
 from storage.retention import purge_expired
 from dialogue_support import expire_reply_address
 from storage.db import utcnow
@@ -109,7 +109,7 @@ def pull_into_operator_store(services) -> str:
     settings = services.settings
     forward_outbox(services.sessions, services.sink, max_attempts=3)
     identity = load_operator_identity(settings.path(settings.operator.identity_file))
-    store = OperatorStore(settings.path(settings.operator.store), identity)
+    store = OperatorStore(store_location(settings), identity)
     try:
         pull_cases(services.sink, store, identity, signing_keys=intake_signing_public_keys(settings))
         (summary,) = store.summaries()

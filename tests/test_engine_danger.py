@@ -25,9 +25,9 @@ from storage import crypto
 from storage.embedded_queue import EmbeddedQueue
 from storage.keys import intake_signing_public_keys, load_operator_identity
 from storage.models import Case
-from storage.operator_store import OperatorStore
+from desk.operator_store import OperatorStore, store_location
 from storage.outbox import forward_outbox
-from storage.pull import pull_cases
+from desk.pull import pull_cases
 from worker_scripts import ANSWERS
 
 LANGUAGES = ("en", "bn", "vi", "es")
@@ -199,7 +199,7 @@ def test_the_issue_reproduction_fire_as_first_message_reaches_the_team_after_one
     # The operator pulls and opens the alert at once.
     forward_outbox(services.sessions, services.sink, max_attempts=3)
     identity = identity_of(settings)
-    store = OperatorStore(settings.path(settings.operator.store), identity)
+    store = OperatorStore(store_location(settings), identity)
     assert pull_cases(services.sink, store, identity, signing_keys=intake_signing_public_keys(settings)).pulled == 1
     (summary,) = store.summaries()
     assert summary.urgent is True
@@ -225,7 +225,7 @@ def test_the_issue_reproduction_fire_as_first_message_reaches_the_team_after_one
     assert report["answers"]["urgent"] is False
     (kept_alert,) = report["alerts"]
     assert kept_alert["kind"] == "alert" and kept_alert["description"] == DANGER["en"]
-    exported = list(store.iter_cases(__import__("storage.operator_store", fromlist=["CaseFilter"]).CaseFilter()))
+    exported = list(store.iter_cases(__import__("desk.operator_store", fromlist=["CaseFilter"]).CaseFilter()))
     assert len(exported) == 1 and "alerts" not in exported[0].record
     store.close()
 
@@ -451,7 +451,7 @@ def test_an_alert_in_answer_mode_joins_the_workers_case_and_never_moves_its_repl
             assert held.address == "+8801711000555"
     forward_outbox(services.sessions, services.sink, max_attempts=3)
     identity = identity_of(settings)
-    store = OperatorStore(settings.path(settings.operator.store), identity)
+    store = OperatorStore(store_location(settings), identity)
     assert pull_cases(services.sink, store, identity, signing_keys=intake_signing_public_keys(settings)).pulled == 2
     (summary,) = store.summaries()
     assert summary.urgent is True

@@ -15,7 +15,7 @@ import pytest
 from bot.messages import InboundMessage
 from engine_support import conversations, sealed_cases
 from nlu import KINDS, fold, parse_command
-from nlu.keywords import SMS_OPT_OUT_WORDS, display_word, is_sms_opt_out_word
+from nlu.keywords import SMS_RESERVED_WORDS, display_word, is_sms_opt_out_word, is_sms_reserved_word
 from nlu.vocabulary import phrases, resolve_kind
 from worker_scripts import ENGLISH_INTAKE
 
@@ -35,7 +35,7 @@ def test_the_opt_out_list_holds_twilios_words():
 @pytest.mark.parametrize("kind", [kind for kind in KINDS if kind not in ("yes", "no")])
 def test_every_word_the_bot_names_on_sms_is_safe_and_means_the_same(lang, kind):
     word = display_word(kind, lang, sms_safe=True)
-    assert not is_sms_opt_out_word(word), (lang, kind, word)
+    assert not is_sms_reserved_word(word), (lang, kind, word)
     # The worker who types the word back gets the same command, in their own language.
     assert resolve_kind(word, (lang, "en")) == kind
 
@@ -44,6 +44,15 @@ def test_on_sms_english_cancel_is_exit_and_elsewhere_still_stop():
     assert display_word("cancel", "en", sms_safe=True) == "EXIT"
     assert display_word("cancel", "en") == "STOP"
     assert parse_command("exit", ["en"]).command.value == "cancel"
+
+
+def test_on_sms_english_help_is_menu_and_help_and_info_still_work():
+    # Twilio answers HELP and INFO itself on SMS (its text invites STOP): the bot names MENU there.
+    assert display_word("help", "en", sms_safe=True) == "MENU"
+    assert display_word("help", "en") == "HELP"
+    for word in ("help", "INFO", "menu", "?"):
+        assert parse_command(word, ["en"]).command.value == "help", word
+    assert is_sms_reserved_word("Help!") and is_sms_reserved_word("info") and not is_sms_opt_out_word("help")
 
 
 def _uppercase_words(text: str) -> set[str]:
@@ -65,7 +74,7 @@ def test_no_reply_on_sms_names_an_opt_out_word(services, send, lang):
     said += send("+8801711000961", "thank you for the news")
     said += send("+8801711000961", "help")
     words = set().union(*(_uppercase_words(text) for text in said))
-    assert not words & SMS_OPT_OUT_WORDS, words & SMS_OPT_OUT_WORDS
+    assert not words & SMS_RESERVED_WORDS, words & SMS_RESERVED_WORDS
     assert phrases("cancel", "en")[0] == "stop"  # ...while STOP is still understood
 
 

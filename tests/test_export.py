@@ -14,11 +14,11 @@ import pytest
 
 from bot.case_record import case_schema
 from storage import crypto
-from storage.export import WITHHELD_CODE, WITHHELD_TEXT, write_export
-from storage.lifecycle import ServiceLevels
-from storage.operator_store import CaseFilter, OperatorStore, OperatorStoreError
+from desk.export import WITHHELD_CODE, WITHHELD_TEXT, write_export
+from desk.lifecycle import ServiceLevels
+from desk.operator_store import CaseFilter, OperatorStore, OperatorStoreError
 
-from desk_support import SECRET_CONTACT, SECRET_DESCRIPTION, SECRET_PLACE, identity_in, make_record, operator_deployment, run_cli, run_main
+from desk_support import SECRET_CONTACT, SECRET_DESCRIPTION, SECRET_PLACE, identity_in, store_in, make_record, operator_deployment, run_cli, run_main
 
 AGE = shutil.which("age")  # no skip when missing: the tests fail (make test installs it)
 
@@ -47,10 +47,10 @@ def lines_of(key: Path, file: Path) -> list[dict]:
 
 
 @pytest.fixture
-def desk(tmp_path: Path):
+def desk(tmp_path: Path, operator_store):
     """An operator deployment with five varied cases, one of them acknowledged."""
-    config = operator_deployment(tmp_path / "desk")
-    store = OperatorStore(config.parent / "operator" / "cases.db", identity_in(config))
+    config = operator_deployment(tmp_path / "desk", operator_store)
+    store = OperatorStore(store_in(config), identity_in(config))
     cases = {
         "contact_photo": make_record("2026-01-02T10:00:00Z", contact=True, attachment=True),
         "urgent_safety": make_record("2026-01-10T10:00:00Z", category="safety", urgent=True),
@@ -214,10 +214,10 @@ def test_export_refusals_are_one_line_with_status_2(desk, tmp_path, args, messag
     assert not out.exists()
 
 
-def test_a_failure_mid_export_leaves_no_file(tmp_path):
+def test_a_failure_mid_export_leaves_no_file(tmp_path, operator_store):
     identity, _ = crypto.new_operator_keypair()
     _, partner = crypto.new_operator_keypair()
-    path = tmp_path / "cases.db"
+    path = operator_store
     store = OperatorStore(path, identity, ServiceLevels())
     for day in range(1, 4):
         store.add(make_record(f"2026-01-0{day}T10:00:00Z"))
@@ -232,11 +232,11 @@ def test_a_failure_mid_export_leaves_no_file(tmp_path):
     assert list(out.parent.iterdir()) == []
 
 
-def test_export_reads_the_store_in_pages(tmp_path):
+def test_export_reads_the_store_in_pages(tmp_path, operator_store):
     """More cases than one page: all come out, once, in order (the streaming path, small)."""
     identity, _ = crypto.new_operator_keypair()
     partner_identity, partner = crypto.new_operator_keypair()
-    store = OperatorStore(tmp_path / "cases.db", identity)
+    store = OperatorStore(operator_store, identity)
     # Cases received in the same hour share received_at: pages must neither skip nor repeat them.
     records = [make_record(f"2026-01-{day:02d}T{hour:02d}:00:00Z") for day in range(1, 8) for hour in (0, 0, 0, 23)]
     for record in records:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from leak_guard import LeakGuard, Needles, Scanner, needles_from_sources
+from leak_guard import LeakGuard, Needles, Scanner, needles_from_sources, search_dump
 from sink_servers import ensure_rabbitmq, ensure_redis, rabbitmq_cleanup, redis_cleanup
 
 TESTS = Path(__file__).resolve().parent
@@ -156,6 +156,19 @@ def test_the_scanner_finds_every_form_and_ignores_ciphertext():
     assert scanner.search(number.encode().hex().upper().encode()) == {(number, "hex")}
     assert scanner.search(b"hook-secret-0123456789abcdefABCDE") == set()  # a prefix is not the token
     assert scanner.search(os.urandom(1 << 20).replace(b"8", b"9")) == set()
+
+
+def test_a_number_by_chance_in_the_hex_of_a_bytea_value_is_not_a_hit():
+    # Seen in a full PostgreSQL run: the digits of a test number inside the hex dump of ciphertext.
+    needles = Needles()
+    needles.add_sender("+15550703")
+    scanner = Scanner(needles)
+    chance = bytes.fromhex("a915550703bc")  # random bytes whose hex spells the digits
+    dump = b"COPY public.cases (payload) FROM stdin;\n\\\\x" + chance.hex().encode() + b"\n\\.\n"
+    assert search_dump(scanner, dump) == set()
+    assert search_dump(scanner, dump + b"to +15550703\n") == {("15550703", "text")}
+    stored = b"\\\\x" + b"\x00+15550703".hex().encode()
+    assert search_dump(scanner, stored) == {("15550703", "hex")}
 
 
 def test_a_postgresql_database_with_a_number_in_text_or_bytea_is_a_hit(fresh_postgres_url):

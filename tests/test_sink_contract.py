@@ -22,9 +22,9 @@ from sqlalchemy import select, update
 from bot.messages import InboundMessage
 from storage.keys import intake_signing_public_keys, load_operator_identity
 from storage.models import OutboxEntry
-from storage.operator_store import OperatorStore
+from desk.operator_store import OperatorStore
 from storage.outbox import dead_letters, forward_outbox, outbox_counts, retry_dead
-from storage.pull import pull_cases
+from desk.pull import pull_cases
 from storage.sinks import make_sink, make_source
 from storage.sinks.source import QueuedItem
 

@@ -15,7 +15,7 @@ from bot.cli import cli
 from bot.config import ConfigError, settings_from_mapping
 from storage import crypto
 from storage.keys import intake_signing_public_keys, load_operator_identity
-from storage.operator_store import OperatorStore
+from desk.operator_store import OperatorStore, store_location
 from storage.outbox import SinkError, forward_outbox
 from storage.sinks import make_sink
 from storage.sinks.rabbitmq import RabbitQueue
@@ -326,7 +326,7 @@ def test_a_worker_report_travels_through_the_broker_into_the_operator_store(kind
         assert run(config_path, "cases", "pull").output.strip() == "pulled 0 new cases (0 already here, 0 for another key)"
         settings = services.settings
         identity = load_operator_identity(settings.path(settings.operator.identity_file))
-        store = OperatorStore(settings.path(settings.operator.store), identity)
+        store = OperatorStore(store_location(settings), identity)
         (summary,) = store.summaries()
         record = store.get(summary.case_id)
         store.close()
@@ -432,7 +432,7 @@ def test_cases_sealed_to_another_operator_stay_in_the_broker_for_them(kind, send
     sink = make_sink(producer, services.sessions)
     try:
         assert forward_outbox(services.sessions, sink, max_attempts=3).delivered == 1
-        from storage.pull import pull_cases
+        from desk.pull import pull_cases
         from storage.sinks import make_source
 
         def consumer(who: str):

@@ -11,10 +11,10 @@ import uuid
 
 import pytest
 
-from bot.terminal import terminal_safe
-from desk_support import identity_in, make_record, operator_deployment, run_cli
-from storage.operator_dialogue import OperatorDialogue
-from storage.operator_store import OperatorStore
+from desk.terminal import terminal_safe
+from desk_support import identity_in, store_in, make_record, operator_deployment, run_cli
+from desk.dialogue import OperatorDialogue
+from desk.operator_store import OperatorStore
 
 # Each raw sequence an attacker could hide in case text, and what the operator sees instead.
 ATTACKS = [
@@ -57,10 +57,10 @@ def _no_raw_controls(output: str) -> None:
                 assert character not in output, f"raw U+{ord(character):04X} reached the terminal"
 
 
-def test_cases_thread_shows_escape_sequences_instead_of_running_them(tmp_path):
-    config = operator_deployment(tmp_path / "desk")
+def test_cases_thread_shows_escape_sequences_instead_of_running_them(tmp_path, operator_store):
+    config = operator_deployment(tmp_path / "desk", operator_store)
     case_id = str(uuid.uuid4())
-    dialogue = OperatorDialogue(config.parent / "operator" / "cases.db", identity_in(config))
+    dialogue = OperatorDialogue(store_in(config), identity_in(config))
     try:
         dialogue.add_sent(case_id, "Did the wages \x1b]0;owned title\x07arrive?", "2026-01-06T09:00:00Z")
         dialogue.add_answer(str(uuid.uuid4()), case_id, "seen\x1b[2K\rhidden\n\x1b]52;c;cm0gLXJmIH4=\x07 \u202e01 OT",
@@ -75,12 +75,12 @@ def test_cases_thread_shows_escape_sequences_instead_of_running_them(tmp_path):
     assert "\\u001b]52;c;cm0gLXJmIH4=\\u0007 \\u202e01 OT" in result.output
 
 
-def test_cases_show_and_list_escape_case_text_and_show_stays_json(tmp_path):
-    config = operator_deployment(tmp_path / "desk")
+def test_cases_show_and_list_escape_case_text_and_show_stays_json(tmp_path, operator_store):
+    config = operator_deployment(tmp_path / "desk", operator_store)
     record = make_record()
     record["description"] = "Wages \x9b31m late \u202e01 OT\u202c\x85 and \x1b]0;title\x07"
     record["answers"]["workplace"] = "Rahman \u2066Garments\u2069"
-    store = OperatorStore(config.parent / "operator" / "cases.db", identity_in(config))
+    store = OperatorStore(store_in(config), identity_in(config))
     try:
         store.add(record)
     finally:

@@ -14,7 +14,6 @@ Secrets: `MESSENGER_APP_SECRET`, `MESSENGER_VERIFY_TOKEN`, `MESSENGER_PAGE_ACCES
 
 from __future__ import annotations
 
-import hmac
 import logging
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
@@ -27,7 +26,7 @@ from bot.intake import Intake
 from bot.messages import InboundMessage, MediaItem, ReplyAddress
 from channels.base import channel_secret
 from channels.media import MediaRejected, clean_media, media_type
-from channels.provider_http import MediaUnavailable, hub_signature_ok, plain_response
+from channels.provider_http import MediaUnavailable, hub_signature_ok, meta_handshake, plain_response
 
 from .payload import IncomingMessage, MalformedPayload, decode
 from .send import SendApi, message_bodies, messaging_type
@@ -40,7 +39,6 @@ log = logging.getLogger(__name__)
 ADAPTER = CHANNEL = "messenger"
 SECTION = "channels.messenger"
 PATH = "/webhooks/messenger"
-MAX_CHALLENGE_CHARS = 256
 # What Messenger's attachment types are taken as, before the bytes are checked (channels/media.py).
 MEDIA_TYPES = {"image": "image/jpeg", "audio": "audio/mp4"}
 
@@ -102,14 +100,7 @@ class MessengerAdapter:
 
     def handshake(self) -> Response:
         """Meta's subscription check: echo `hub.challenge` when mode and verify token are right."""
-        token = request.args.get("hub.verify_token", "").encode("utf-8", "replace")
-        challenge = request.args.get("hub.challenge", "")
-        token_ok = hmac.compare_digest(token, self._verify_token)
-        if request.args.get("hub.mode") == "subscribe" and token_ok and 0 < len(challenge) <= MAX_CHALLENGE_CHARS:
-            log.info("webhook verified by Meta", extra={"channel": CHANNEL})
-            return plain_response(challenge, 200)
-        log.warning("webhook verification refused", extra={"channel": CHANNEL})
-        return plain_response("forbidden", 403)
+        return meta_handshake(request.args, self._verify_token, log, CHANNEL)
 
     def deliver(self) -> Response:
         """A signed webhook: each worker message handled in its own transaction; 503 lets Meta redeliver."""

@@ -17,8 +17,7 @@ import httpx
 
 from channels.base import SendError
 from channels.whatsapp_cloud.compose import shorten, split_text
-from channels.provider_http import MediaUnavailable, download_limited
-from channels.whatsapp_cloud.graph import graph_error_code
+from channels.provider_http import MediaUnavailable, download_limited, graph_error_code, graph_retryable
 
 TEXT_LIMIT = 2000
 MAX_QUICK_REPLIES = 13
@@ -61,14 +60,6 @@ def message_bodies(text: str, choices: Sequence[tuple[str, str]]) -> list[dict]:
     return pieces
 
 
-def _retryable(status: int, code: int | None) -> bool:
-    if code is not None and code in RETRYABLE_CODES:
-        return True
-    if code is not None and status < 500 and status != 429:
-        return False
-    return status == 429 or status >= 500
-
-
 class SendApi:
     """POST /me/messages with the Page access token; media downloads from Meta's CDN."""
 
@@ -88,7 +79,7 @@ class SendApi:
         if response.status_code >= 300:
             code = graph_error_code(response)
             detail = f"HTTP {response.status_code}" + (f", Graph error {code}" if code is not None else "")
-            raise SendError(f"messenger: {detail}", retryable=_retryable(response.status_code, code))
+            raise SendError(f"messenger: {detail}", retryable=graph_retryable(response.status_code, code, RETRYABLE_CODES))
         try:
             mid = response.json().get("message_id")
         except (ValueError, AttributeError):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import httpx
 
 from channels.base import SendError
-from channels.provider_http import MediaUnavailable, download_limited
+from channels.provider_http import MediaUnavailable, download_limited, graph_error_code, graph_retryable
 
 TIMEOUT = httpx.Timeout(15.0, connect=5.0)
 # Graph error codes where waiting helps: throttling, spam-rate limits, temporary outages.
@@ -20,21 +20,8 @@ RETRYABLE_CODES = frozenset({1, 2, 4, 17, 80007, 130429, 131000, 131016, 131048,
 # free-form text; a later attempt goes out as the template. 100, 131026, 131051...: permanent.
 
 
-def graph_error_code(response: httpx.Response) -> int | None:
-    """Graph's numeric error code from `{"error": {"code": ...}}`, if there is one."""
-    try:
-        code = response.json().get("error", {}).get("code")
-    except (ValueError, AttributeError):
-        return None
-    return code if isinstance(code, int) else None
-
-
 def _retryable(status: int, code: int | None) -> bool:
-    if code is not None and code in RETRYABLE_CODES:
-        return True
-    if code is not None and status < 500 and status != 429:
-        return False  # Graph named the problem, and it is not one time can fix
-    return status == 429 or status >= 500
+    return graph_retryable(status, code, RETRYABLE_CODES)
 
 
 class GraphClient:

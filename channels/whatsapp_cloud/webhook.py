@@ -12,7 +12,6 @@ harmless), else 200 (Meta retries anything else for days).
 
 from __future__ import annotations
 
-import hmac
 import logging
 import threading
 from collections import Counter
@@ -24,7 +23,7 @@ from bot.intake import Intake
 from bot.messages import InboundMessage, MediaItem
 from channels.media import MediaRejected, check_type, clean_media
 
-from channels.provider_http import MediaUnavailable, hub_signature_ok, plain_response
+from channels.provider_http import MediaUnavailable, hub_signature_ok, meta_handshake, plain_response
 
 from .graph import GraphClient
 from .payload import DeliveryStatus, IncomingMessage, MalformedPayload, decode
@@ -33,7 +32,6 @@ log = logging.getLogger(__name__)
 
 ADAPTER = "whatsapp_cloud"
 CHANNEL = "whatsapp"
-MAX_CHALLENGE_CHARS = 256
 
 
 class Webhook:
@@ -68,15 +66,7 @@ class Webhook:
 
     def handshake(self) -> Response:
         """Meta's subscription check: echo `hub.challenge` when mode and verify token are right."""
-        mode = request.args.get("hub.mode", "")
-        token = request.args.get("hub.verify_token", "").encode("utf-8", "replace")
-        challenge = request.args.get("hub.challenge", "")
-        token_ok = hmac.compare_digest(token, self._verify_token)
-        if mode == "subscribe" and token_ok and 0 < len(challenge) <= MAX_CHALLENGE_CHARS:
-            log.info("webhook verified by Meta", extra={"channel": CHANNEL})
-            return plain_response(challenge, 200)
-        log.warning("webhook verification refused", extra={"channel": CHANNEL})
-        return plain_response("forbidden", 403)
+        return meta_handshake(request.args, self._verify_token, log, CHANNEL)
 
     def deliver(self) -> Response:
         """A signed webhook: statuses counted, each worker message handled in its own transaction."""

@@ -24,13 +24,13 @@ from .render import write_report
 
 def _store(ctx: click.Context, key_file: str | None):
     from storage.keys import load_operator_identity
-    from storage.lifecycle import ServiceLevels
-    from storage.operator_store import OperatorStore
+    from desk.lifecycle import ServiceLevels
+    from desk.operator_store import OperatorStore, store_location
 
     settings = _settings(ctx)
     identity = load_operator_identity(Path(key_file) if key_file else settings.path(settings.operator.identity_file))
     levels = ServiceLevels(settings.deployment.acknowledge_within_days, settings.operator.service_levels.feedback_within_days)
-    return settings, OperatorStore(settings.path(settings.operator.store), identity, levels)
+    return settings, OperatorStore(store_location(settings), identity, levels)
 
 
 def _day(_ctx, _param, value: str | None) -> date | None:

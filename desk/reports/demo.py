@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta, timezone
 from sqlalchemy import insert
 
 from storage import crypto
-from storage.operator_store import OperatorStore, operator_cases, status_changes
+from desk.operator_store import OperatorStore, operator_cases, status_changes
 
 FAKE_MARK = "[FAKE DEMO CASE]"
 FAKE_CODE = "00000000000000"

@@ -16,7 +16,7 @@ from datetime import date, datetime
 
 from sqlalchemy import select
 
-from storage.operator_store import CaseFilter, OperatorStore, status_changes
+from desk.operator_store import CaseFilter, OperatorStore, status_changes
 
 # The statuses that count as the mechanism having acknowledged a case, and having given feedback.
 ACKNOWLEDGED = ("acknowledged", "in_review", "in_dialogue", "resolved", "closed")

@@ -11,9 +11,9 @@ from flask_babel import gettext as _
 
 from bot.i18n import Catalogs
 from channels.sms_segments import count_segments
-from storage.lifecycle import OPEN_STATUSES, STATUSES, due_dates
-from storage.operator_dialogue import OperatorDialogue
-from storage.operator_store import StatusChangeError
+from desk.lifecycle import OPEN_STATUSES, STATUSES, due_dates
+from desk.dialogue import OperatorDialogue
+from desk.operator_store import StatusChangeError, store_location
 
 from ..referrals import referral_record, referral_allowed
 from ..store import DeskError
@@ -90,7 +90,7 @@ def _has_new_answers(case_id: str, seen_at: str | None) -> bool:
 
 def _thread(case_id: str):
     context = _context()
-    dialogue = OperatorDialogue(context.settings.path(context.settings.operator.store), context.identity)
+    dialogue = OperatorDialogue(store_location(context.settings), context.identity)
     try:
         return dialogue.thread(case_id)
     finally:
@@ -286,7 +286,7 @@ def reply(case_id: str):
             answer = client.post_message(case_id, form.text.data)
     except Exception as error:
         return _done(case_id, _("The message was not sent: %(reason)s", reason=str(error)))
-    dialogue = OperatorDialogue(context.settings.path(context.settings.operator.store), context.identity)
+    dialogue = OperatorDialogue(store_location(context.settings), context.identity)
     try:
         dialogue.add_sent(case_id, form.text.data, context.clock().strftime("%Y-%m-%dT%H:%M:%SZ"))
     finally:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from bot.config import Settings
-from storage.operator_store import CaseFilter, OperatorStore
+from desk.operator_store import CaseFilter, OperatorStore
 
 from ..store import DeskStore
 
@@ -51,7 +51,7 @@ class DeskContext:
     identity: str
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     pull: Callable[[], int] | None = None  # pulls from the queue; the number of new cases
-    operator_client: Callable[[], object] | None = None  # a bot.operator_client.OperatorClient, when configured
+    operator_client: Callable[[], object] | None = None  # a desk.operator_client.OperatorClient, when configured
     cases: dict[str, OpenCase] = field(default_factory=dict)
     last_pulled: datetime | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)

@@ -1,6 +1,6 @@
 """Export from the desk: the existing batch profiles (full, redacted), encrypted to the partner's age keys, downloaded.
 
-The file is made exactly as `grievance export` makes it (storage/export.py: JSON Lines of the
+The file is made exactly as `grievance export` makes it (desk/export.py: JSON Lines of the
 case schema, streamed through age to the recipients) in a private temporary folder, sent,
 and removed; the desk never keeps an export. Admins only: a full export holds every word
 and photo. The audit log records who exported how many cases with which profile, never what.
@@ -14,9 +14,9 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, flash, g, render_template, request, send_file
 
-from storage.export import write_export
-from storage.lifecycle import STATUSES
-from storage.operator_store import CaseFilter
+from desk.export import write_export
+from desk.lifecycle import STATUSES
+from desk.operator_store import CaseFilter
 
 from .forms import ExportForm
 from .security import requires

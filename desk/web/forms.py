@@ -7,7 +7,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms import BooleanField, DateField, HiddenField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
-from storage.lifecycle import STATUSES
+from desk.lifecycle import STATUSES
 
 
 def options(pairs) -> list[SelectChoice]:

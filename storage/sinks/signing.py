@@ -4,7 +4,7 @@ A queue (Redis, RabbitMQ, the queue table) may be written by more than the
 intake server; the operator's public key is public, so anyone could seal a
 schema-valid case. `SignedSink` wraps the queue's sink: each case is signed
 with the server's Ed25519 key over its case id and sealed bytes
-(`crypto.sign_sealed_case`) as it is delivered, and `storage/pull.py` checks the
+(`crypto.sign_sealed_case`) as it is delivered, and `desk/pull.py` checks the
 signature against the keys the operator trusts before opening anything. The
 outbox keeps the unsigned sealed case; the webhook sink has its own HMAC.
 """

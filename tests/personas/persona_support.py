@@ -32,9 +32,9 @@ from storage import crypto
 from storage.keys import init_keys, intake_signing_public_keys, load_operator_identity
 from storage.db import utcnow as _real_utcnow
 from storage.models import Case
-from storage.operator_store import OperatorStore
+from desk.operator_store import OperatorStore, store_location
 from storage.outbox import forward_outbox
-from storage.pull import pull_cases
+from desk.pull import pull_cases
 from test_channel_twilio import PUBLIC_URL, new_sid, sign, sms_payload
 
 TELEGRAM_TOKEN = "4242000001:fake-token-QwErTy"
@@ -88,7 +88,7 @@ class LiveHotline:
         """Forward the outbox and pull every case the operator key opens; the records, urgent first."""
         forward_outbox(self.services.sessions, self.services.sink, max_attempts=3)
         identity = load_operator_identity(self.settings.path(self.settings.operator.identity_file))
-        store = OperatorStore(self.settings.path(self.settings.operator.store), identity)
+        store = OperatorStore(store_location(self.settings), identity)
         try:
             pull_cases(self.services.sink, store, identity, signing_keys=intake_signing_public_keys(self.settings))
             return [store.get(summary.case_id) for summary in store.summaries()]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from .config import Settings
+from bot.config import Settings
 
 
 class OperatorApiError(Exception):

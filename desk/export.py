@@ -33,7 +33,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from . import crypto
+from storage import crypto
 from .lifecycle import ServiceLevels, due_dates
 from .operator_store import CaseFilter, OperatorStore, StoredCase
 

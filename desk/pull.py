@@ -6,7 +6,7 @@ opened or parsed. Then it is opened with the operator's private key, validated
 against the published case schema, checked to carry the case id the queue item
 names, kept in the store, and only then acknowledged, so a crash mid-pull leaves
 the case in the queue (pulling twice is harmless: the store keeps a case id
-once). An item that fails a check is quarantined (storage/quarantine.py) and
+once). An item that fails a check is quarantined (desk/quarantine.py) and
 acknowledged, and the pull goes on: a planted or damaged item neither enters
 the store nor blocks the queue. A signed case sealed to another operator is
 released for them. The queue is any `CaseSource` (storage/sinks/): the embedded
@@ -23,10 +23,10 @@ import jsonschema
 
 from bot.case_record import validate_case_record
 
-from . import crypto
+from storage import crypto
 from .operator_store import OperatorStore
 from .quarantine import Quarantine
-from .sinks.source import CaseSource, QueuedItem
+from storage.sinks.source import CaseSource, QueuedItem
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,11 @@
 """`grievance cases ...`: the operator's side, on the operator's own machine, with the private key.
 
 The private key never goes on the intake server: these commands open sealed
-cases and keep them in the local operator store (storage/operator_store.py),
+cases and keep them in the local operator store (desk/operator_store.py),
 and work the operator's desk: `list` with filters, `show` with the status history
-and due dates, `status` to move a case on (storage/lifecycle.py has the rules),
-`overdue` for what missed its service level.
+and due dates, `status` to move a case on (desk/lifecycle.py has the rules),
+`overdue` for what missed its service level; `replies` and `thread`, the dialogue with the
+worker, are in desk/cli_dialogue.py.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from pathlib import Path
 
 import click
 
-from storage.lifecycle import STATUSES, ServiceLevels, overdue
+from bot.cli import _settings
+from bot.config import TAXONOMY, Settings
 
-from .cli import _settings
-from .config import TAXONOMY, Settings
+from .lifecycle import STATUSES, ServiceLevels, overdue
 from .terminal import terminal_safe
 
 
@@ -41,11 +42,11 @@ def _key_option(function):
 
 def _operator_store(ctx: click.Context, key_file: str | None):
     from storage.keys import load_operator_identity
-    from storage.operator_store import OperatorStore
+    from desk.operator_store import OperatorStore, store_location
 
     settings = _settings(ctx)
     identity = load_operator_identity(Path(key_file) if key_file else settings.path(settings.operator.identity_file))
-    return identity, OperatorStore(settings.path(settings.operator.store), identity)
+    return identity, OperatorStore(store_location(settings), identity)
 
 
 @cases.command("pull")
@@ -54,7 +55,7 @@ def _operator_store(ctx: click.Context, key_file: str | None):
 def cases_pull(ctx: click.Context, key_file: str | None) -> None:
     """Open waiting cases with the key and keep them in the local operator store (from `queue.kind`)."""
     from storage.db import make_engine, session_factory
-    from storage.pull import pull_cases
+    from desk.pull import pull_cases
     from storage.sinks import PULLABLE_KINDS, SourceError, make_source
 
     settings = _settings(ctx)
@@ -65,7 +66,7 @@ def cases_pull(ctx: click.Context, key_file: str | None) -> None:
         )
         return
     from storage.keys import intake_signing_public_keys
-    from storage.quarantine import Quarantine
+    from desk.quarantine import Quarantine
 
     signing_keys = intake_signing_public_keys(settings)  # deny by default: no trusted server, no pull
     quarantine = Quarantine(settings.path(settings.operator.quarantine_dir))
@@ -95,7 +96,7 @@ def cases_pull(ctx: click.Context, key_file: str | None) -> None:
 @click.pass_context
 def cases_quarantine(ctx: click.Context) -> None:
     """List the queue items `cases pull` set aside: file, reason, queue, the case id the item claimed."""
-    from storage.quarantine import Quarantine
+    from desk.quarantine import Quarantine
 
     settings = _settings(ctx)
     quarantine = Quarantine(settings.path(settings.operator.quarantine_dir))
@@ -116,11 +117,11 @@ def service_levels(settings: Settings) -> ServiceLevels:
 def desk_store(ctx: click.Context, key_file: str | None):
     """The operator store with the deployment's service levels."""
     from storage.keys import load_operator_identity
-    from storage.operator_store import OperatorStore
+    from desk.operator_store import OperatorStore, store_location
 
     settings = _settings(ctx)
     identity = load_operator_identity(Path(key_file) if key_file else settings.path(settings.operator.identity_file))
-    return identity, OperatorStore(settings.path(settings.operator.store), identity, service_levels(settings))
+    return identity, OperatorStore(store_location(settings), identity, service_levels(settings))
 
 
 def today_utc() -> date:
@@ -147,7 +148,7 @@ def filter_options(function):
 
 
 def make_filter(statuses, categories, urgent, since, until, overdue_on: date | None = None):
-    from storage.operator_store import CaseFilter
+    from desk.operator_store import CaseFilter
 
     if since and until and since > until:
         raise click.BadParameter("--since is after --until", param_hint="--since")
@@ -246,7 +247,7 @@ def cases_status(ctx: click.Context, key_file: str | None, case_id: str, new_sta
     STATUS. If the server cannot be reached, the local change stands and `cases push-status`
     sends it later.
     """
-    from storage.operator_store import OperatorStoreError
+    from desk.operator_store import OperatorStoreError
 
     if reason == "-":
         reason = sys.stdin.read()
@@ -269,7 +270,8 @@ def cases_status(ctx: click.Context, key_file: str | None, case_id: str, new_sta
 
 def _push_status(ctx: click.Context, case_id: str, status: str) -> None:
     """Send a status to the intake server; on failure say how to retry and exit 1 (the local record stands)."""
-    from .config import ConfigError
+    from bot.config import ConfigError
+
     from .operator_client import OperatorApiError, delivery_sentence, push_status
 
     try:
@@ -297,3 +299,9 @@ def cases_push_status(ctx: click.Context, key_file: str | None, case_id: str) ->
     if record is None:
         raise DeskError(f"no single case matches '{case_id}'")
     _push_status(ctx, full_id, record["status"])
+
+
+from .cli_dialogue import cases_replies, cases_thread  # noqa: E402  (that module needs nothing from this one)
+
+cases.add_command(cases_replies)
+cases.add_command(cases_thread)

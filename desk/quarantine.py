@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .sinks.source import QueuedItem
+from storage.sinks.source import QueuedItem
 
 log = logging.getLogger(__name__)
 

@@ -1,17 +1,22 @@
 """The operator's local case store, on the operator's own machine, encrypted at rest.
 
-`grievance cases pull --key FILE` (storage/pull.py) opens each sealed case from the queue with
+`grievance cases pull --key FILE` (desk/pull.py) opens each sealed case from the queue with
 the operator's private key and keeps it here, re-encrypted under a key derived
 from that same private key: a copied store file is useless without it. Only
 the fields an operator filters on (category, urgency, status, date) are kept
 readable beside the ciphertext; none of them identifies a worker.
 
-Each status change (storage/lifecycle.py says which are allowed) is kept as history:
+Each status change (desk/lifecycle.py says which are allowed) is kept as history:
 when, from, to, whether forced, all readable; the reason, which may hold notes about
 the case, encrypted like the records.
 
 Store formats: 1 had the cases only; 2 adds the status history and a format marker.
 Opening a format-1 file adds the missing tables and keeps every case.
+
+Where it lives (`operator.store`): a SQLite file on one machine, or a PostgreSQL database
+shared by a team's desks on several machines (`StoreLocation`). Several desks may pull into
+one store at once: a case inserted twice is no error (`add` says it was already here), a
+merge of an alert and its report locks the row, and creating the tables is serialized.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import json
 import os
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -38,6 +43,7 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
+    text,
     insert,
     inspect,
     or_,
@@ -47,7 +53,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from . import crypto
+from storage import crypto
 from .lifecycle import OPEN_STATUSES, ServiceLevels, TransitionError, check_transition, due_dates, received_before
 
 STORE_FORMAT = 2
@@ -166,17 +172,74 @@ def open_store_file(path: Path) -> Engine:
     return engine
 
 
+@dataclass(frozen=True)
+class StoreLocation:
+    """Where the operator store lives: a SQLite file, or a PostgreSQL URL (its password kept apart)."""
+
+    target: Path | str
+    password: str | None = field(default=None, repr=False)
+
+    @property
+    def is_database(self) -> bool:
+        return isinstance(self.target, str) and "://" in self.target
+
+    def open(self) -> Engine:
+        if self.is_database:
+            from storage.db import make_engine  # the intake's PostgreSQL engine: pool, pre-ping, UTC
+
+            return make_engine(str(self.target), password=self.password)
+        return open_store_file(Path(self.target))
+
+    def __str__(self) -> str:
+        return str(self.target)
+
+
+def store_location(settings) -> StoreLocation:
+    """The store `operator.store` names: a file relative to the config, or a database URL."""
+    from bot.config import is_database_url
+    from storage.keys import read_secret
+
+    value, password_source = settings.operator.store, settings.operator.store_password
+    if is_database_url(value):
+        password = read_secret(settings, password_source, "operator.store_password") if password_source else None
+        return StoreLocation(value, password)
+    return StoreLocation(settings.path(value))
+
+
+def open_store(location: StoreLocation | Path | str) -> Engine:
+    """An engine on the store at `location` (a StoreLocation, a file path, or a database URL)."""
+    return (location if isinstance(location, StoreLocation) else StoreLocation(location)).open()
+
+
+def serialize(connection, name: str) -> None:
+    """First in a transaction: wait until no other process works on `name`, then hold it until commit.
+
+    PostgreSQL: an advisory lock of the transaction. SQLite: the file's write lock, taken now
+    (BEGIN IMMEDIATE) rather than at the first write, so what the transaction read stays true
+    (the driver would otherwise read outside a transaction, and a second desk could write between).
+    """
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": f"grievance-desk:{name}"})
+    elif connection.dialect.name == "sqlite" and not connection.connection.dbapi_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 class OperatorStore:
     """Cases the operator has pulled, opened only with the operator's key."""
 
-    def __init__(self, path: Path, identity: str, levels: ServiceLevels | None = None) -> None:
-        self.engine = open_store_file(path)
+    def __init__(self, location: StoreLocation | Path | str, identity: str, levels: ServiceLevels | None = None) -> None:
+        self.engine = open_store(location)
         self.key = crypto.operator_store_key(identity)
         self.levels = levels or ServiceLevels()
-        self._upgrade()
+        try:
+            self._upgrade()
+        except BaseException:
+            self.engine.dispose()  # a refused store leaves no connection open
+            raise
 
     def _upgrade(self) -> None:
         with self.engine.begin() as connection:
+            serialize(connection, "schema")  # two desks starting at once on one database: one creates the tables
             # Refuse a newer format before touching anything in the file.
             if inspect(connection).has_table("store_meta"):
                 found = connection.execute(select(store_meta.c.value).where(store_meta.c.name == "format")).scalar()
@@ -232,7 +295,11 @@ class OperatorStore:
         """
         c, case_id = operator_cases.c, record["case_id"]
         with self.engine.begin() as connection:
-            blob, received_at = connection.execute(select(c.record, c.received_at).where(c.case_id == case_id)).one()
+            # Locked until commit: two desks merging an alert and its report at once must not lose one.
+            serialize(connection, f"case:{case_id}")
+            blob, received_at = connection.execute(
+                select(c.record, c.received_at).where(c.case_id == case_id).with_for_update()
+            ).one()
             main = self._open(case_id, blob)
             if main.get("code") != record.get("code"):  # not the same case: keep what is here
                 return False

@@ -2,7 +2,7 @@
 
 `export` reads cases from the local operator store (so it needs the operator's key)
 and writes them as age-encrypted JSON Lines to the partners' public keys
-(storage/export.py); a partner opens the file with `age -d -i key.txt FILE`, or
+(desk/export.py); a partner opens the file with `age -d -i key.txt FILE`, or
 with `grievance decrypt FILE --key key.txt`, which needs no config file.
 """
 
@@ -46,7 +46,7 @@ def _recipients(recipients: tuple[str, ...], recipients_file: str | None) -> lis
 def export(ctx: click.Context, key_file, output, recipients, recipients_file, profile, include_text, statuses, categories, urgent, since, until) -> None:
     """Write the cases of the local store as age-encrypted JSON Lines (one case record a line)."""
     from storage.crypto import CryptoError
-    from storage.export import write_export
+    from desk.export import write_export
 
     if include_text and profile != "redacted":
         raise click.UsageError("--include-text applies to --profile redacted (the full profile has all text)")
@@ -77,7 +77,7 @@ def export(ctx: click.Context, key_file, output, recipients, recipients_file, pr
 def decrypt(file: str, key_file: str, output: str | None) -> None:
     """Decrypt an export (FILE) with an age private key, streaming."""
     from storage.crypto import DecryptionError
-    from storage.export import decrypt_export
+    from desk.export import decrypt_export
     from storage.keys import load_operator_identity
 
     identity = load_operator_identity(Path(key_file))

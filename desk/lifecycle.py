@@ -1,6 +1,6 @@
 """The rules of a case's life on the operator's desk: its statuses, the moves between them, its due dates.
 
-Pure functions, no storage: the operator store (storage/operator_store.py) enforces
+Pure functions, no storage: the operator store (desk/operator_store.py) enforces
 them, the CLI and exports show them.
 
     received -> acknowledged -> in_review -> in_dialogue -> resolved -> closed
@@ -24,7 +24,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-STATUSES = ("received", "acknowledged", "in_review", "in_dialogue", "resolved", "closed")
+from storage.cases import CASE_STATUSES
+
+# One list for both sides: the intake server keeps the status the worker reads on STATUS, the
+# desk moves it along; a status the other side does not know would break the dialogue.
+STATUSES = CASE_STATUSES
 # Still waiting for feedback: not yet resolved or closed.
 OPEN_STATUSES = STATUSES[:4]
 # The moves back that the ordinary work needs; every other move back needs force.

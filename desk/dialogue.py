@@ -1,7 +1,7 @@
 """The dialogue with each worker, on the operator's machine: what was sent, what they answered.
 
 Kept in its own table of the operator's local store file (beside the cases of
-storage/operator_store.py), encrypted at rest with the same key derived from
+desk/operator_store.py), encrypted at rest with the same key derived from
 the operator's private key. `pull_answers` fetches the worker's sealed answers
 from the operator API, opens them with the private key, keeps them here and
 only then acknowledges them, so an interrupted pull loses nothing.
@@ -14,22 +14,30 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Column, LargeBinary, MetaData, String, Table, insert, literal_column, select
+from sqlalchemy import BigInteger, Column, Identity, LargeBinary, MetaData, String, Table, insert, literal_column, select
 from sqlalchemy.exc import IntegrityError
 
-from . import crypto
-from .operator_store import open_store_file
+from storage import crypto
+from .operator_store import StoreLocation, open_store, serialize
+
+def _dialogue_table(metadata: MetaData, *extra: Column) -> Table:
+    return Table(
+        "operator_dialogue",
+        metadata,
+        Column("id", String(36), primary_key=True),
+        Column("case_id", String(36), nullable=False, index=True),
+        Column("direction", String(8), nullable=False),  # "operator" (to the worker) | "worker" (their answer)
+        Column("at", String(32), nullable=False),
+        Column("body", LargeBinary, nullable=False),
+        *extra,
+    )
+
 
 _metadata = MetaData()
-dialogue_entries = Table(
-    "operator_dialogue",
-    _metadata,
-    Column("id", String(36), primary_key=True),
-    Column("case_id", String(36), nullable=False, index=True),
-    Column("direction", String(8), nullable=False),  # "operator" (to the worker) | "worker" (their answer)
-    Column("at", String(32), nullable=False),
-    Column("body", LargeBinary, nullable=False),
-)
+dialogue_entries = _dialogue_table(_metadata)
+# PostgreSQL has no rowid: there the order entries were kept in is a column of its own.
+_pg_metadata = MetaData()
+_pg_dialogue_entries = _dialogue_table(_pg_metadata, Column("kept", BigInteger, Identity(), nullable=False))
 
 
 @dataclass(frozen=True)
@@ -48,9 +56,15 @@ class PullAnswersResult:
 class OperatorDialogue:
     """The dialogue table of the operator's store; opened only with the operator's key."""
 
-    def __init__(self, path: Path, identity: str) -> None:
-        self.engine = open_store_file(path)  # the same file as the case store, opened the same way
-        _metadata.create_all(self.engine)
+    def __init__(self, location: StoreLocation | Path | str, identity: str) -> None:
+        self.engine = open_store(location)  # the same store as the cases, opened the same way
+        on_postgres = self.engine.dialect.name == "postgresql"
+        self.table = _pg_dialogue_entries if on_postgres else dialogue_entries
+        # Within one minute, the order entries were kept in: SQLite's rowid, or PostgreSQL's own column.
+        self.kept_order = self.table.c.kept if on_postgres else literal_column("rowid")
+        with self.engine.begin() as connection:
+            serialize(connection, "schema")
+            (_pg_metadata if on_postgres else _metadata).create_all(connection)
         self.key = crypto.operator_store_key(identity)
 
     def close(self) -> None:
@@ -60,7 +74,7 @@ class OperatorDialogue:
         body = crypto.encrypt_store_record(self.key, f"dialogue/{entry_id}", json.dumps({"case_id": case_id, "text": text}).encode())
         try:
             with self.engine.begin() as connection:
-                connection.execute(insert(dialogue_entries).values(id=entry_id, case_id=case_id, direction=direction, at=at, body=body))
+                connection.execute(insert(self.table).values(id=entry_id, case_id=case_id, direction=direction, at=at, body=body))
         except IntegrityError:
             return False
         return True
@@ -76,11 +90,11 @@ class OperatorDialogue:
     def thread(self, case_id: str) -> list[DialogueEntry]:
         """The dialogue about one case, oldest first."""
         with self.engine.connect() as connection:
+            c = self.table.c
             rows = connection.execute(
-                select(dialogue_entries.c.id, dialogue_entries.c.direction, dialogue_entries.c.at, dialogue_entries.c.body)
-                .where(dialogue_entries.c.case_id == case_id)
-                # Times are to the minute; within one, the order they were kept in (SQLite's rowid).
-                .order_by(dialogue_entries.c.at, literal_column("rowid"))
+                select(c.id, c.direction, c.at, c.body)
+                .where(c.case_id == case_id)
+                .order_by(c.at, self.kept_order)  # times are to the minute; within one, the order they were kept in
             ).all()
         entries = []
         for entry_id, direction, at, body in rows:
