@@ -43,6 +43,8 @@ HOTLINE_SMS = "+15550100000"
 CODE_SHOWN = re.compile(r"\d{4} \d{3} \d{3} \d{4}")
 # The words Twilio (and carriers) treat as an opt-out when a message is only that word.
 SMS_OPT_OUT_WORDS = ("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT")
+# The words Twilio answers itself with its own help text (which tells the worker to reply STOP).
+SMS_HELP_WORDS = ("HELP", "INFO")
 
 
 class _QuietHandler(WSGIRequestHandler):
