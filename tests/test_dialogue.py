@@ -26,11 +26,9 @@ from dialogue_support import CODE_SHOWN, LiveOperatorApi, confirm_case, new_toke
 from fake_telegram import FakeTelegramServer, text_update
 from fake_twilio import FakeTwilio
 from leak_scan import needles_in_tree
-from storage.keys import init_keys, intake_signing_public_keys, load_operator_identity
+from channel_support import pulled
+from storage.keys import init_keys
 from storage.models import WorkerAnswer
-from desk.operator_store import OperatorStore, store_location
-from storage.outbox import forward_outbox
-from desk.pull import pull_cases
 from storage.retention import purge_expired
 from dialogue_support import expire_reply_address
 from storage.db import utcnow
@@ -106,16 +104,9 @@ def grievance(settings, *args: str) -> str:
 
 
 def pull_into_operator_store(services) -> str:
-    settings = services.settings
-    forward_outbox(services.sessions, services.sink, max_attempts=3)
-    identity = load_operator_identity(settings.path(settings.operator.identity_file))
-    store = OperatorStore(store_location(settings), identity)
-    try:
-        pull_cases(services.sink, store, identity, signing_keys=intake_signing_public_keys(settings))
-        (summary,) = store.summaries()
-        return summary.case_id
-    finally:
-        store.close()
+    """Pull the one case waiting into the operator store; its id."""
+    (record,) = pulled(services)
+    return record["case_id"]
 
 
 def ours(captured_logs) -> str:

@@ -26,15 +26,13 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from bot.app import create_app
 from bot.cli import cli
 from bot.services import build_services
+from channel_support import pulled
 from dialogue_support import LiveOperatorApi, new_token
 from fake_telegram import text_update
 from storage import crypto
-from storage.keys import init_keys, intake_signing_public_keys, load_operator_identity
+from storage.keys import init_keys
 from storage.db import utcnow as _real_utcnow
 from storage.models import Case
-from desk.operator_store import OperatorStore, store_location
-from storage.outbox import forward_outbox
-from desk.pull import pull_cases
 from test_channel_twilio import PUBLIC_URL, new_sid, sign, sms_payload
 
 TELEGRAM_TOKEN = "4242000001:fake-token-QwErTy"
@@ -88,14 +86,7 @@ class LiveHotline:
 
     def pull(self) -> list[dict]:
         """Forward the outbox and pull every case the operator key opens; the records, urgent first."""
-        forward_outbox(self.services.sessions, self.services.sink, max_attempts=3)
-        identity = load_operator_identity(self.settings.path(self.settings.operator.identity_file))
-        store = OperatorStore(store_location(self.settings), identity)
-        try:
-            pull_cases(self.services.sink, store, identity, signing_keys=intake_signing_public_keys(self.settings))
-            return [store.get(summary.case_id) for summary in store.summaries()]
-        finally:
-            store.close()
+        return pulled(self.services)
 
     def operator(self, make_operator_settings, monkeypatch):
         """Settings of the operator's machine, talking to this hotline's operator API over HTTP."""
