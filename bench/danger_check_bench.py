@@ -1,5 +1,5 @@
 """Time the danger check the engine makes on every message with words until it has asked about
-danger once (bot.engine.Engine._urgent), against a whole NLU reading of the same message.
+danger once (bot.conversation.message.Message.urgent), against a whole NLU reading of the same message.
 
     .venv/bin/python bench/danger_check_bench.py [--rounds 200]
 
@@ -47,7 +47,7 @@ def main() -> None:
     rounds = parser.parse_args().rounds
     understander = builtin_understander()
     for name, function in (
-        ("danger lexicon (the engine's check)", lambda text: is_urgent(FoldedText.of(text))),
+        ("danger lexicon (the conversation's check)", lambda text: is_urgent(FoldedText.of(text))),
         ("whole reading (understand)", lambda text: understander.understand(text, None)),
     ):
         samples = sorted(timed(function, rounds))

@@ -154,6 +154,7 @@ def make_deployment(root: Path, db: str, *, database_url: str | None = None,
     twilio.update(enabled=True, sms_from=loadgen.HOTLINE_SMS, api_base_url="http://127.0.0.1:9")  # never called: replies are TwiML
     for name in ("whatsapp_cloud", "telegram"):
         config["channels"].get(name, {})["enabled"] = False
+    config["operator_api"]["enabled"] = False  # the example's local demo desk: not part of the pipeline measured
     if configure is not None:
         configure(config)
     path = root / "config.yaml"
@@ -358,16 +359,22 @@ def main() -> None:
     parser.add_argument("--growth", default="", help="comma-separated store sizes, e.g. 1000,1000000 (paced runs)")
     parser.add_argument("--growth-rate", type=float, default=200.0, help="messages/s of the growth runs")
     parser.add_argument("--keep", action="store_true", help="keep the deployment folder")
+    parser.add_argument("--nlu-backend", choices=["builtin", "e5"], default="builtin",
+                        help="nlu.backend; e5 needs a running worker (`make e5-run`) at --e5-url, its token in $GRIEVANCE_E5_TOKEN")
+    parser.add_argument("--e5-url", default="http://127.0.0.1:5006")
     args = parser.parse_args()
 
     print(f"# {machine()}", file=sys.stderr)
     print(f"# {' '.join(sys.argv[1:]) or '(defaults)'}: {args.server_workers} worker processes x {args.threads} threads, "
-          f"{args.concurrency} simulated workers, {args.db}" + (f" synchronous={args.sqlite_synchronous}" if args.db == "sqlite" else ""),
+          f"{args.concurrency} simulated workers, {args.db}, nlu {args.nlu_backend}" + (f" synchronous={args.sqlite_synchronous}" if args.db == "sqlite" else ""),
           file=sys.stderr)
     root = Path(tempfile.mkdtemp(prefix="grievance-bench-"))
     def configure(config: dict) -> None:
         config["server"]["threads"] = args.threads
         config["paths"]["sqlite_synchronous"] = args.sqlite_synchronous
+        config["nlu"]["backend"] = args.nlu_backend
+        if args.nlu_backend == "e5":
+            config["nlu"].update(e5_url=args.e5_url, e5_token={"env": "GRIEVANCE_E5_TOKEN"})
 
     deployment = make_deployment(root, args.db, configure=configure)
     results: list[RunResult] = []

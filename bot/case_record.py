@@ -65,9 +65,10 @@ def build_case_record(
         "category": category,
         "urgent": draft.urgent or alerting or draft.alert_case is not None,
         "description": "\n".join(alert_text(draft)) if alerting else draft.description_text,
+        "story_kind": "voice" if draft.voice_story else "text",
         "answers": {q.id: draft.answers.get(q.id) for q in questions if q.kind != "category"},
         "nlu": {
-            "backend": nlu_backend,
+            "backend": draft.suggestion_backend or nlu_backend,  # who read it: the fallback, if one stood in
             "suggested_category": draft.suggestion,
             "confidence": round(min(max(draft.suggestion_confidence, 0.0), 1.0), 3),
             "urgent_signal": draft.urgent_signal,

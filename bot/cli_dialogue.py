@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import click
 
-from .cli import _services, _settings
+from .cli_context import command_services, command_settings
 
 
 @click.group("api-token")
@@ -27,7 +27,7 @@ def api_token_create(ctx: click.Context, name: str, expires_days: int | None) ->
     """Create a token named NAME and print it once."""
     from storage.api_tokens import ApiTokens, TokenError
 
-    services = _services(ctx)
+    services = command_services(ctx)
     try:
         info, token = ApiTokens(services.sessions, services.secrets).create(name, timedelta(days=expires_days) if expires_days else None)
     except TokenError as error:
@@ -45,7 +45,7 @@ def api_token_list(ctx: click.Context) -> None:
     """Tokens with their state (never the tokens themselves)."""
     from storage.api_tokens import ApiTokens
 
-    services = _services(ctx)
+    services = command_services(ctx)
     try:
         rows = ApiTokens(services.sessions, services.secrets).list()
     finally:
@@ -65,7 +65,7 @@ def api_token_revoke(ctx: click.Context, name: str) -> None:
     """Revoke the token named NAME (or with this id): it stops working at once."""
     from storage.api_tokens import ApiTokens, TokenError
 
-    services = _services(ctx)
+    services = command_services(ctx)
     try:
         info = ApiTokens(services.sessions, services.secrets).revoke(name)
     except TokenError as error:
@@ -83,12 +83,12 @@ def operator_api(ctx: click.Context, host: str | None, port: int | None) -> None
     """Serve the operator API under gunicorn, on its own address (never the public one)."""
     from .server import run_gunicorn
 
-    settings = _settings(ctx)
+    settings = command_settings(ctx)
     section = settings.operator_api
     host, port = host or section.host, port or section.port
     if (host, port) == (settings.server.host, settings.server.port):
         raise click.ClickException("operator_api: host and port must differ from the public server's")
-    _services(ctx).close()  # fail fast on missing secrets or an unreachable database
+    command_services(ctx).close()  # fail fast on missing secrets or an unreachable database
     click.echo(f"operator API on http://{host}:{port} (every request needs a bearer token)")
     run_gunicorn(ctx.obj["config_path"], host, port, section.workers, app_kind="operator")
 
@@ -100,7 +100,7 @@ def stats(ctx: click.Context, hours: int) -> None:
     """Counts of STATUS look-ups that found no case, and of look-ups refused while throttled."""
     from storage.status_throttle import attempt_counts
 
-    services = _services(ctx)
+    services = command_services(ctx)
     try:
         counts = attempt_counts(services.sessions, services.settings.status_throttle, datetime.now(UTC) - timedelta(hours=hours))
     finally:

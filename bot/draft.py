@@ -20,6 +20,10 @@ STEP_CHANGE = "change"
 STEP_DIALOGUE = "dialogue"  # after STATUS <code>: the worker's messages are answers into that case
 STEP_DANGER = "danger"  # danger words seen: alert the hotline team now? (then back to `danger_return`)
 STEP_CHANGE_DESCRIPTION = "change_description"  # CHANGE of the description: add to it (default) or replace it
+STEP_ALERT_CONTACT = "alert_contact"  # an alert went out: may the team write back on this chat?
+STEP_FEEDBACK = "feedback"  # the case is resolved or closed: did it help? (yes, partly, no)
+STEP_FEEDBACK_COMMENT = "feedback_comment"  # ... and anything to add (or SKIP)
+ANSWER_STEPS = (STEP_DIALOGUE, STEP_FEEDBACK, STEP_FEEDBACK_COMMENT)  # about a sealed case, not a report
 QUESTION_PREFIX = "q:"
 
 DRAFT_FORMAT = 1
@@ -36,6 +40,7 @@ class Draft:
     answers: dict[str, Any] = field(default_factory=dict)
     suggestion: str | None = None
     suggestion_confidence: float = 0.0
+    suggestion_backend: str | None = None  # the understander that stood in for the configured one, if any
     urgent: bool = False
     urgent_signal: bool = False  # the NLU saw danger words in the description
     history: list[str] = field(default_factory=list)  # earlier steps, for BACK
@@ -44,6 +49,8 @@ class Draft:
     message_refs: list[str] = field(default_factory=list)  # provider ids of this chat's messages, for DELETE
     offers: dict[str, Any] = field(default_factory=dict)  # question id -> value found in the description, to confirm
     menu_first: str | None = None  # the language detected in the first message, listed first in the menu
+    menu_also: list[str] = field(default_factory=list)  # ... and the others it may be in ("namaste": hi, ne), next
+    menu_language: str | None = None  # the language detection was sure of: the menu's header is in it
     dialogue_case: str | None = None  # STEP_DIALOGUE: the case the worker is answering into (a case id, not the code)
     confirm_erase: str | None = None  # "cancel" or "delete": the worker asked to erase the report; asked to confirm
     seen_at: str | None = None  # when the worker last wrote (UTC, to the minute), to notice a pause
@@ -54,6 +61,15 @@ class Draft:
     alert_case: str | None = None  # an urgent alert was sent: its case id; the full report goes under the same case
     alert_code: str | None = None  # ... and its case code (digits)
     replace_description: bool = False  # CHANGE of the description: the new text replaces it (else it is added)
+    settled: list[str] = field(default_factory=list)  # question ids answered elsewhere (contact, at the alert): not asked again
+    window: bool = False  # an answer-back the team opened by writing to this chat (no STATUS needed)
+    voice_story: int = 0  # voice notes that are the story (sent alone at "What happened?"): a voice report
+    call: dict[str, Any] = field(default_factory=dict)  # a phone call's state (channels/voice: its step, open calls)
+
+    @property
+    def menu_languages(self) -> list[str]:
+        """The languages the first message may be in, likeliest first: listed first in the menu."""
+        return [self.menu_first, *self.menu_also] if self.menu_first else []
 
     @property
     def description_text(self) -> str:

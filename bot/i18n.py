@@ -71,5 +71,9 @@ class Catalogs:
             raise CatalogError(f"message '{key}' is in no catalog")
         return template.format_map(values)
 
+    def template(self, language: str, key: str) -> str | None:
+        """The message `key` in `language` as written, placeholders unfilled (None when missing)."""
+        return self._messages.get(language, {}).get(key)
+
     def keys(self, language: str) -> set[str]:
         return set(self._messages.get(language, {}))

@@ -29,8 +29,14 @@ _SCRUBBERS = (
 )
 
 
+# Each scrubber needs a digit, an "@" or an "=" to match: text without any (most log lines) is left as it is.
+_MAYBE_SCRUBBED = re.compile(r"[\d@=]")
+
+
 def scrub(text: str) -> str:
     """Replace everything that could identify a worker or open an account with [redacted]."""
+    if not _MAYBE_SCRUBBED.search(text):
+        return text
     for pattern in _SCRUBBERS:
         text = pattern.sub("[redacted]", text)
     return text
@@ -42,6 +48,9 @@ class PrivacyFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if record.name.startswith(NOISY_LOGGERS) and record.levelno < logging.WARNING:
             return False
+        if record.__dict__.get("_scrubbed"):  # by the filter of another of our handlers: its msg is scrubbed, args None
+            return True
+        record._scrubbed = True  # type: ignore[attr-defined]
         message = record.getMessage()
         record.msg, record.args = scrub(message), None
         if record.exc_info:
@@ -58,9 +67,16 @@ class SafeFormatter(logging.Formatter):
     """`time level logger message key=value...` with only the allowed extra fields."""
 
     def format(self, record: logging.LogRecord) -> str:
+        # Our handlers share one formatter (`setup_logging`): the second one reuses the line of the first.
+        done = record.__dict__.get("_formatted")
+        if done is not None and done[0] is self:
+            return done[1]
         line = super().format(record)
-        extras = [f"{key}={scrub(str(getattr(record, key)))}" for key in SAFE_EXTRAS if hasattr(record, key)]
-        return " ".join([line, *extras])
+        fields = record.__dict__
+        extras = [f"{key}={scrub(str(fields[key]))}" for key in SAFE_EXTRAS if key in fields]
+        line = " ".join([line, *extras])
+        record._formatted = (self, line)  # type: ignore[attr-defined]
+        return line
 
 
 def reset_logging() -> None:
@@ -85,10 +101,11 @@ def setup_logging(level: str, file: Path | None, stderr_level: str | None = None
         descriptor = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         os.close(descriptor)
         handlers.append(logging.FileHandler(file, encoding="utf-8"))
+    privacy, formatter = PrivacyFilter(), SafeFormatter("%(asctime)s %(levelname)s %(name)s %(message)s")
     for handler in handlers:
         handler._grievance = True  # type: ignore[attr-defined]
-        handler.addFilter(PrivacyFilter())
-        handler.setFormatter(SafeFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        handler.addFilter(privacy)
+        handler.setFormatter(formatter)
         root.addHandler(handler)
     root.setLevel(level)
     for name in NOISY_LOGGERS:

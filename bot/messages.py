@@ -52,13 +52,25 @@ class ReplyAddress:
 
 @dataclass(frozen=True)
 class MediaItem:
-    """A photo or voice note the worker sent, already fetched (and stripped of metadata)."""
+    """A photo or voice note the worker sent, already fetched (and stripped of metadata).
+
+    A recording says how long it is (`seconds`) and which voice it carries (`voice`): "disguised"
+    (what the team hears) or "original" (kept only where the deployment turns that on). A
+    disguised recording may carry its `original` along until the report keeps both.
+    """
 
     content_type: str
     data: bytes
+    seconds: float | None = None
+    voice: str | None = None  # "disguised" or "original", for recordings
+    original: bytes | None = None  # the undisguised recording, where the deployment keeps it
+
+    @property
+    def is_voice(self) -> bool:
+        return self.content_type.startswith("audio/")
 
     def __repr__(self) -> str:
-        return f"MediaItem({self.content_type!r}, <{len(self.data)} bytes>)"
+        return f"MediaItem({self.content_type!r}, <{len(self.data)} bytes>, voice={self.voice!r})"
 
 
 @dataclass(frozen=True)

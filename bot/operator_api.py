@@ -14,11 +14,22 @@ Routes (JSON):
                                             text or the WhatsApp template). The answer's
                                             `delivery` is `sent_to_channel` or `kept_for_status`,
                                             and `why`: sent_to_channel, contact_declined,
-                                            address_expired or opted_out
+                                            address_expired or opted_out. A message sent on the
+                                            channel opens the chat's answer window: what it sends
+                                            next answers this case, with no STATUS needed
   POST /v1/cases/<case_id>/status {status}  move the case along its lifecycle (the same `delivery`
-                                            and `why` for the notice, when the status changed)
+                                            and `why` for the notice, when the status changed);
+                                            resolved or closed asks the worker, once, whether it
+                                            helped (pushed with an answer window, or at STATUS)
+  POST /v1/cases/<case_id>/referred {}      the desk referred the problem to the company concerned:
+                                            a short notice in the worker's language ("the company
+                                            was told, without your name or number") is kept for
+                                            STATUS and pushed under the same rules as a message
+                                            (the same `delivery` and `why`); nothing about the company
   GET  /v1/replies?limit=N                  the worker's answers, sealed to the operator
   POST /v1/replies/<id>/ack                 the operator kept an answer: the server forgets it
+  /v1/duty/...                              pages to the person on duty: acknowledge, list, events, test (bot/duty_api.py)
+  /v1/cases/<case_id>/mute, /unmute         mute (or not) the sender of a case who abuses the hotline (bot/mute_api.py)
 
 Logs name the event and its outcome; never a text, a token or an address.
 """
@@ -29,15 +40,19 @@ import base64
 import logging
 import re
 import uuid
+from datetime import timedelta
 
 from flask import Flask, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from storage.answer_windows import AnswerWindows
 from storage.api_tokens import ApiTokens
 from storage.cases import CASE_STATUSES, CaseStore
 from storage.db import as_utc, utcnow
 from storage.outbound import enqueue
 
+from .duty_api import duty_routes
+from .mute_api import mute_routes
 from .services import Services
 
 log = logging.getLogger(__name__)
@@ -83,7 +98,7 @@ def create_operator_app(services: Services) -> Flask:
     app.extensions["grievance"] = services
     tokens = ApiTokens(services.sessions, services.secrets)
     settings = services.settings
-    engine = services.intake.engine
+    wording = services.intake.conversation
 
     @app.before_request
     def authenticate():
@@ -97,13 +112,19 @@ def create_operator_app(services: Services) -> Flask:
             return response, 401
         return None
 
-    def _send_to_worker(cases: CaseStore, session, case, text: str) -> str:
-        """Queue `text` for the worker's channel if they may be written to; returns why (see `CaseStore.reach`)."""
-        address, why = cases.reach(case, utcnow())
+    def _send_to_worker(cases: CaseStore, session, case, text: str, *, opens: str | None = None) -> str:
+        """Queue `text` for the worker's channel if they may be written to; returns why (see `CaseStore.reach`).
+        `opens`: the chat's next messages answer this case ("answer") or say whether it helped
+        ("feedback"), without STATUS, for `session.answer_window_days` (storage/answer_windows.py)."""
+        now = utcnow()
+        address, why = cases.reach(case, now)
         if address is None:
             return why
         message_id = enqueue(session, services.secrets, address, text)
         g.outbound_ids = (*getattr(g, "outbound_ids", ()), message_id)
+        if opens is not None:
+            lasting = timedelta(days=settings.session.answer_window_days)
+            AnswerWindows(session, services.secrets).open(address, case.case_id, case.language, opens, now, lasting)
         return why
 
     @app.after_request
@@ -131,8 +152,8 @@ def create_operator_app(services: Services) -> Flask:
             now = utcnow()
             cases.add_message(case.case_id, text, now)
             lang = case.language
-            worded = engine.t(lang, "dialogue.operator_message", message=text, status=engine.word("status", lang))
-            why = _send_to_worker(cases, session, case, worded)
+            worded = worker_message(wording, lang, text)
+            why = _send_to_worker(cases, session, case, worded, opens="answer")
         delivery = "sent_to_channel" if why == "sent_to_channel" else "kept_for_status"
         log.info("operator api: message to a worker", extra={"reason": why})
         return jsonify(case_id=case.case_id, delivery=delivery, why=why), 201
@@ -149,15 +170,36 @@ def create_operator_app(services: Services) -> Flask:
                 return jsonify(error="no such case"), 404
             changed = cases.set_status(case, status)
             why = "unchanged" if not changed else "notices_off"
-            if changed and settings.operator_api.notify_status_changes:
-                lang = case.language
-                why = _send_to_worker(cases, session, case, engine.t(lang, "dialogue.status_changed", status=engine.word("status", lang)))
+            lang = case.language
+            if changed and status in FEEDBACK_STATUSES and case.feedback is None:
+                # Once per case: did it help? Pushed if the worker allowed contact, else asked at STATUS.
+                case.feedback = "asked"
+                why = _send_to_worker(cases, session, case, wording.feedback_question(lang), opens="feedback")
+            elif changed and settings.operator_api.notify_status_changes:
+                why = _send_to_worker(cases, session, case, wording.t(lang, "dialogue.status_changed", status=wording.word("status", lang)))
         notified = why == "sent_to_channel"
         log.info("operator api: case status set", extra={"status": status, "reason": why})
         return jsonify(
             case_id=case.case_id, status=status, changed=changed, worker_notified=notified,
             delivery="sent_to_channel" if notified else "kept_for_status", why=why,
         )
+
+    @app.post("/v1/cases/<case_id>/referred")
+    def post_referred(case_id: str):
+        # The worker agreed that the company may be told; they learn that it was, and nothing more
+        # (not which company, not when): on STATUS always, on their chat only if they allowed contact.
+        with services.sessions.begin() as session:
+            cases = CaseStore(session, services.secrets)
+            case = _find_case(cases, case_id)
+            if case is None:
+                return jsonify(error="no such case"), 404
+            lang = case.language
+            notice = wording.t(lang, "referral.company_told")
+            cases.add_message(case.case_id, notice, utcnow())
+            why = _send_to_worker(cases, session, case, worker_message(wording, lang, notice), opens="answer")
+        delivery = "sent_to_channel" if why == "sent_to_channel" else "kept_for_status"
+        log.info("operator api: worker told of a referral", extra={"reason": why})
+        return jsonify(case_id=case.case_id, delivery=delivery, why=why), 201
 
     @app.get("/v1/replies")
     def get_replies():
@@ -188,6 +230,9 @@ def create_operator_app(services: Services) -> Flask:
         log.info("operator api: reply acknowledged")
         return "", 204
 
+    app.register_blueprint(duty_routes(services))  # paging the person on duty: bot/duty_api.py
+    app.register_blueprint(mute_routes(services))  # muting a case's sender: bot/mute_api.py
+
     @app.errorhandler(BadRequest)
     def bad_request(error: BadRequest):
         return jsonify(error=str(error)), 400
@@ -202,3 +247,12 @@ def create_operator_app(services: Services) -> Flask:
         return jsonify(error="temporarily unavailable, please retry"), 503
 
     return app
+
+
+FEEDBACK_STATUSES = ("resolved", "closed")
+
+
+def worker_message(wording, language: str | None, text: str) -> str:
+    """The team's words as the worker reads them: who writes, the words, and how to answer (reply
+    on the same chat). The desk counts SMS segments on this, not on the team's words alone."""
+    return wording.t(language, "dialogue.operator_message", message=text)

@@ -30,10 +30,11 @@ class _GunicornApp(BaseApplication):
 
         settings = load_settings(self.config_path)
         setup_logging(settings.logging.level, settings.path(settings.logging.file) if settings.logging.file else None)
-        # Migrations ran in the parent before the fork; each worker only opens its pool.
+        # Migrations ran in the parent before the fork, which also printed the config's warnings
+        # (once a start, not once a worker); each worker only opens its pool.
         # The two apps never share a process, a port or a route: each is built here on its own.
         factory = create_operator_app if self.app_kind == "operator" else create_app
-        return factory(build_services(settings, run_migrations=False))
+        return factory(build_services(settings, run_migrations=False, warn=False))
 
 
 def run_gunicorn(config_path: str, host: str, port: int, workers: int, app_kind: str = "public") -> None:

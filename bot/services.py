@@ -17,6 +17,7 @@ from .i18n import Catalogs
 from .intake import Intake
 from .messages import ReplyAddress
 from channels.dispatcher import Dispatcher
+from channels.duty_pager import Pager, build_pager
 from channels.registry import build_adapters
 from storage.chat_refs import ChatRefStore
 from storage.conversations import ConversationStore
@@ -31,7 +32,9 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Services:
-    """The running bot's parts. `adapters` and `dispatcher` are set by `build_services`."""
+    """The running bot's parts. `adapters` and `dispatcher` are set by `build_services`.
+
+    The adapters are built from it: it is the `channels.base.RunningBot` they are given."""
 
     settings: Settings
     secrets: crypto.ServerSecrets
@@ -43,6 +46,7 @@ class Services:
     sink: CaseSink
     adapters: dict = field(default_factory=dict)
     dispatcher: Dispatcher | None = None
+    pager: Pager | None = None  # pages the person on duty (`duty.enabled`); run by the maintenance loop
 
     def close(self) -> None:
         if self.dispatcher is not None:
@@ -54,14 +58,18 @@ class Services:
             close_sink()
         self.db.dispose()
 
-    def record_message_ref(self, address: ReplyAddress, ref: str) -> None:
-        """Remember a message the bot sent into a conversation, for DELETE."""
+    def record_message_ref(self, address: ReplyAddress, ref: str, session: Session | None = None) -> None:
+        """Remember a message the bot sent into a conversation, for DELETE (in `session`'s transaction if given)."""
+        if session is None:
+            with self.sessions.begin() as own:
+                self.record_message_ref(address, ref, own)
+            return
         lookup = crypto.conversation_lookup(self.secrets, address.channel, address.address)
-        with self.sessions.begin() as session:
-            ConversationStore(session, self.secrets, self.intake.idle_expiry).add_message_ref(lookup, ref)
-            # Also beyond the conversation: the summary, the case code and operator messages come after it.
-            keep = timedelta(days=self.settings.retention.chat_message_refs_days)
-            ChatRefStore(session, self.secrets, keep).add(address.channel, address.address, ref, utcnow(), sent_by_bot=True)
+        # The conversation's lock first (the outbound queue relies on it: storage/outbound.py).
+        ConversationStore(session, self.secrets, self.intake.idle_expiry).add_message_ref(lookup, ref)
+        # Also beyond the conversation: the summary, the case code and operator messages come after it.
+        keep = timedelta(days=self.settings.retention.chat_message_refs_days)
+        ChatRefStore(session, self.secrets, keep).add(address.channel, address.address, ref, utcnow(), sent_by_bot=True)
 
 
 def make_sink(settings: Settings, sessions: sessionmaker[Session]) -> CaseSink:
@@ -71,18 +79,24 @@ def make_sink(settings: Settings, sessions: sessionmaker[Session]) -> CaseSink:
     return build_sink(settings, sessions)
 
 
-def build_services(settings: Settings, *, run_migrations: bool = True) -> Services:
-    """Load secrets, open the database (migrating it), load catalogs and the NLU."""
+def build_services(settings: Settings, *, run_migrations: bool = True, warn: bool = True) -> Services:
+    """Load secrets, open the database (migrating it), load catalogs and the NLU.
+
+    `warn=False` checks the config as strictly but logs none of its warnings: for the processes a
+    server starts (gunicorn workers, the forwarder), whose start-up printed them once already."""
     secrets = load_server_secrets(settings)
     catalogs = Catalogs(settings.deployment.languages)
-    for warning in check_deployment(settings, catalogs):  # raises ConfigError on a fatal problem
+    warnings = check_deployment(settings, catalogs)  # raises ConfigError on a fatal problem
+    for warning in warnings if warn else ():
         log.warning(warning)
-    db = make_engine(settings.database_url, sqlite_synchronous=settings.paths.sqlite_synchronous)
+    db = make_engine(settings.database_url, sqlite_synchronous=settings.paths.sqlite_synchronous,
+                     wal_erase_within=settings.paths.sqlite_wal_erase_within_seconds)
     if run_migrations:
         migrate(db)
     sessions = session_factory(db)
     rasa_token = read_secret(settings, settings.nlu.rasa_token, "nlu.rasa_token").strip() if settings.nlu.backend == "rasa" else None
-    understander = make_understander(settings.nlu, rasa_token)
+    e5_token = read_secret(settings, settings.nlu.e5_token, "nlu.e5_token").strip() if settings.nlu.backend == "e5" else None
+    understander = make_understander(settings.nlu, rasa_token, e5_token)
     intake = Intake(settings, secrets, sessions, catalogs, understander)
     try:
         sink = make_sink(settings, sessions)
@@ -95,7 +109,12 @@ def build_services(settings: Settings, *, run_migrations: bool = True) -> Servic
     except Exception:
         services.close()
         raise
-    services.dispatcher = Dispatcher(
-        OutboundQueue(sessions, secrets), services.adapters, record_ref=services.record_message_ref
-    )
+    # The console's messages are read by `grievance chat` itself (channels/console.py), never sent.
+    sending = {kind: adapter for kind, adapter in services.adapters.items() if not getattr(adapter, "reader_delivered", False)}
+    services.dispatcher = Dispatcher(OutboundQueue(sessions, secrets), sending, record_ref=services.record_message_ref)
+    try:
+        services.pager = build_pager(settings, sessions, services.adapters)  # a bad roster stops start-up, one line
+    except Exception:
+        services.close()
+        raise
     return services

@@ -15,6 +15,8 @@ from stale work: the same guarantee as re-running the turn, without a version co
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -38,12 +40,17 @@ class Prepared:
 _current: ContextVar[Prepared | None] = ContextVar("prepared_text_work", default=None)
 
 
+def reads_description(draft: Draft | None) -> bool:
+    """Text sent now would be read as (more) description: what `prepare` reads ahead."""
+    return draft is not None and (draft.step == STEP_DESCRIPTION or draft.description_open)
+
+
 def prepare(understander: Understander, draft: Draft | None, raw_text: str, max_message_chars: int) -> Prepared:
     """Read what `raw_text` would add to `draft`'s description, if it is in a step where text is description."""
     prepared = Prepared()
     if draft is None or len(raw_text) > max_message_chars:
         return prepared
-    if draft.step != STEP_DESCRIPTION and not draft.description_open:
+    if not reads_description(draft):
         return prepared
     text = normalize(raw_text)
     if not any(char.isalpha() for char in text):
@@ -77,3 +84,37 @@ def entities(message: str) -> tuple[Entity, ...]:
     prepared = _current.get()
     found = prepared.entities.get(message) if prepared else None
     return found if found is not None else extract_entities(message)
+
+
+class DescriptionSizes:
+    """How long a description each conversation would have read if text came now, as this process
+    last left it (-1: none would be read): only sizes, under the keyed lookup, never words.
+
+    `Intake` reads ahead of the write gate only what is worth a second, short transaction: a
+    description under `READ_AHEAD_FROM_CHARS` is read inside the gate in about the time that
+    transaction would take. A size is a hint: another process may have handled the worker's
+    last message, and then the reading is simply done inside the gate, as `understanding` always can.
+    """
+
+    READ_AHEAD_FROM_CHARS = 500
+
+    def __init__(self, capacity: int = 10_000) -> None:
+        self._sizes: OrderedDict[str, int] = OrderedDict()
+        self._capacity = capacity
+        self._lock = threading.Lock()
+
+    def note(self, lookup: str, draft: Draft | None) -> None:
+        size = len(draft.description_text) if reads_description(draft) else -1
+        with self._lock:
+            self._sizes[lookup] = size
+            self._sizes.move_to_end(lookup)
+            while len(self._sizes) > self._capacity:
+                self._sizes.popitem(last=False)
+
+    def worth_reading_ahead(self, lookup: str, message_chars: int) -> bool:
+        """False when this process knows the reading would be short (or none at all)."""
+        with self._lock:
+            size = self._sizes.get(lookup)
+        if size is None:
+            return True
+        return size >= 0 and size + message_chars >= self.READ_AHEAD_FROM_CHARS

@@ -5,7 +5,8 @@ parsing anything, and fails closed; (2) turns the provider's payload into
 channel-neutral `InboundMessage`s; (3) hands each to `Intake.receive` and
 answers in the provider's format; (4) sends messages that are not immediate
 replies, raising `SendError` that says whether a retry can help. It also names
-the secret values it holds, so tests can prove they never reach a log.
+the secret values it holds, so tests can prove they never reach a log. It is built
+from a `RunningBot`: the parts of the running bot an adapter may use.
 """
 
 from __future__ import annotations
@@ -16,12 +17,17 @@ from typing import TYPE_CHECKING, Protocol
 
 from flask import Flask
 
-from bot.config import RateLimit, SecretSource
+from bot.config import RateLimit, SecretSource, Settings
 from bot.messages import ReplyAddress
 from storage.keys import read_secret
 
 if TYPE_CHECKING:
-    from bot.services import Services
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from bot.i18n import Catalogs
+    from bot.intake import Intake
+    from storage.crypto import ServerSecrets
 
 
 # A WhatsApp user with a username may hide their number: Meta and Twilio then name them by a
@@ -49,6 +55,44 @@ class SendError(Exception):
         self.code = code  # the provider's error code, when it gave one
 
 
+class Kicks(Protocol):
+    """What an adapter needs of the outbound dispatcher (`channels.dispatcher.Dispatcher` is one)."""
+
+    def kick(self, ids: tuple[str, ...]) -> None:
+        """Send these freshly queued messages soon, off the request thread."""
+
+
+class RunningBot(Protocol):
+    """What an adapter is built from (`from_services`): the parts of the running bot it may use.
+
+    `bot.services.Services` is one. The contract names them here, so that channels/ depends on
+    those parts (settings, intake, catalogs, database) and never on the module that assembles
+    the bot, which itself builds the adapters. Read-only: an adapter keeps what it needs.
+    """
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def secrets(self) -> ServerSecrets: ...
+
+    @property
+    def db(self) -> Engine: ...
+
+    @property
+    def sessions(self) -> sessionmaker[Session]: ...
+
+    @property
+    def catalogs(self) -> Catalogs: ...
+
+    @property
+    def intake(self) -> Intake: ...
+
+    @property
+    def dispatcher(self) -> Kicks | None:
+        """None until the bot has built its dispatcher (after the adapters)."""
+
+
 class ChannelAdapter(Protocol):
     """One messaging channel (one provider), possibly serving several channel types."""
 
@@ -57,7 +101,7 @@ class ChannelAdapter(Protocol):
     keeps_message_refs: bool  # True: ids of sent messages are remembered for DELETE
 
     @classmethod
-    def from_services(cls, services: Services) -> ChannelAdapter:
+    def from_services(cls, services: RunningBot) -> ChannelAdapter:
         """Build the adapter; raise `ConfigError` (one line naming the key) when a secret is missing."""
 
     def register(self, app: Flask) -> None:
@@ -79,6 +123,6 @@ class ChannelAdapter(Protocol):
         """Release connections and threads."""
 
 
-def channel_secret(services: Services, source: SecretSource, key: str) -> str:
+def channel_secret(services: RunningBot, source: SecretSource, key: str) -> str:
     """A channel secret, stripped; a missing one stops start-up with one line naming `key`."""
     return read_secret(services.settings, source, key).strip()

@@ -8,12 +8,8 @@ Nothing is discovered from the file system.
 from __future__ import annotations
 
 from importlib import import_module
-from typing import TYPE_CHECKING
 
-from .base import ChannelAdapter
-
-if TYPE_CHECKING:
-    from bot.services import Services
+from .base import ChannelAdapter, RunningBot
 
 ADAPTERS: dict[str, str] = {
     "console": "channels.console:ConsoleChannel",
@@ -22,6 +18,7 @@ ADAPTERS: dict[str, str] = {
     "telegram": "channels.telegram:TelegramAdapter",
     "messenger": "channels.messenger:MessengerAdapter",
     "line": "channels.line:LineAdapter",
+    "voice": "channels.voice:VoiceAdapter",
 }
 
 
@@ -30,10 +27,10 @@ def adapter_class(kind: str) -> type:
     return getattr(import_module(module), name)
 
 
-def enabled_kinds(services: Services) -> list[str]:
+def enabled_kinds(services: RunningBot) -> list[str]:
     return [kind for kind, section in services.settings.channels if section.enabled and kind in ADAPTERS]
 
 
-def build_adapters(services: Services) -> dict[str, ChannelAdapter]:
+def build_adapters(services: RunningBot) -> dict[str, ChannelAdapter]:
     """Every enabled adapter, built (which checks its secrets)."""
     return {kind: adapter_class(kind).from_services(services) for kind in enabled_kinds(services)}

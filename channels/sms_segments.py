@@ -31,13 +31,16 @@ class SegmentCount:
     segments: int
 
 
+GSM7 = GSM7_BASIC | GSM7_EXTENSION
+
+
 def is_gsm7(text: str) -> bool:
-    return all(char in GSM7_BASIC or char in GSM7_EXTENSION for char in text)
+    return GSM7.issuperset(text)
 
 
 def _units(text: str, gsm: bool) -> int:
-    if gsm:
-        return sum(2 if char in GSM7_EXTENSION else 1 for char in text)
+    if gsm:  # counted in C, not per character: a reply is measured several times while it is split
+        return len(text) + sum(text.count(char) for char in GSM7_EXTENSION)
     return len(text.encode("utf-16-le")) // 2
 
 

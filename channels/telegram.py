@@ -3,7 +3,8 @@
 Inbound, one handler for both modes (`handle_update`): the webhook checks
 `X-Telegram-Bot-Api-Secret-Token` in constant time before reading the body,
 then every update goes the same way: read alone, field by field (`telegram_updates`), only
-private chats, media fetched and cleaned, `Intake.receive` with the replies
+private chats, media fetched and cleaned once per update (`media_work`: a redelivery while
+they are cleaned gets 503), `Intake.receive` with the replies
 queued in the same transaction, the queue kicked, and on DELETE the chat's
 messages deleted where Telegram still allows it. Deduplication is the
 intake's receipt on the `update_id` (for a button press: on the keyboard's
@@ -24,7 +25,6 @@ import re
 from datetime import UTC, datetime, timedelta
 from collections.abc import Sequence
 from concurrent.futures import Future
-from typing import TYPE_CHECKING
 
 from flask import Flask, jsonify, request
 from sqlalchemy import text
@@ -36,14 +36,12 @@ from storage.db import utcnow
 from storage.keys import read_secret
 from storage.outbound import enqueue
 
-from .base import SendError, channel_secret
-from .media import MediaRejected, check_type, clean_media
+from .base import RunningBot, SendError, channel_secret
+from .media import MediaRejected, check_type
+from .media_work import CleaningElsewhere, Fetched, MediaWork, MessageMedia
 from .telegram_api import TelegramApi, TelegramCallError
 from .telegram_format import keyboard, split_text
 from .telegram_updates import Incoming, MalformedUpdate, parse_update
-
-if TYPE_CHECKING:
-    from bot.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -92,18 +90,19 @@ class TelegramAdapter:
     type = "telegram"
     keeps_message_refs = True  # the bot's message ids are kept (encrypted, in the draft) for DELETE
 
-    def __init__(self, services: Services, token: str, webhook_secret: str | None) -> None:
+    def __init__(self, services: RunningBot, token: str, webhook_secret: str | None) -> None:
         self.services = services
         self.settings = services.settings.channels.telegram
         self.rate = self.settings.rate
         self._token = token
         self._webhook_secret = webhook_secret
         self.api = api_for(services.settings, token)
+        self.media_work = MediaWork(services.intake)
         self.failures: dict[int, int] = {}  # webhook mode: update_id -> failed tries (the poller keeps its own)
         self.skipped = 0
 
     @classmethod
-    def from_services(cls, services: Services) -> TelegramAdapter:
+    def from_services(cls, services: RunningBot) -> TelegramAdapter:
         section = services.settings.channels.telegram
         token = channel_secret(services, section.bot_token, "channels.telegram.bot_token")
         secret = None
@@ -161,9 +160,14 @@ class TelegramAdapter:
             log.info("telegram update ignored", extra={"reason": incoming.ignored})
             return HANDLED
         try:
-            media, refused = self._fetch_media(incoming, last_try=last_try)
+            media, refused = self._media_once(incoming, last_try=last_try)
         except TelegramCallError:
             log.warning("telegram media not fetched; Telegram will deliver the update again", extra={"channel": "telegram"})
+            return RETRY_LATER
+        except CleaningElsewhere:  # another delivery of this update is on it: answered once, by that one
+            return RETRY_LATER
+        except Exception:  # the claim could not be taken (the database): nothing was stored
+            log.exception("telegram media not claimed")
             return RETRY_LATER
         message = InboundMessage(
             channel="telegram", sender=str(incoming.chat_id), text=incoming.text, adapter=self.type,
@@ -218,7 +222,7 @@ class TelegramAdapter:
             notes: tuple[str, ...] = ()
             if too_old:
                 count = len(message_ids([r.ref for r in too_old]))
-                text = self.services.intake.engine.t(reply.language, "erase.too_old", count=count)
+                text = self.services.intake.conversation.t(reply.language, "erase.too_old", count=count)
                 notes = (enqueue(session, self.services.secrets, address, text),)
             # The bot's answers to DELETE go out after this: they are not kept (nothing of the chat stays).
             store.pass_next(self.type, str(chat_id), now, len(reply.outbound_ids) + len(notes))
@@ -249,20 +253,28 @@ class TelegramAdapter:
             return False
         return True
 
-    def _fetch_media(self, incoming: Incoming, *, last_try: bool = False) -> tuple[tuple[MediaItem, ...], tuple[str, ...]]:
+    def _media_once(self, incoming: Incoming, *, last_try: bool = False) -> Fetched:
+        """The update's media, fetched and cleaned once whatever Telegram redelivers (`MediaWork`)."""
+        if not incoming.media:
+            return (), ()
+        return self.media_work.fetch_once(self.type, incoming.provider_id,
+                                          lambda work: self._fetch_media(incoming, work, last_try=last_try))
+
+    def _fetch_media(self, incoming: Incoming, work: MessageMedia, *, last_try: bool = False) -> Fetched:
         """The update's media, fetched and cleaned, and the reasons of those not kept.
 
         Only a retryable Telegram error escapes (the update is tried again); anything
         else about a file costs that file, never the worker's text.
         """
-        items, refused = [], []
+        items: list[MediaItem] = []
+        refused: list[str] = []
         for ref in incoming.media:
             try:
                 check_type(ref.content_type)
                 data = self.api.download(ref.file_id, self.settings.media_max_bytes)
                 if data is None:
                     raise MediaRejected("too large", "too_large")
-                items.append(clean_media(ref.content_type, data, self.settings.media_max_bytes))
+                items.append(work.clean(ref.content_type, data, self.settings.media_max_bytes))
             except TelegramCallError as error:
                 if error.retryable and not last_try:  # the whole update is tried again later
                     raise

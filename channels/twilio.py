@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from flask import Flask, Response, request
 from twilio.request_validator import RequestValidator
@@ -30,13 +29,11 @@ from bot.messages import InboundMessage, Reply, ReplyAddress
 from storage.db import utcnow
 from storage.opt_outs import OptOuts
 
-from .base import channel_secret
+from .base import RunningBot, channel_secret
+from .media_work import CleaningElsewhere, MediaWork
 from .twilio_delivery import STATUSES, DeliveryWatch, error_code
 from .twilio_inbound import MalformedWebhook, MediaFetcher, parse_inbound, twiml_reply, verify_signature
 from .twilio_outbound import TwilioSender
-
-if TYPE_CHECKING:
-    from bot.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -74,10 +71,11 @@ class TwilioAdapter:
         self._auth_token = auth_token
         self.validator = RequestValidator(auth_token)
         self.media = MediaFetcher(account_sid, auth_token, settings.api_base_url, settings.media_max_bytes)
+        self.media_work = MediaWork(intake)
         self.sender = TwilioSender(settings, account_sid, auth_token, watch)
 
     @classmethod
-    def from_services(cls, services: Services) -> TwilioAdapter:
+    def from_services(cls, services: RunningBot) -> TwilioAdapter:
         settings = services.settings.channels.twilio
         auth_token = channel_secret(services, settings.auth_token, "channels.twilio.auth_token")
         account_sid = channel_secret(services, settings.account_sid, "channels.twilio.account_sid")
@@ -117,7 +115,13 @@ class TwilioAdapter:
             # anywhere). It is given once: the keyword is the HELP command whatever its wording,
             # so a help word the bot does not know never becomes an answer or part of a report.
             text = HELP_COMMAND
-        media, refused = self.media.fetch_all(fields.media, fields.channel)
+        try:
+            media, refused = self._media_once(fields)
+        except CleaningElsewhere:  # another delivery of this MessageSid is on it: answered once, by that one
+            return _plain(503, "temporarily unavailable, please retry")
+        except Exception:  # the claim could not be taken (the database): nothing was stored
+            log.exception("twilio media not claimed", extra={"channel": fields.channel})
+            return _plain(503, "temporarily unavailable, please retry")
         message = InboundMessage(
             channel=fields.channel,
             sender=fields.sender,
@@ -134,6 +138,13 @@ class TwilioAdapter:
             return _plain(503, "temporarily unavailable, please retry")
         body = twiml_reply(reply, fields.channel, self.settings.max_segments_per_message, self.settings.gsm7_fold)
         return Response(body, status=200, mimetype="text/xml")
+
+    def _media_once(self, fields) -> tuple:
+        """The message's media, fetched and cleaned once whatever Twilio redelivers (`MediaWork`)."""
+        if not fields.media:
+            return (), ()
+        return self.media_work.fetch_once(self.type, fields.message_sid,
+                                          lambda work: self.media.fetch_all(fields.media, fields.channel, work))
 
     def _opt_out_handled(self, fields) -> bool:
         """Record an opt-out (STOP) or its end (START); True when the message needs nothing more.

@@ -34,7 +34,7 @@ from bot.messages import ReplyAddress
 from storage import crypto
 from storage.models import OutboundMessage
 from storage.opt_outs import OptOuts
-from storage.outbound import address_of, enqueue, exact_now
+from storage.outbound import OutboundItem, address_of, enqueue_piece, exact_now
 
 ADAPTER = "twilio"
 OPTED_OUT_CODE = 21610  # the recipient replied STOP: nothing reaches them until they send START
@@ -93,13 +93,14 @@ class DeliveryWatch:
         self.secrets = secrets
         self.callback_base = public_url.rstrip("/") + "/webhooks/twilio/status?ob="
 
-    def open(self, address: ReplyAddress, text: str, attempts: int) -> tuple[str, str]:
-        """Record a message about to be sent; returns its watch id and the status callback URL."""
+    def open(self, address: ReplyAddress, text: str, attempts: int, sending: OutboundItem | None = None,
+             piece: int = 0) -> tuple[str, str] | None:
+        """Record a message about to be sent, the `piece`-th part of the queued message `sending`, in
+        that message's place in its chat's line (a retry goes before what was queued after it);
+        returns its watch id and the status callback URL. None: DELETE cancelled `sending`, send no more of it."""
         with self.sessions.begin() as session:
-            watch_id = enqueue(session, self.secrets, address, text)
-            row = session.get(OutboundMessage, watch_id)
-            row.state, row.attempts = "sent", attempts
-        return watch_id, self.callback_base + watch_id
+            watch_id = enqueue_piece(session, self.secrets, sending, address, text, piece=piece, state="sent", attempts=attempts)
+        return None if watch_id is None else (watch_id, self.callback_base + watch_id)
 
     def opted_out(self, address: ReplyAddress) -> bool:
         """Did this address opt out (STOP, or an earlier error 21610)?"""
@@ -116,12 +117,17 @@ class DeliveryWatch:
         with self.sessions.begin() as session:
             session.execute(delete(OutboundMessage).where(OutboundMessage.id == watch_id, OutboundMessage.state == "sent"))
 
-    def requeue(self, address: ReplyAddress, texts: list[str], attempts: int, delay: timedelta) -> None:
-        """Parts of a split message that were not sent go back in the queue as messages of their own."""
+    def requeue(self, address: ReplyAddress, texts: list[str], attempts: int, delay: timedelta,
+                sending: OutboundItem | None = None, first_piece: int = 0) -> None:
+        """Parts of a split message that were not sent go back in the queue as messages of their own,
+        in the message's place in its chat's line (nothing queued after it overtakes them); not if
+        DELETE cancelled it."""
+        not_before = exact_now() + delay
         with self.sessions.begin() as session:
-            for text in texts:
-                row = session.get(OutboundMessage, enqueue(session, self.secrets, address, text))
-                row.attempts, row.next_attempt_at = attempts, exact_now() + delay
+            for offset, text in enumerate(texts):
+                if enqueue_piece(session, self.secrets, sending, address, text, piece=first_piece + offset,
+                                 attempts=attempts, not_before=not_before) is None:
+                    return
 
     def settle(self, watch_id: str | None, status: str, code: int | None) -> str:
         """Apply one status callback; returns what happened (for the log): delivered, retry, dead, untracked, progress."""

@@ -9,20 +9,22 @@ None of these logs a number, a body or a URL.
 
 from __future__ import annotations
 
+import hmac
 import logging
 import re
 import time
 from dataclasses import dataclass
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlparse, urlsplit
 
 import requests
 from flask import Request
-from twilio.request_validator import RequestValidator
+from twilio.request_validator import RequestValidator, add_port, remove_port
 
 from bot.messages import MediaItem, Reply
 
 from .base import is_bsuid
-from .media import MediaRejected, check_type, clean_media
+from .media import MediaRejected, check_type
+from .media_work import Fetched, MessageMedia
 from .sms_segments import sms_messages
 
 log = logging.getLogger(__name__)
@@ -67,15 +69,30 @@ def verify_signature(validator: RequestValidator, public_url: str, request: Requ
     if request.query_string:
         url += "?" + request.query_string.decode("utf-8", "replace")
     try:
-        if BODY_HASH_PARAMETER in parse_qs(urlsplit(url).query):
+        if request.query_string and BODY_HASH_PARAMETER in parse_qs(urlsplit(url).query):
             # A body that is not a form (JSON): Twilio signs the URL, which carries the body's SHA-256.
             # The validator checks that hash only when given the raw body; given the (empty) parsed
             # form, it would accept any body under a signature captured from another request.
             raw = request.get_data(cache=True)
             return bool(validator.validate(url, raw.decode("utf-8"), signature))
-        return bool(validator.validate(url, request.form, signature))
+        return _form_signed(validator, url, request.form, signature)
     except Exception:  # a malformed header or body (not UTF-8) is simply not a valid signature
         return False
+
+
+def _form_signed(validator: RequestValidator, url: str, form, signature: str) -> bool:
+    """What `validator.validate(url, form, signature)` answers, computing one signature where it can.
+
+    Twilio has signed the URL both with and without its port; `validate` computes the
+    signature of both forms every time. Here the form without the port (the usual one) is
+    computed first, and the other only when that one does not match. The same algorithm
+    (twilio's `compute_signature`), compared in constant time.
+    """
+    parsed = urlparse(url)
+    for variant in (remove_port(parsed), add_port(parsed)):
+        if hmac.compare_digest(validator.compute_signature(variant, form).encode(), signature.encode()):
+            return True
+    return False
 
 
 @dataclass(frozen=True)
@@ -175,18 +192,19 @@ class MediaFetcher:
         self.session = requests.Session()
         self.session.max_redirects = 3
 
-    def fetch_all(self, refs: tuple[MediaRef, ...], channel: str) -> tuple[tuple[MediaItem, ...], tuple[str, ...]]:
-        """The media that could be fetched and cleaned, and the reason of each one that could not
-        (the worker is told); each failure is logged (reason only) and costs only that file."""
+    def fetch_all(self, refs: tuple[MediaRef, ...], channel: str, work: MessageMedia) -> Fetched:
+        """The media that could be fetched and cleaned (by `work`), and the reason of each one that
+        could not (the worker is told); each failure is logged (reason only) and costs only that file."""
         if not refs or self.max_bytes <= 0:
             if refs:
                 log.warning("twilio media not kept", extra={"channel": channel, "reason": "media disabled", "count": len(refs)})
             return (), ()
         deadline = time.monotonic() + self.budget
-        items, refused = [], []
+        items: list[MediaItem] = []
+        refused: list[str] = []
         for ref in refs:
             try:
-                items.append(self._fetch(ref, deadline))
+                items.append(self._fetch(ref, deadline, work))
                 continue
             except MediaRejected as rejected:  # its message is one of a few fixed phrases
                 log.warning("twilio media not kept", extra={"channel": channel, "reason": str(rejected)})
@@ -201,7 +219,7 @@ class MediaFetcher:
             refused.append("unreadable")
         return tuple(items), tuple(refused)
 
-    def _fetch(self, ref: MediaRef, deadline: float) -> MediaItem:
+    def _fetch(self, ref: MediaRef, deadline: float, work: MessageMedia) -> MediaItem:
         if _origin(ref.url) != self.origin:
             raise MediaRejected("media url not on the Twilio API host")
         if ref.content_type:
@@ -225,7 +243,7 @@ class MediaFetcher:
                     raise MediaRejected("media download too slow")
             content_type = ref.content_type or response.headers.get("Content-Type", "")
         time_left = deadline + CLEAN_ALLOWANCE_SECONDS - time.monotonic()
-        return clean_media(content_type, bytes(data), self.max_bytes, time_limit=time_left)
+        return work.clean(content_type, bytes(data), self.max_bytes, time_limit=time_left)
 
     def close(self) -> None:
         self.session.close()

@@ -109,7 +109,11 @@ class TwilioSender:
         attempts = current.attempts if current is not None else 0
         first_sid = None
         for index, part in enumerate(parts):
-            watch_id, callback = self.watch.open(address, part, attempts)
+            watch = self.watch.open(address, part, attempts, current, index)
+            if watch is None:  # DELETE cancelled the message: no more of it goes out
+                log.info("twilio send stopped: the chat was erased", extra={"channel": address.channel, "count": len(parts) - index})
+                return first_sid
+            watch_id, callback = watch
             fields = {"content_sid": template} if template else {"body": part}
             try:
                 sid = self._create(to=to, from_=from_, status_callback=callback, **fields)
@@ -121,7 +125,7 @@ class TwilioSender:
                 if index == 0 or not error.retryable:
                     raise
                 # Some parts are out: only the rest goes back in the queue, so no part arrives twice.
-                self.watch.requeue(address, parts[index:], attempts + 1, PARTS_RETRY_DELAY)
+                self.watch.requeue(address, parts[index:], attempts + 1, PARTS_RETRY_DELAY, current, index)
                 log.warning("twilio send partly done; the rest is queued", extra={"channel": address.channel, "count": len(parts) - index})
                 return first_sid
             first_sid = first_sid or sid

@@ -2,65 +2,27 @@
 
     grievance desk serve [--host 127.0.0.1 --port 8090]     the console (behind a TLS proxy for a team)
     grievance desk user add NAME --role admin|caseworker|analyst    (asks for the password twice)
-    grievance desk user reset NAME | disable NAME | enable NAME | list
-    grievance desk company add NAME AGE1...                 the directory of companies for referrals
-    grievance desk audit verify                             is the audit log whole?
+    grievance desk user reset NAME | disable NAME | enable NAME | unlock NAME | list
+    grievance desk company add NAME AGE1... | contact NAME ... | list    the directory of companies for referrals
+    grievance desk referral list | export ID -o FILE | deliver | tell-worker ID | answer ID ...   (desk/cli_referrals.py)
+    grievance desk audit verify [--head FILE|LINE]...       is the audit log whole, and does it hold every head kept?
+    grievance desk audit anchor                             sign the log's newest line as a head, keep it, print it
     grievance desk protect-key                              keep the operator key under a passphrase
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
 from bot.cli import _settings
 
-from .store import DeskError, DeskStore
-
-
-def _identity(settings, key_file: str | None) -> str:
-    """The operator's private key: a plain age identity file, or one protected with `desk protect-key`."""
-    from storage import crypto
-    from storage.keys import load_operator_identity
-
-    path = Path(key_file) if key_file else settings.path(settings.operator.identity_file)
-    try:
-        head = path.read_bytes()[:40]
-    except OSError:
-        head = b""
-    if head.startswith(b"age-encryption.org/v1"):
-        passphrase = os.environ.get("GRIEVANCE_DESK_PASSPHRASE") or click.prompt("Passphrase of the operator key", hide_input=True)
-        try:
-            return crypto.unlock_identity(path.read_bytes(), passphrase)
-        except crypto.DecryptionError as error:
-            raise click.ClickException(str(error)) from None
-    return load_operator_identity(path)
-
-
-@contextmanager
-def _store(ctx: click.Context, key_file: str | None = None) -> Iterator[DeskStore]:
-    """The desk's store for one command: a refused action is one line (exit 1), and the file is closed."""
-    from desk.cli_cases import service_levels
-    from desk.operator_store import OperatorStore, store_location
-
-    settings = _settings(ctx)
-    identity = _identity(settings, key_file)
-    store = DeskStore(OperatorStore(store_location(settings), identity, service_levels(settings)))
-    try:
-        yield store
-    except DeskError as error:
-        raise click.ClickException(str(error)) from None
-    finally:
-        store.cases.close()
-
-
-def _key_option(function):
-    return click.option("--key", "key_file", type=click.Path(dir_okay=False), default=None,
-                        help="Operator private key (default: operator.identity_file).")(function)
+from .audit import HeadError, heads_file_of, read_heads
+from .cli_common import _identity, _key_option, _store
+from .cli_referrals import company, referral
+from .store import DeskError
 
 
 @click.group()
@@ -73,16 +35,19 @@ def desk() -> None:
 @click.option("--port", type=int, default=8090, show_default=True)
 @click.option("--pull-every", type=float, default=60, show_default=True, help="Seconds between pulls from the queue (0: never).")
 @click.option("--insecure-cookies", is_flag=True, help="Plain-HTTP cookies, for a desk reached only on this machine without TLS.")
+@click.option("--trusted-proxies", type=click.IntRange(0, 5), default=0, show_default=True,
+              help="Reverse proxies in front of the desk that append to X-Forwarded-For (0: the header is ignored).")
 @_key_option
 @click.pass_context
-def desk_serve(ctx, host, port, pull_every, insecure_cookies, key_file) -> None:
+def desk_serve(ctx, host, port, pull_every, insecure_cookies, trusted_proxies, key_file) -> None:
     """Serve the console until stopped."""
     from .serve import run_desk
 
     settings = _settings(ctx)
     identity = _identity(settings, key_file)
     click.echo(f"The desk is at http://{host}:{port}/ (put a TLS proxy in front of it for a team).")
-    run_desk(settings, identity, host, port, pull_every=pull_every, secure_cookies=not insecure_cookies)
+    run_desk(settings, identity, host, port, pull_every=pull_every, secure_cookies=not insecure_cookies,
+             trusted_proxies=trusted_proxies)
 
 
 @desk.group("user")
@@ -141,6 +106,22 @@ def user_enable(ctx, username, key_file) -> None:
     click.echo(f"{username} enabled")
 
 
+@user.command("unlock")
+@click.argument("username")
+@_key_option
+@click.pass_context
+def user_unlock(ctx, username, key_file) -> None:
+    """Lift what holds an account back: a locked second step, waits after wrong passwords (audited)."""
+    from .signin import SignInGuard
+
+    with _store(ctx, key_file) as store:
+        if store.user(username) is None:
+            raise DeskError("no such user")
+        had = SignInGuard(store).unlock(username)
+        store.audit("cli", "account_unlocked", username, "" if had else "nothing was held")
+    click.echo(f"{username} unlocked" if had else f"{username}: nothing was holding the account back")
+
+
 @user.command("list")
 @_key_option
 @click.pass_context
@@ -152,35 +133,43 @@ def user_list(ctx, key_file) -> None:
         click.echo(f"{account.username}\t{account.role}\t{second}\t{'disabled' if account.disabled else 'active'}")
 
 
-@desk.command("company")
-@click.argument("action", type=click.Choice(["add"]))
-@click.argument("name")
-@click.argument("recipient")
-@_key_option
-@click.pass_context
-def company(ctx, action, name, recipient, key_file) -> None:
-    """Add a company to the directory, with the age public key it opens referrals with."""
-    with _store(ctx, key_file) as store:
-        store.add_company(name, recipient)
-        store.audit("cli", "company_added", "-", name[:60])
-    click.echo(f"{name} added to the directory")
-
-
 @desk.group("audit")
 def audit() -> None:
     """The desk's audit log."""
 
 
 @audit.command("verify")
+@click.option("--head", "heads", multiple=True, metavar="FILE|LINE",
+              help="Heads kept outside the store (a file of head lines, or one line); default: operator.audit_heads_file.")
 @_key_option
 @click.pass_context
-def audit_verify(ctx, key_file) -> None:
-    """Exit 0 when the hash chain is whole; 1, naming the first broken line, when a line was edited or removed."""
+def audit_verify(ctx, heads, key_file) -> None:
+    """Exit 0 when the keyed chain is whole and holds every head given; 1, naming where it breaks, otherwise."""
+    settings = _settings(ctx)
+    if not heads:
+        default = heads_file_of(settings)
+        heads = (str(default),) if default is not None and default.exists() else ()
+    try:
+        kept = [found for source in heads for found in read_heads(source)]
+    except HeadError as error:
+        raise click.ClickException(str(error)) from None
     with _store(ctx, key_file) as store:
-        intact, summary = store.verify_audit()
+        intact, summary = store.verify_audit(kept)
     click.echo(summary)
     if not intact:
         ctx.exit(1)
+
+
+@audit.command("anchor")
+@_key_option
+@click.pass_context
+def audit_anchor(ctx, key_file) -> None:
+    """Sign the log's newest line as a head, add it to operator.audit_heads_file and print it (copy it elsewhere too)."""
+    with _store(ctx, key_file) as store:
+        head = store.audit_log.anchor()
+    if head is None:
+        raise click.ClickException("the audit log is empty: nothing to anchor yet")
+    click.echo(head.line())
 
 
 @desk.command("protect-key")
@@ -202,3 +191,7 @@ def protect_key(ctx, output, passphrase, key_file) -> None:
     with os.fdopen(fd, "wb") as out:
         out.write(crypto.protect_identity(identity, passphrase))
     click.echo(f"protected key written to {output}: set operator.identity_file to it and delete the clear one")
+
+
+desk.add_command(company)
+desk.add_command(referral)

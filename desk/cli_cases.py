@@ -30,6 +30,14 @@ class DeskError(click.ClickException):
     exit_code = 2
 
 
+def no_single_case(case_id: str) -> DeskError:
+    """The refusal of a case id or prefix that names no case, or several: it says what a prefix needs."""
+    from .operator_store import CASE_PREFIX_MIN
+
+    return DeskError(f"no single case matches '{terminal_safe(case_id[:40])}'"
+                     f" (give a unique prefix of at least {CASE_PREFIX_MIN} characters of its id, or the whole id)")
+
+
 @click.group()
 def cases() -> None:
     """Operator side: pull, list and read cases with the operator's private key."""
@@ -71,7 +79,7 @@ def cases_pull(ctx: click.Context, key_file: str | None) -> None:
     signing_keys = intake_signing_public_keys(settings)  # deny by default: no trusted server, no pull
     quarantine = Quarantine(settings.path(settings.operator.quarantine_dir))
     identity, store = _operator_store(ctx, key_file)
-    engine = make_engine(settings.database_url) if settings.queue.kind == "embedded" else None
+    engine = make_engine(settings.database_url, wal_erase_within=settings.paths.sqlite_wal_erase_within_seconds) if settings.queue.kind == "embedded" else None
     source = None
     try:
         source = make_source(settings, session_factory(engine) if engine is not None else None)
@@ -88,7 +96,7 @@ def cases_pull(ctx: click.Context, key_file: str | None) -> None:
     if result.quarantined:
         click.echo(
             f"{result.quarantined} queue items failed the signature, schema or case id check and were set aside "
-            f"in {quarantine.folder} (not opened; see README, 'Queues')"
+            f"in {quarantine.folder} (not opened; see docs/production.md, 'Queues')"
         )
 
 
@@ -208,7 +216,7 @@ def cases_show(ctx: click.Context, key_file: str | None, case_id: str, as_of) ->
     try:
         record = store.get(case_id)
         if record is None:
-            raise DeskError(f"no single case matches '{case_id}'")
+            raise no_single_case(case_id)
         history = store.history(record["case_id"])
         due = store.due(record["received_at"])
     finally:
@@ -256,7 +264,7 @@ def cases_status(ctx: click.Context, key_file: str | None, case_id: str, new_sta
     try:
         full_id = store.resolve(case_id)
         if full_id is None:
-            raise DeskError(f"no single case matches '{case_id}'")
+            raise no_single_case(case_id)
         try:
             change = store.set_status(full_id, new_status, reason, when, force=force)
         except OperatorStoreError as error:
@@ -297,7 +305,7 @@ def cases_push_status(ctx: click.Context, key_file: str | None, case_id: str) ->
     finally:
         store.close()
     if record is None:
-        raise DeskError(f"no single case matches '{case_id}'")
+        raise no_single_case(case_id)
     _push_status(ctx, full_id, record["status"])
 
 

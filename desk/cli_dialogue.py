@@ -48,7 +48,10 @@ def _resolve_case(ctx: click.Context, identity: str, case: str) -> str:
 
 
 def _no_case(case: str) -> str:
-    raise click.ClickException(f"no single case matches '{case}' in the local store (run `grievance cases pull`, or give the full case id)")
+    from desk.operator_store import CASE_PREFIX_MIN
+
+    raise click.ClickException(f"no single case matches '{terminal_safe(case[:40])}' in the local store (give a unique prefix"
+                               f" of at least {CASE_PREFIX_MIN} characters of its id; run `grievance cases pull`, or give the full case id)")
 
 
 def _api_call(function):
@@ -81,7 +84,7 @@ def reply(ctx: click.Context, key_file: str | None, case: str, text: str) -> Non
         answer = _api_call(lambda: client.post_message(case_id, text))
     dialogue = OperatorDialogue(store_location(settings), identity)
     try:
-        dialogue.add_sent(case_id, text, utcnow().isoformat())
+        dialogue.add_sent(case_id, text, utcnow().isoformat(), answer)
     finally:
         dialogue.close()
     click.echo(delivery_sentence(answer, case_id))
@@ -106,6 +109,8 @@ def cases_replies(ctx: click.Context, key_file: str | None) -> None:
     finally:
         dialogue.close()
     click.echo(f"kept {result.kept} new answers from workers ({result.already_had} already here)")
+    if result.urgent:
+        click.echo(f"URGENT: {result.urgent} of them spoke of danger; the case is urgent now (grievance cases list --urgent)")
 
 
 @click.command("thread")
@@ -113,9 +118,14 @@ def cases_replies(ctx: click.Context, key_file: str | None) -> None:
 @click.argument("case")
 @click.pass_context
 def cases_thread(ctx: click.Context, key_file: str | None, case: str) -> None:
-    """The dialogue with the worker of CASE, oldest first (run `grievance cases replies` to fetch new answers)."""
+    """The dialogue with the worker of CASE, oldest first (run `grievance cases replies` to fetch new answers).
+
+    First how the worker can be reached (and why not); then each message, the worker's urgent
+    answers marked URGENT, their contact answer after an alert and their view of the outcome.
+    """
     from .dialogue import OperatorDialogue
-    from .operator_store import store_location
+    from .operator_store import OperatorStore, store_location
+    from .reach import reach_of
 
     identity = _operator_identity(ctx, key_file)
     case_id = _resolve_case(ctx, identity, case)
@@ -125,8 +135,33 @@ def cases_thread(ctx: click.Context, key_file: str | None, case: str) -> None:
         entries = dialogue.thread(case_id)
     finally:
         dialogue.close()
+    store = OperatorStore(store_location(settings), identity)
+    try:
+        record = store.get(case_id)
+    finally:
+        store.close()
+    if record is not None:
+        reach = reach_of(record, entries, [q.id for q in settings.flow.questions if q.grants_contact])
+        click.echo(terminal_safe("reach   " + reach.sentence() + (f" {reach.note}" if reach.note else "")))
     if not entries:
         click.echo("no messages yet")
     for entry in entries:
-        who = "you   " if entry.direction == "operator" else "worker"
-        click.echo(terminal_safe(f"{entry.at}  {who}  " + entry.text.replace("\n", "\n" + " " * 36)))
+        click.echo(terminal_safe(thread_line(entry)))
+
+
+_HELPED = {"yes": "it helped", "partly": "it helped partly", "no": "it did not help", None: "no answer chosen"}
+
+
+def thread_line(entry) -> str:
+    """One entry of `cases thread`: when, who, and what (continuation lines indented under the words)."""
+    who = "you   " if entry.direction == "operator" else "worker"
+    if entry.kind == "contact":
+        words = ("[contact] after the alert: the team may write to them on this chat" if entry.contact_allowed
+                 else "[contact] after the alert: they asked the team not to write to them")
+    elif entry.kind == "feedback":
+        words = f"[outcome] {_HELPED.get(entry.helped, 'no answer chosen')}" + (f": {entry.text}" if entry.text else "")
+    else:
+        words = ("URGENT: " if entry.urgent else "") + entry.text
+        if entry.direction == "operator" and entry.delivery:
+            words += "  (sent to their chat)" if entry.delivery == "sent_to_channel" else f"  (kept for STATUS: {entry.why or 'not sent'})"
+    return f"{entry.at}  {who}  " + words.replace("\n", "\n" + " " * 36)

@@ -48,6 +48,9 @@ def export_line(case: StoredCase, levels: ServiceLevels, profile: str, include_t
         raise ValueError(f"unknown export profile '{profile}'")
     record = dict(case.record)
     withheld: list[str] = []
+    if any(item.get("voice") == "original" for item in record.get("attachments") or []):
+        # A worker's own voice never leaves the operator's side: exports carry the disguised one only.
+        record["attachments"] = [item for item in record["attachments"] if item.get("voice") != "original"]
     if profile == "redacted":
         record["contact"] = None
         record.pop("attachments", None)
@@ -66,6 +69,7 @@ def export_line(case: StoredCase, levels: ServiceLevels, profile: str, include_t
     record["mechanism"] = {
         "status": case.status,
         "status_changed_at": case.status_changed_at,
+        "category": case.category or record["category"],  # the case worker's, when they changed it (desk/categories.py)
         "acknowledge_by": due.acknowledge_by.isoformat(),
         "feedback_by": due.feedback_by.isoformat(),
         "profile": profile,

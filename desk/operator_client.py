@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
+from urllib.parse import quote
 
 import httpx
 
@@ -82,6 +83,17 @@ class OperatorClient:
         """Move the case to `status` (received, acknowledged, in_review, in_dialogue, resolved, closed)."""
         return self._call("POST", f"/v1/cases/{case_id}/status", {"status": status})
 
+    def tell_referred(self, case_id: str) -> dict:
+        """Tell the worker of `case_id` that the company was told (no name, no number); the answer says how they learn it."""
+        return self._call("POST", f"/v1/cases/{case_id}/referred", {})
+
+    def mute_sender(self, case_id: str, days: int) -> dict:
+        """Mute the sender of `case_id` for `days` (the server knows them by a keyed pseudonym only)."""
+        return self._call("POST", f"/v1/cases/{case_id}/mute", {"days": days})
+
+    def unmute_sender(self, case_id: str) -> dict:
+        return self._call("POST", f"/v1/cases/{case_id}/unmute", {})
+
     def replies(self, limit: int = 100) -> list[PendingReply]:
         """The worker's answers waiting for the operator, still sealed."""
         data = self._call("GET", "/v1/replies", params={"limit": limit})
@@ -93,6 +105,32 @@ class OperatorClient:
     def ack(self, reply_id: str) -> None:
         """The operator keeps this answer now; the server erases it."""
         self._call("POST", f"/v1/replies/{reply_id}/ack")
+
+    # ------------------------------------------------------------ paging the person on duty (bot/duty_api.py)
+
+    def ack_page(self, ref: str, by: str) -> dict:
+        """`by` saw the page: the server stops escalating it. The answer's `acknowledged` is False when it had ended."""
+        return self._call("POST", f"/v1/duty/{quote(ref, safe='')}/ack", {"by": by})
+
+    def duty_pages(self, include_ended: bool = False) -> list[dict]:
+        """Open pages (and with `include_ended`, the recent ended ones)."""
+        data = self._call("GET", "/v1/duty/pages", params={"all": "1"} if include_ended else None)
+        pages = data.get("pages")
+        if not isinstance(pages, list):
+            raise OperatorApiError("operator API answered pages in an unknown shape")
+        return pages
+
+    def duty_events(self, after: int, limit: int = 500) -> list[dict]:
+        """What happened to pages since event `after`, oldest first."""
+        data = self._call("GET", "/v1/duty/events", params={"after": after, "limit": limit})
+        events = data.get("events")
+        if not isinstance(events, list) or not all(isinstance(e, dict) and isinstance(e.get("seq"), int) for e in events):
+            raise OperatorApiError("operator API answered duty events in an unknown shape")
+        return events
+
+    def test_page(self, person: str | None = None) -> dict:
+        """A test page to `person` on the server's roster (default: the first)."""
+        return self._call("POST", "/v1/duty/test", {"person": person} if person else {})
 
 
 # What the CLI says about a message (or a status notice) the operator API did not push to the worker.

@@ -22,17 +22,15 @@ merge of an alert and its report locks the row, and creating the tables is seria
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from sqlalchemy import (
     Boolean,
     Column,
-    Engine,
     Index,
     Integer,
     LargeBinary,
@@ -40,8 +38,6 @@ from sqlalchemy import (
     String,
     Table,
     and_,
-    create_engine,
-    event,
     func,
     text,
     insert,
@@ -54,9 +50,13 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from storage import crypto
+from .store_location import StoreLocation, open_store, open_store_file, store_location  # noqa: F401  (where callers find them)
 from .lifecycle import OPEN_STATUSES, ServiceLevels, TransitionError, check_transition, due_dates, received_before
 
 STORE_FORMAT = 2
+# A case is named by its id or a unique prefix of at least this many characters: shorter ones
+# would match another case as soon as the store grows (`cases list` shows the first 8).
+CASE_PREFIX_MIN = 6
 
 _metadata = MetaData()
 operator_cases = Table(
@@ -83,6 +83,20 @@ status_changes = Table(
     Column("forced", Boolean, nullable=False),
     Column("reason", LargeBinary, nullable=False),  # encrypted: crypto.encrypt_status_reason
     Index("ix_status_changes_case", "case_id", "seq", unique=True),
+)
+# A case worker's re-categorisation: the readable `category` of operator_cases follows it (lists and
+# reports), the sealed record keeps the category the case was filed under (desk/categories.py).
+category_changes = Table(
+    "category_changes",
+    _metadata,
+    Column("change_id", String(32), primary_key=True),
+    Column("case_id", String(36), nullable=False, index=True),
+    Column("seq", Integer, nullable=False),  # 1, 2, ... per case: the order of changes made in one minute
+    Column("changed_at", String(20), nullable=False),
+    Column("changed_by", String(64), nullable=False),
+    Column("from_category", String(40), nullable=False),
+    Column("to_category", String(40), nullable=False),
+    Column("reason", LargeBinary, nullable=False),  # encrypted: crypto.encrypt_triage_reason
 )
 store_meta = Table(
     "store_meta",
@@ -145,6 +159,7 @@ class StoredCase:
     record: dict
     status: str
     status_changed_at: str
+    category: str = ""  # the case worker's category when they changed it, else the record's
 
 
 def format_time(at: datetime) -> str:
@@ -152,63 +167,6 @@ def format_time(at: datetime) -> str:
     if at.tzinfo is None:
         raise ValueError("status change times must be timezone-aware")
     return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:00Z")
-
-
-def _pragmas(dbapi_connection, _record) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA secure_delete=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.close()
-
-
-def open_store_file(path: Path) -> Engine:
-    """The store's SQLite file (created 0600 in a 0700 folder), with erased rows zeroed."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    os.chmod(path.parent, 0o700)
-    if not path.exists():
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
-    engine = create_engine(f"sqlite:///{path}", future=True)
-    event.listen(engine, "connect", _pragmas)
-    return engine
-
-
-@dataclass(frozen=True)
-class StoreLocation:
-    """Where the operator store lives: a SQLite file, or a PostgreSQL URL (its password kept apart)."""
-
-    target: Path | str
-    password: str | None = field(default=None, repr=False)
-
-    @property
-    def is_database(self) -> bool:
-        return isinstance(self.target, str) and "://" in self.target
-
-    def open(self) -> Engine:
-        if self.is_database:
-            from storage.db import make_engine  # the intake's PostgreSQL engine: pool, pre-ping, UTC
-
-            return make_engine(str(self.target), password=self.password)
-        return open_store_file(Path(self.target))
-
-    def __str__(self) -> str:
-        return str(self.target)
-
-
-def store_location(settings) -> StoreLocation:
-    """The store `operator.store` names: a file relative to the config, or a database URL."""
-    from bot.config import is_database_url
-    from storage.keys import read_secret
-
-    value, password_source = settings.operator.store, settings.operator.store_password
-    if is_database_url(value):
-        password = read_secret(settings, password_source, "operator.store_password") if password_source else None
-        return StoreLocation(value, password)
-    return StoreLocation(settings.path(value))
-
-
-def open_store(location: StoreLocation | Path | str) -> Engine:
-    """An engine on the store at `location` (a StoreLocation, a file path, or a database URL)."""
-    return (location if isinstance(location, StoreLocation) else StoreLocation(location)).open()
 
 
 def serialize(connection, name: str) -> None:
@@ -318,12 +276,15 @@ class OperatorStore:
                 main = record
             others = [alert for alert in alerts if alert != main]
             merged = {**main, "alerts": others} if others else main
+            recategorised = connection.execute(
+                select(category_changes.c.change_id).where(category_changes.c.case_id == case_id).limit(1)
+            ).first()
             connection.execute(
                 update(operator_cases)
                 .where(c.case_id == case_id)
                 .values(
                     record=self._seal(merged),
-                    category=merged["category"],
+                    category=c.category if recategorised else merged["category"],  # a case worker's choice stands
                     urgent=True,
                     received_at=min(received_at, record["received_at"]),  # due dates run from the first
                 )
@@ -369,8 +330,8 @@ class OperatorStore:
             return connection.execute(self._where(select(func.count()).select_from(operator_cases), filters)).scalar_one()
 
     def resolve(self, case_id: str) -> str | None:
-        """The full id of the one case `case_id` names (itself, or a unique prefix of at least 6 characters)."""
-        if len(case_id) < 6:
+        """The full id of the one case `case_id` names (itself, or a unique prefix of `CASE_PREFIX_MIN` characters)."""
+        if len(case_id) < CASE_PREFIX_MIN:
             return None
         with self.engine.connect() as connection:
             rows = connection.execute(
@@ -403,19 +364,33 @@ class OperatorStore:
         )
         after: tuple[str, str] | None = None
         while True:
-            query = self._where(select(c.case_id, c.received_at, c.status, c.record, last_change), filters)
+            query = self._where(select(c.case_id, c.received_at, c.status, c.record, last_change, c.category), filters)
             if after is not None:
                 query = query.where(tuple_(c.received_at, c.case_id) > after)
             query = query.order_by(c.received_at, c.case_id).limit(batch)
             with self.engine.connect() as connection:
                 rows = connection.execute(query).all()
-            for case_id, received_at, status, blob, changed_at in rows:
+            for case_id, received_at, status, blob, changed_at, category in rows:
                 record = self._open(case_id, blob)
                 record.pop("alerts", None)  # exports carry the report only: its fields are what the redaction knows
-                yield StoredCase(record, status, changed_at or received_at)
+                yield StoredCase(record, status, changed_at or received_at, category)
             if len(rows) < batch:
                 return
             after = (rows[-1][1], rows[-1][0])
+
+    def stored_case(self, case_id: str) -> tuple[StoredCase, bool] | None:
+        """One case (its full id) as `iter_cases` reads it, and whether the store holds it urgent."""
+        c = operator_cases.c
+        last_change = select(func.max(status_changes.c.changed_at)).where(status_changes.c.case_id == case_id).scalar_subquery()
+        with self.engine.connect() as connection:
+            row = connection.execute(select(c.received_at, c.status, c.record, c.urgent, last_change, c.category)
+                                     .where(c.case_id == case_id)).first()
+        if row is None:
+            return None
+        received_at, status, blob, urgent, changed_at, category = row
+        record = self._open(case_id, blob)
+        record.pop("alerts", None)
+        return StoredCase(record, status, changed_at or received_at, category), bool(urgent)
 
     # ------------------------------------------------------------ the lifecycle
 

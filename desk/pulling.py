@@ -1,4 +1,5 @@
-"""Pulling on the desk: new sealed cases from the queue, and the workers' answers from the operator API."""
+"""Pulling on the desk: new sealed cases from the queue, and from the operator API the workers' answers and
+what happened to the pages to the person on duty."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ def pull_once(settings: Settings, store: OperatorStore, identity: str) -> int:
     if settings.queue.kind in PULLABLE_KINDS:
         signing_keys = intake_signing_public_keys(settings)  # no trusted intake server, no pull (as `cases pull`)
         quarantine = Quarantine(settings.path(settings.operator.quarantine_dir))
-        engine = make_engine(settings.database_url) if settings.queue.kind == "embedded" else None
+        engine = make_engine(settings.database_url, wal_erase_within=settings.paths.sqlite_wal_erase_within_seconds) if settings.queue.kind == "embedded" else None
         source = None
         try:
             source = make_source(settings, session_factory(engine) if engine is not None else None)
@@ -40,6 +41,17 @@ def pull_once(settings: Settings, store: OperatorStore, identity: str) -> int:
         try:
             with client_for(settings) as client:
                 pull_answers(client, dialogue, identity)
+                pull_page_events(client, store)
         finally:
             dialogue.close()
     return new
+
+
+def pull_page_events(client, store: OperatorStore) -> int:
+    """The server's pages to the person on duty: each event kept once and written to the audit log (desk/duty.py)."""
+    from datetime import UTC, datetime
+
+    from desk.duty import DutyLog, pull_duty_events
+    from desk.store import DeskStore
+
+    return pull_duty_events(client, DutyLog(DeskStore(store)), datetime.now(UTC))

@@ -7,6 +7,7 @@ off, like the intake server's: it would record who looked at which case page.
 
 from __future__ import annotations
 
+import atexit
 import threading
 
 from gunicorn.app.base import BaseApplication
@@ -15,9 +16,10 @@ from bot.config import Settings
 
 
 class _DeskGunicorn(BaseApplication):
-    def __init__(self, settings: Settings, identity: str, options: dict, pull_every: float, secure_cookies: bool) -> None:
+    def __init__(self, settings: Settings, identity: str, options: dict, pull_every: float, secure_cookies: bool,
+                 trusted_proxies: int) -> None:
         self.settings, self.identity, self.options = settings, identity, options
-        self.pull_every, self.secure_cookies = pull_every, secure_cookies
+        self.pull_every, self.secure_cookies, self.trusted_proxies = pull_every, secure_cookies, trusted_proxies
         super().__init__()
 
     def load_config(self) -> None:
@@ -25,13 +27,16 @@ class _DeskGunicorn(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):
-        return build_desk_app(self.settings, self.identity, pull_every=self.pull_every, secure_cookies=self.secure_cookies)
+        return build_desk_app(self.settings, self.identity, pull_every=self.pull_every, secure_cookies=self.secure_cookies,
+                              trusted_proxies=self.trusted_proxies)
 
 
-def build_desk_app(settings: Settings, identity: str, *, pull_every: float = 0, secure_cookies: bool = True):
+def build_desk_app(settings: Settings, identity: str, *, pull_every: float = 0, secure_cookies: bool = True,
+                   trusted_proxies: int = 0):
     from desk.cli_cases import service_levels
     from desk.operator_store import OperatorStore, store_location
 
+    from .audit import heads_file_of
     from .pulling import pull_once
     from .store import DeskStore
     from .web import create_desk_app
@@ -45,16 +50,26 @@ def build_desk_app(settings: Settings, identity: str, *, pull_every: float = 0, 
         def client():
             return client_for(settings)
 
-    context = DeskContext(settings, store, DeskStore(store), identity, pull=lambda: pull_once(settings, store, identity),
+    desk_store = DeskStore(store, heads_file_of(settings))
+    atexit.register(desk_store.audit_log.close)  # when the worker stops: a head of the last line it wrote
+    context = DeskContext(settings, store, desk_store, identity, pull=lambda: pull_once(settings, store, identity),
                           operator_client=client)
     context.refresh()
+    from .referral_flow import ReferralDesk
+
+    referrals = ReferralDesk(settings, context.store, client, context.clock)
+    context.referral_desk = referrals
+    context.housekeeping = referrals.deliver_due  # referrals to companies, tried again as their waits end
     if pull_every > 0:
         context.start_pulling(pull_every, threading.Event())
-    return create_desk_app(context, secure_cookies=secure_cookies)
+    from .web.patterns import prepare_in_background
+
+    prepare_in_background(context)  # the Patterns page's first visit finds the year to date made
+    return create_desk_app(context, secure_cookies=secure_cookies, trusted_proxies=trusted_proxies)
 
 
 def run_desk(settings: Settings, identity: str, host: str, port: int, *, threads: int = 8, pull_every: float = 60,
-             secure_cookies: bool = True) -> None:
+             secure_cookies: bool = True, trusted_proxies: int = 0) -> None:
     options = {"bind": f"{host}:{port}", "workers": 1, "worker_class": "gthread", "threads": threads, "accesslog": None,
                "errorlog": "-", "loglevel": "warning", "timeout": 60, "graceful_timeout": 10}
-    _DeskGunicorn(settings, identity, options, pull_every, secure_cookies).run()
+    _DeskGunicorn(settings, identity, options, pull_every, secure_cookies, trusted_proxies).run()

@@ -4,33 +4,31 @@ The tables live in the operator store's own file (desk/operator_store.py), so on
 backup holds a mechanism's whole desk. Nothing here holds a worker's words in the clear:
 internal notes and TOTP seeds are encrypted under the operator store key (derived from
 the operator's private key); passwords are Argon2id hashes; sessions are kept as hashes
-of their random ids; the audit log says who did what to which case and when, never what
-a case says.
+of their random ids; the audit log (desk/audit.py) says who did what to which case and when,
+never what a case says. How often one may try to sign in is kept by desk/signin.py.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import secrets
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy import Boolean, Column, Integer, LargeBinary, MetaData, String, Table, delete, func, insert, select, update
 
 from storage import crypto
+from desk.audit import AuditEntry, AuditLog, Head
 from desk.operator_store import OperatorStore, serialize
 
 ROLES = ("admin", "caseworker", "analyst")
-MAX_FAILED_LOGINS = 5  # then the account waits LOCKOUT before the next try
-LOCKOUT = timedelta(minutes=15)
 IDLE_LIMIT = timedelta(minutes=30)
 ABSOLUTE_LIMIT = timedelta(hours=8)
-GENESIS = "genesis"  # what the first line follows (not digits: a run of zeros reads like a number beside a case id)
 
 _metadata = MetaData()
 desk_users = Table(
@@ -41,8 +39,8 @@ desk_users = Table(
     Column("totp_secret", LargeBinary, nullable=True),  # encrypted; None until enrolled
     Column("totp_required", Boolean, nullable=False),
     Column("last_totp_step", Integer, nullable=False, default=0),  # a code is accepted once (no replay)
-    Column("failed_logins", Integer, nullable=False, default=0),
-    Column("locked_until", String(20), nullable=True),
+    Column("failed_logins", Integer, nullable=False, default=0),  # no longer read: desk/signin.py keeps the throttles
+    Column("locked_until", String(20), nullable=True),  # no longer read (stores made before it still have it)
     Column("disabled", Boolean, nullable=False, default=False),
     Column("language", String(8), nullable=False, default="en"),
     Column("generation", Integer, nullable=False, default=0),  # bumped on reset/disable: ends every session
@@ -96,25 +94,6 @@ desk_referrals = Table(
     Column("referred_at", String(20), nullable=False),
     Column("sealed", LargeBinary, nullable=False),  # what the company gets, sealed to its key (the desk cannot reopen it)
 )
-desk_audit = Table(
-    "desk_audit", _metadata,
-    Column("seq", Integer, primary_key=True, autoincrement=False),
-    Column("at", String(20), nullable=False),
-    Column("actor", String(64), nullable=False),
-    Column("action", String(40), nullable=False),
-    Column("target", String(64), nullable=False),
-    Column("detail", String(200), nullable=False),  # never content: a status name, a username, a count
-    Column("prev_hash", String(64), nullable=False),
-    Column("hash", String(64), nullable=False),
-)
-# The newest line's number and hash, kept apart from the lines: cutting lines off the end of the
-# log leaves a chain that is whole in itself, but no longer reaches this head.
-desk_audit_head = Table(
-    "desk_audit_head", _metadata,
-    Column("name", String(10), primary_key=True),
-    Column("seq", Integer, nullable=False),
-    Column("hash", String(64), nullable=False),
-)
 
 
 class DeskError(Exception):
@@ -148,34 +127,19 @@ class Note:
     text: str
 
 
-@dataclass(frozen=True)
-class AuditEntry:
-    seq: int
-    at: str
-    actor: str
-    action: str
-    target: str
-    detail: str
-    prev_hash: str
-    hash: str
-
-
-def _entry_hash(prev_hash: str, seq: int, at: str, actor: str, action: str, target: str, detail: str) -> str:
-    line = json.dumps([prev_hash, seq, at, actor, action, target, detail], ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(line.encode()).hexdigest()
-
-
 class DeskStore:
     """The desk's tables in the operator store's file, opened with the operator store's key."""
 
-    def __init__(self, cases: OperatorStore) -> None:
+    def __init__(self, cases: OperatorStore, audit_heads: Path | None = None) -> None:
         self.cases = cases
         self.engine = cases.engine
         self.key = cases.key
         self.hasher = PasswordHasher()  # Argon2id with the library's current parameters
+        self._decoy: str | None = None
         with self.engine.begin() as connection:
             serialize(connection, "schema")  # desks starting at once on one PostgreSQL store
             _metadata.create_all(connection)
+        self.audit_log = AuditLog(self.engine, self.key, audit_heads)  # heads of the log go to `audit_heads`, outside the store
 
     # ------------------------------------------------------------ accounts
 
@@ -212,29 +176,30 @@ class DeskStore:
     def check_password(self, username: str, password: str, now: datetime) -> User | None:
         """The user when the password is right and the account usable; None otherwise (same answer for every reason).
 
-        Failed attempts are counted; after `MAX_FAILED_LOGINS` the account waits `LOCKOUT`,
-        and attempts during the wait fail without looking at the password.
+        Exactly one Argon2id verification whatever the name: an unknown or disabled account takes
+        as long as a wrong password, so the time of the answer does not say which names exist.
+        How often one may try is desk/signin.py's business, before this is called.
         """
-        with self.engine.begin() as connection:
+        decoy = self._decoy_hash()  # made at the first sign-in, whoever it is for
+        with self.engine.connect() as connection:
             row = connection.execute(select(desk_users).where(desk_users.c.username == username)).mappings().first()
-            if row is None:
-                self.hasher.hash(password)  # the same time as a real check: no hint that the name is unknown
-                return None
-            if row["disabled"] or (row["locked_until"] and parse_stamp(row["locked_until"]) > now):
-                return None
-            try:
-                self.hasher.verify(row["password_hash"], password)
-            except (VerifyMismatchError, VerificationError, InvalidHashError):
-                failed = row["failed_logins"] + 1
-                locked = stamp(now + LOCKOUT) if failed >= MAX_FAILED_LOGINS else None
+        try:
+            right = self.hasher.verify(row["password_hash"] if row is not None else decoy, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            right = False
+        if row is None or not right or row["disabled"]:
+            return None
+        if self.hasher.check_needs_rehash(row["password_hash"]):
+            with self.engine.begin() as connection:
                 connection.execute(update(desk_users).where(desk_users.c.username == username).values(
-                    failed_logins=0 if locked else failed, locked_until=locked))
-                return None
-            values = {"failed_logins": 0, "locked_until": None}
-            if self.hasher.check_needs_rehash(row["password_hash"]):
-                values["password_hash"] = self.hasher.hash(password)
-            connection.execute(update(desk_users).where(desk_users.c.username == username).values(**values))
-            return self._user(row)
+                    password_hash=self.hasher.hash(password)))
+        return self._user(row)
+
+    def _decoy_hash(self) -> str:
+        """An Argon2id hash of a random password, verified against for names that have no account."""
+        if self._decoy is None:
+            self._decoy = self.hasher.hash(secrets.token_urlsafe(24))
+        return self._decoy
 
     def set_password(self, username: str, password: str) -> None:
         """A new password, and every session of the user ended (a reset by an admin, or a recovery)."""
@@ -339,9 +304,26 @@ class DeskStore:
             self.assign(case_id, to_user, by, now)
         return len(case_ids)
 
-    def assignments(self) -> dict[str, str]:
+    def assignments(self, case_ids: Iterable[str] | None = None) -> dict[str, str]:
+        """Who each case is assigned to: of every case, or of `case_ids` only (a page of a list)."""
+        query = select(desk_assignments.c.case_id, desk_assignments.c.username)
+        if case_ids is not None:
+            query = query.where(desk_assignments.c.case_id.in_(list(case_ids)))
         with self.engine.connect() as connection:
-            return dict(connection.execute(select(desk_assignments.c.case_id, desk_assignments.c.username)).all())
+            return dict(connection.execute(query).all())
+
+    def assigned_cases(self, username: str | None = None) -> set[str]:
+        """The ids of the cases assigned to `username` (None: to anyone)."""
+        query = select(desk_assignments.c.case_id)
+        if username is not None:
+            query = query.where(desk_assignments.c.username == username)
+        with self.engine.connect() as connection:
+            return set(connection.execute(query).scalars())
+
+    def labelled(self, label: str) -> set[str]:
+        """The ids of the cases that carry `label`."""
+        with self.engine.connect() as connection:
+            return set(connection.execute(select(desk_labels.c.case_id).where(desk_labels.c.label == label)).scalars())
 
     def set_labels(self, case_id: str, labels: list[str]) -> None:
         clean = sorted({" ".join(label.split())[:40].lower() for label in labels if label.strip()})
@@ -350,10 +332,14 @@ class DeskStore:
             for label in clean:
                 connection.execute(insert(desk_labels).values(case_id=case_id, label=label))
 
-    def labels(self) -> dict[str, list[str]]:
+    def labels(self, case_ids: Iterable[str] | None = None) -> dict[str, list[str]]:
+        """The labels of every case, or of `case_ids` only."""
+        query = select(desk_labels.c.case_id, desk_labels.c.label).order_by(desk_labels.c.label)
+        if case_ids is not None:
+            query = query.where(desk_labels.c.case_id.in_(list(case_ids)))
         found: dict[str, list[str]] = {}
         with self.engine.connect() as connection:
-            for case_id, label in connection.execute(select(desk_labels.c.case_id, desk_labels.c.label).order_by(desk_labels.c.label)):
+            for case_id, label in connection.execute(query):
                 found.setdefault(case_id, []).append(label)
         return found
 
@@ -388,8 +374,8 @@ class DeskStore:
             return [tuple(row) for row in connection.execute(
                 select(desk_companies.c.company_id, desk_companies.c.name, desk_companies.c.recipient).order_by(desk_companies.c.name))]
 
-    def add_referral(self, case_id: str, company_id: str, by: str, sealed: bytes, now: datetime) -> str:
-        referral_id = uuid.uuid4().hex
+    def add_referral(self, case_id: str, company_id: str, by: str, sealed: bytes, now: datetime, referral_id: str | None = None) -> str:
+        referral_id = referral_id or uuid.uuid4().hex  # given when the sealed file names its own id
         with self.engine.begin() as connection:
             connection.execute(insert(desk_referrals).values(referral_id=referral_id, case_id=case_id, company_id=company_id,
                                                             referred_by=by, referred_at=stamp(now), sealed=sealed))
@@ -408,53 +394,23 @@ class DeskStore:
         with self.engine.connect() as connection:
             return connection.execute(select(desk_referrals.c.sealed).where(desk_referrals.c.referral_id == referral_id)).scalar_one()
 
-    # ------------------------------------------------------------ the audit log
+    # ------------------------------------------------------------ the audit log (desk/audit.py)
 
     def audit(self, actor: str, action: str, target: str = "-", detail: str = "", now: datetime | None = None) -> None:
-        """Append one line: who, what, which case or user, when; each line hashes the one before it."""
-        at = stamp(now or datetime.now(UTC))
-        for attempt in range(5):  # two desk processes appending at once on SQLite: the second takes the next number
-            try:
-                with self.engine.begin() as connection:
-                    # On PostgreSQL (desks on several machines) appends wait for each other until commit:
-                    # each reads the head the previous one wrote, so the chain never forks.
-                    serialize(connection, "audit")
-                    last = connection.execute(select(desk_audit.c.seq, desk_audit.c.hash).order_by(desk_audit.c.seq.desc()).limit(1)).first()
-                    seq, prev_hash = (last.seq + 1, last.hash) if last else (1, GENESIS)
-                    digest = _entry_hash(prev_hash, seq, at, actor, action, target, detail)
-                    connection.execute(insert(desk_audit).values(seq=seq, at=at, actor=actor, action=action, target=target,
-                                                                detail=detail, prev_hash=prev_hash, hash=digest))
-                    connection.execute(delete(desk_audit_head))
-                    connection.execute(insert(desk_audit_head).values(name="head", seq=seq, hash=digest))
-                return
-            except IntegrityError:
-                if attempt == 4:
-                    raise
+        """Append one line: who, what, which case or user, when; each line's keyed hash covers the one before it."""
+        self.audit_log.append(actor, action, target, detail, now or datetime.now(UTC))
 
     def audit_entries(self, limit: int | None = None) -> list[AuditEntry]:
-        query = select(desk_audit).order_by(desk_audit.c.seq.desc() if limit else desk_audit.c.seq)
-        if limit:
-            query = query.limit(limit)
-        with self.engine.connect() as connection:
-            return [AuditEntry(**row) for row in connection.execute(query).mappings()]
+        return self.audit_log.entries(limit)
 
-    def verify_audit(self) -> tuple[bool, str]:
-        """(True, summary) when the chain is whole; (False, where it breaks) when a line was edited, removed or added."""
-        prev_hash, expected_seq, count = GENESIS, 1, 0
-        for entry in self.audit_entries():
-            if entry.seq != expected_seq:
-                return False, f"line {expected_seq} is missing (found {entry.seq})"
-            if entry.prev_hash != prev_hash:
-                return False, f"line {entry.seq} does not follow line {entry.seq - 1}"
-            digest = _entry_hash(entry.prev_hash, entry.seq, entry.at, entry.actor, entry.action, entry.target, entry.detail)
-            if digest != entry.hash:
-                return False, f"line {entry.seq} was changed"
-            prev_hash, expected_seq, count = entry.hash, expected_seq + 1, count + 1
-        with self.engine.connect() as connection:
-            head = connection.execute(select(desk_audit_head.c.seq, desk_audit_head.c.hash)).first()
-        if (head is None and count) or (head is not None and (head.seq, head.hash) != (count, prev_hash)):
-            return False, f"the log ends at line {count}, but its head says line {head.seq if head else 0}: lines were cut off"
-        return True, f"{count} lines, chain intact, head {prev_hash[:16]}"
+    def verify_audit(self, heads: Iterable[tuple[str, Head]] = ()) -> tuple[bool, str]:
+        """(True, summary) when the chain is whole (and holds these heads); (False, where it breaks) otherwise."""
+        return self.audit_log.verify(heads)
+
+    def close(self) -> None:
+        """Done with the store: a head of what this process wrote goes to the heads file, then the store is closed."""
+        self.audit_log.close()
+        self.cases.close()
 
     def count_users(self) -> int:
         with self.engine.connect() as connection:

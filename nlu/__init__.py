@@ -13,7 +13,7 @@
   (to greet a worker in their language: "xin chào" yes, "hello" no).
 - `understanding` / `statistical`: the category of a report in the case taxonomy, whether
   it signals danger now, and its entities (`entities`), behind the `Understander`
-  interface. The built-in understander is a character n-gram model trained at first use
+  interface (`reading`, with the `Understanding` it returns). The built-in understander is a character n-gram model trained at first use
   from `data/training/`; `rasa_backend` asks a Rasa server; `backends.make_understander`
   picks one from the configuration.
 
@@ -33,7 +33,7 @@ from nlu.keywords import (
     parse_yes_no,
     phrases,
 )
-from nlu.language import detect_language, detect_language_confident
+from nlu.language import detect_language, detect_language_confident, first_message_languages
 from nlu.normalize import fold, normalize
 from nlu.smalltalk import is_dont_know, is_filler
 from nlu.understanding import KeywordUnderstander, Understander, Understanding, builtin_understander
@@ -51,6 +51,7 @@ __all__ = [
     "builtin_understander",
     "detect_language",
     "detect_language_confident",
+    "first_message_languages",
     "fold",
     "is_dont_know",
     "is_filler",

@@ -115,7 +115,7 @@ def _parse_count(text: str, languages: tuple[str, ...]) -> Count | None:
     spoken = _text2num(spoken, languages)
     loose = fold(spoken)
     exact = spoken if len(spoken) == len(loose) else loose
-    people = [span for phrase in lexicon.people for span in occurrences(loose, phrase)]
+    people = [span for phrase in lexicon.people if phrase in loose for span in occurrences(loose, phrase)]
     mentions = _mentions(exact, loose, lexicon, people)
     if not mentions:
         return Count(None, True) if many else None
@@ -153,14 +153,18 @@ def _blank(exact: str, loose: str, phrases: Iterable[str]) -> str:
     if len(exact) != len(loose):
         exact = loose
     chars = list(exact)
+    # `phrase in loose` first: most of the lexicon is not in a given message, and a test in C is far
+    # cheaper than starting a generator for each phrase (every language's phrases are tried).
     for phrase in phrases:
+        if phrase not in loose:
+            continue
         for start, end in occurrences(loose, phrase):
             chars[start:end] = " " * (end - start)
     return "".join(chars)
 
 
 def _any_phrase(loose: str, phrases: Iterable[str]) -> bool:
-    return any(True for phrase in phrases for _ in occurrences(loose, phrase))
+    return any(True for phrase in phrases if phrase in loose for _ in occurrences(loose, phrase))
 
 
 def _tokens(exact: str, loose: str, lexicon: _Lexicon) -> list[_Token]:

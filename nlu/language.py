@@ -25,11 +25,13 @@ from collections.abc import Sequence
 
 from lingua import Language, LanguageDetector, LanguageDetectorBuilder
 
+from nlu.categories import lexicon_languages_of
 from nlu.ngram import NaiveBayes
 from nlu.normalize import normalize
 from nlu.scripts import BENGALI, DEVANAGARI, HAN, KANA, KHMER, LATIN, MYANMAR, THAI, script_counts
 from nlu.smalltalk import greeting_languages
 from nlu.training_data import examples
+from nlu.vocabulary import keyword_languages
 
 # Fewer letters than this say nothing reliable about a language ("hi", "ok", "ya").
 MIN_LETTERS = 3
@@ -45,6 +47,9 @@ LINGUA_MIN_DISTANCE = 0.1
 # "hello" or "ok bhai" say too little.
 SHIPPED_MODEL_MIN_CONFIDENCE = 0.99
 SHIPPED_MODEL_MIN_WORDS = 3
+# A first message of fewer Latin letters than this, and no greeting or keyword of one language,
+# says too little to guess from ("hello", "ok bhai"): lingua reads "hello" as Spanish.
+MIN_FIRST_MESSAGE_LATIN_CHARS = 12
 # Hindi against Nepali: below this the message reads as well in both.
 DEVANAGARI_MIN_CONFIDENCE = 0.6
 
@@ -103,6 +108,29 @@ def detect_language_confident(text: str, languages: Sequence[str]) -> str | None
     if latin_share > 1 - MIN_SCRIPT_SHARE and len(text.split()) < SHIPPED_MODEL_MIN_WORDS:
         return None
     return found
+
+
+def first_message_languages(text: str, languages: Sequence[str]) -> tuple[str, ...]:
+    """The languages among `languages` a first message is likely in, likeliest first, to list
+    first in the language menu; () when it says nothing ("hello", "ok", "1").
+
+    A greeting or a one-word keyword names the languages whose own words it is ("hola" ->
+    es, "xin chào" -> vi, "namaste" -> hi and ne, "tulong" -> tl), and so does one word of a
+    language's category or danger stems ("incendio" -> es, "sunog" -> tl); otherwise `detect_language`
+    decides, for short Latin text only from MIN_FIRST_MESSAGE_LATIN_CHARS characters on."""
+    allowed = tuple(dict.fromkeys(languages))
+    text = normalize(text)
+    greeting = greeting_languages(text, allowed)
+    if greeting is not None:
+        return greeting
+    if len(text.split()) == 1:
+        own = keyword_languages(text, allowed) or lexicon_languages_of(text, allowed)
+        if own:
+            return own
+    if text.isascii() and len(text) < MIN_FIRST_MESSAGE_LATIN_CHARS:
+        return ()
+    found = detect_language(text, allowed)
+    return (found,) if found is not None else ()
 
 
 def _by_script(script: str, text: str, allowed: tuple[str, ...]) -> str | None:

@@ -11,6 +11,7 @@ instead of being shipped as an opaque file. Pure Python: no numpy, no scikit-lea
 from __future__ import annotations
 
 import math
+import operator
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -35,15 +36,18 @@ def words(text: str) -> list[str]:
     return "".join(kept).split()
 
 
-def features(text: str) -> list[str]:
+def features(text: str, whole_words: frozenset[str] = frozenset()) -> list[str]:
     """The distinct features of `text`: character n-grams of each word padded with
-    spaces (so "pay" gives " p", "pa", "ay", "y ", ...), and the words themselves.
+    spaces (so "pay" gives " p", "pa", "ay", "y ", ...), and the words themselves. A word
+    of `whole_words` (look-alikes: "fire", "fired") gives only itself, never its n-grams.
 
     Distinct, because in a short message one repeated word should not outweigh the rest
     (the "binarized" naive Bayes that works better on short texts)."""
     found: set[str] = set()
     for word in words(text):
         found.add("w:" + word)
+        if word in whole_words:
+            continue
         padded = f" {word} "
         for size in NGRAM_SIZES:
             for start in range(len(padded) - size + 1):
@@ -73,16 +77,19 @@ class Prediction:
 class NaiveBayes:
     """Multinomial naive Bayes over `features`, trained once from (text, label) pairs.
 
-    `temperature` softens the posteriors: naive Bayes counts every overlapping n-gram
+    `whole_words` are read only whole (`features`). `temperature` softens the posteriors: naive Bayes counts every overlapping n-gram
     as independent evidence, so its raw probabilities are nearly always 0 or 1; dividing
     the log-scores by the temperature gives a confidence worth comparing to a threshold.
     """
 
-    def __init__(self, examples: Iterable[tuple[str, str]], temperature: float = 1.0) -> None:
+    def __init__(
+        self, examples: Iterable[tuple[str, str]], temperature: float = 1.0, whole_words: frozenset[str] = frozenset()
+    ) -> None:
+        self.whole_words = whole_words
         counts: dict[str, Counter[str]] = {}
         documents: Counter[str] = Counter()
         for text, label in examples:
-            counts.setdefault(label, Counter()).update(features(text))
+            counts.setdefault(label, Counter()).update(features(text, whole_words))
             documents[label] += 1
         if not counts:
             raise ValueError("naive Bayes needs at least one example")
@@ -104,14 +111,19 @@ class NaiveBayes:
 
     def predict(self, text: str, allowed: Sequence[str] | None = None) -> Prediction:
         """Rank the labels (or only `allowed` ones) for `text`."""
+        return self.predict_features(features(text, self.whole_words), allowed)
+
+    def predict_features(self, found: Iterable[str], allowed: Sequence[str] | None = None) -> Prediction:
+        """`predict` for the `features` of a text already computed (with `whole_words`): a
+        caller that reads the same line with another model computes them once."""
         scores = list(self._log_prior)
         known = 0
-        for feature in features(text):
+        for feature in found:
             row = self._log_likelihood.get(feature)
             if row is None:  # never seen in training: no evidence either way
                 continue
             known += 1
-            scores = [score + value for score, value in zip(scores, row, strict=True)]
+            scores = list(map(operator.add, scores, row))  # rows have one value per label, like scores
         indexes = [i for i, label in enumerate(self.labels) if allowed is None or label in allowed]
         return Prediction(_softmax([(self.labels[i], scores[i]) for i in indexes], self.temperature), known)
 

@@ -8,6 +8,7 @@ are written without spaces, so a phrase in those scripts may touch its neighbour
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -71,7 +72,7 @@ def cover(text: str, phrases: frozenset[str], marked: frozenset[str] = frozenset
     # any_phrase[i]: and the reading holds at least one phrase.
     reach, via_marked, any_phrase = [False] * (n + 1), [False] * (n + 1), [False] * (n + 1)
     reach[0] = True
-    candidates = [(phrase, False) for phrase in phrases] + [(phrase, True) for phrase in marked]
+    by_first_char = _by_first_char(phrases, marked)
     for i in range(n):
         if not reach[i]:
             continue
@@ -80,10 +81,22 @@ def cover(text: str, phrases: frozenset[str], marked: frozenset[str] = frozenset
             via_marked[i + 1] |= via_marked[i]
             any_phrase[i + 1] |= any_phrase[i]
             continue
-        for phrase, is_marked in candidates:
+        for phrase, is_marked in by_first_char.get(text[i], ()):
             end = i + len(phrase)
             if text.startswith(phrase, i) and starts_word(text, i, phrase) and ends_word(text, end, phrase):
                 reach[end] = any_phrase[end] = True
                 via_marked[end] |= is_marked or via_marked[i]
     complete = reach[n] and any_phrase[n]
     return Cover(complete, complete and via_marked[n])
+
+
+@functools.lru_cache(maxsize=64)
+def _by_first_char(phrases: frozenset[str], marked: frozenset[str]) -> dict[str, tuple[tuple[str, bool], ...]]:
+    """The phrases (each with whether it is marked) by their first character, in the order `cover`
+    always tried them: only those can start at a given place (`cover` is called with a few phrase
+    sets, the same objects every time, so this is built once for each)."""
+    index: dict[str, list[tuple[str, bool]]] = {}
+    for phrase, is_marked in [(phrase, False) for phrase in phrases] + [(phrase, True) for phrase in marked]:
+        if phrase:
+            index.setdefault(phrase[0], []).append((phrase, is_marked))
+    return {char: tuple(candidates) for char, candidates in index.items()}

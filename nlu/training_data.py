@@ -9,6 +9,12 @@ Both have one file per language and way of writing it:
     examples:
       wages: ["beton dey nai 2 mash", ...]   # taxonomy code -> messages as workers type them
       none: ["hello", ...]                   # NO_CATEGORY: messages that name no problem
+    urgent:               # optional, same form: messages that also signal danger to life
+      safety: [...]       # or liberty now (fire and trapped, locked in, a death threat);
+                          # every message outside it is labelled not urgent
+
+The evaluation files label urgency this way, so that `grievance nlu eval` measures danger
+recall and false alarms; the training files need not.
 
 `nlu/data/eval/detection.yaml` holds, per language, native-script messages for
 measuring language detection; no model is trained on them.
@@ -43,6 +49,7 @@ class Example:
     category: str
     language: str
     romanized: bool = False
+    urgent: bool = False  # listed under `urgent:`: danger to life or liberty now
 
 
 @functools.cache
@@ -82,6 +89,15 @@ def _parse(where: str, content: object) -> list[Example]:
     by_category = content.get("examples")
     if not isinstance(by_category, dict):
         raise ValueError(f"{where}: 'examples' must map taxonomy codes to lists of messages")
+    urgent_by_category = content.get("urgent", {})
+    if not isinstance(urgent_by_category, dict):
+        raise ValueError(f"{where}: 'urgent' must map taxonomy codes to lists of messages")
+    parsed = _labelled(where, by_category, language, romanized, urgent=False)
+    parsed += _labelled(f"{where}: urgent", urgent_by_category, language, romanized, urgent=True)
+    return parsed
+
+
+def _labelled(where: str, by_category: dict, language: str, romanized: bool, urgent: bool) -> list[Example]:
     unknown = set(by_category) - set(LABELS)
     if unknown:
         raise ValueError(f"{where}: unknown categories {sorted(unknown)}")
@@ -89,5 +105,5 @@ def _parse(where: str, content: object) -> list[Example]:
     for category, texts in by_category.items():
         if not isinstance(texts, list) or not all(isinstance(text, str) and text.strip() for text in texts):
             raise ValueError(f"{where}: {category}: expected a list of quoted, non-empty messages")
-        parsed.extend(Example(text, category, language, romanized) for text in texts)
+        parsed.extend(Example(text, category, language, romanized, urgent) for text in texts)
     return parsed

@@ -1,50 +1,23 @@
 """What a worker's report is about: its category, how sure we are, and whether it is urgent.
 
-`Understander` is the interface the conversation codes against. The default built-in is
-the n-gram model of `nlu.statistical`; the keyword parser here is kept as a transparent
-fallback and for comparison; `nlu.rasa_backend` calls a Rasa server.
+`Understander` (defined with `Understanding` in `nlu.reading`) is the interface the
+conversation codes against. The default built-in is the n-gram model of `nlu.statistical`;
+the keyword parser here is kept as a transparent fallback and for comparison;
+`nlu.rasa_backend` calls a Rasa server.
 """
 
-from dataclasses import dataclass
-from typing import Protocol
-
 from nlu.categories import TAXONOMY, category_scores, is_urgent, lexicon_languages
+from nlu.reading import Understander, Understanding
+from nlu.statistical import NgramUnderstander, category_model
 from nlu.stems import FoldedText
+
+# The value type and the interface live in nlu.reading (nlu.statistical builds on them too);
+# they are named here as well, where callers have always imported them from.
+__all__ = ["KeywordUnderstander", "Understander", "Understanding", "builtin_understander"]
 
 # Added to the denominator of the confidence so that one short stem alone stays below
 # 0.5 ("pay": 3 / (3 + 6)) while several matching stems approach 1.
 _CONFIDENCE_DAMPING = 6
-
-
-@dataclass(frozen=True)
-class Understanding:
-    """The reading of one message. `category` is a taxonomy code or None when nothing
-    matched; `confidence` is in 0..1; `entities` are `nlu.entities.Entity` values
-    (people, time, workplace, place) in the order they appear."""
-
-    language: str | None
-    category: str | None
-    confidence: float
-    urgent: bool
-    entities: tuple = ()
-
-    def as_dict(self) -> dict:
-        """The JSON form printed by `grievance nlu parse`."""
-        return {
-            "language": self.language,
-            "category": self.category,
-            "confidence": self.confidence,
-            "urgent": self.urgent,
-            "entities": [entity.as_dict() for entity in self.entities],
-        }
-
-
-class Understander(Protocol):
-    """Anything that can read a report; `name` is recorded with each result."""
-
-    name: str
-
-    def understand(self, text: str, language: str | None = None) -> Understanding: ...
 
 
 class KeywordUnderstander:
@@ -69,11 +42,11 @@ class KeywordUnderstander:
 
 
 def builtin_understander() -> Understander:
-    """The default understander: the n-gram model of `nlu.statistical`, trained now (once
-    per process) so that the first worker's message does not wait for it."""
-    # Imported here because nlu.statistical builds on this module's Understanding.
-    from nlu.statistical import NgramUnderstander, category_model
-
+    """The default understander: the n-gram models of `nlu.statistical`. The category model is
+    trained now (once per process) so that the first worker's message does not wait for it; the
+    urgency model (~0.7 s more) at its first use, so that the processes that read no report (the
+    forwarder, the operator API, most commands) never train it. `grievance serve` trains it before
+    its workers fork (bot/cli_server.py), so they share it."""
     return NgramUnderstander(category_model())
 
 

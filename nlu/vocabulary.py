@@ -64,6 +64,21 @@ def resolve_kind(text: str, languages: Iterable[str]) -> str | None:
     return None
 
 
+def keyword_languages(text: str, languages: Iterable[str]) -> tuple[str, ...]:
+    """The languages among `languages` (English aside) whose keywords the whole of `text` is
+    ("ayuda", "tulong", "হ্যাঁ"): a one-word first message says which language it is in. ()
+    when English has it too ("ok", "stop"), or when it is no keyword at all."""
+    exact_key, loose_key = match_keys(text)
+    vocab = vocabulary()
+
+    def has(language: str) -> bool:
+        return exact_key in vocab.exact.get(language, {}) or loose_key in vocab.loose.get(language, {})
+
+    if has("en"):
+        return ()
+    return tuple(language for language in dict.fromkeys(languages) if language != "en" and has(language))
+
+
 def with_english(languages: Iterable[str] | str | None) -> tuple[str, ...]:
     """`languages` without repeats and with English last, since English always applies."""
     if languages is None:

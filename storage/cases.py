@@ -30,6 +30,7 @@ from .opt_outs import OptOuts
 # The lifecycle an operator moves a case through; the worker reads it on STATUS.
 CASE_STATUSES = ("received", "acknowledged", "in_review", "in_dialogue", "resolved", "closed")
 ANSWER_FORMAT = 1
+ANSWER_KINDS = ("answer", "contact", "feedback")  # what a sealed answer is (absent in older ones: "answer")
 
 
 @dataclass(frozen=True)
@@ -209,6 +210,15 @@ class CaseStore:
             return None, "opted_out"
         return replace(address, language=case.language), "sent_to_channel"
 
+    def allow_contact(self, case_id: str, allowed: bool, reply_address: ReplyAddress, now: datetime, reply_retention: timedelta) -> bool:
+        """The worker answered, after an urgent alert, whether the team may write back on this chat:
+        the case keeps this chat's address (YES) or none (NO), as a report's answer would. False when
+        the case is gone."""
+        if self.session.get(Case, case_id) is None:
+            return False
+        self._keep_case(case_id, "", False, reply_address, now, reply_retention, None, contact_allowed=allowed)
+        return True
+
     def set_status(self, case: Case, status: str) -> bool:
         """Move the case to `status`; False when it was there already."""
         if status not in CASE_STATUSES:
@@ -218,14 +228,26 @@ class CaseStore:
         case.status = status
         return True
 
-    def add_answer(self, case_id: str, text: str, now: datetime) -> str:
+    def add_answer(self, case_id: str, text: str, now: datetime, *, kind: str = "answer", urgent: bool = False, **fields: object) -> str:
         """Seal a worker's answer to the operator at once and keep it until they fetch it; returns its id.
 
         The id is time-ordered and strictly increasing within the case (`ordered_answer_id`),
         so answers sent within one minute still reach the operator in the order they were sent.
+        `kind` is "answer" (words to the team), "contact" (after an alert: may the team write back,
+        `contact_allowed`) or "feedback" (`helped`: yes, partly, no or None; `text` the comment).
+        `urgent`: the words spoke of danger; the case becomes urgent too.
         """
+        if kind not in ANSWER_KINDS:
+            raise ValueError("unknown answer kind")
         answer_id = self._next_answer_id(case_id)
-        payload = {"format": ANSWER_FORMAT, "answer_id": answer_id, "case_id": case_id, "text": text, "received_at": now.isoformat()}
+        payload = {
+            "format": ANSWER_FORMAT, "answer_id": answer_id, "case_id": case_id, "text": text, "received_at": now.isoformat(),
+            "kind": kind, "urgent": urgent, **fields,
+        }
+        if urgent:
+            case = self.session.get(Case, case_id)
+            if case is not None:
+                case.urgent = True
         sealed = crypto.seal_worker_answer(self.secrets, json.dumps(payload, ensure_ascii=False).encode())
         self.session.add(WorkerAnswer(id=answer_id, case_id=case_id, sealed=sealed, created_at=now))
         return answer_id

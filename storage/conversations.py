@@ -23,7 +23,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from bot.draft import STEP_DIALOGUE, Draft
+from bot.draft import ANSWER_STEPS, Draft
 from bot.messages import MediaItem, ReplyAddress
 
 from . import crypto
@@ -44,6 +44,12 @@ _MEDIA_USAGE = select(func.count(DraftMedia.id), func.coalesce(func.sum(func.len
     DraftMedia.lookup == bindparam("lookup")
 )
 _DELETE = delete(_TABLE).where(_TABLE.c.lookup == bindparam("lookup"))
+_MEDIA_TABLE = DraftMedia.__table__
+_MEDIA = (
+    select(_MEDIA_TABLE.c.id, _MEDIA_TABLE.c.blob)
+    .where(_MEDIA_TABLE.c.lookup == bindparam("lookup"))
+    .order_by(_MEDIA_TABLE.c.created_at, _MEDIA_TABLE.c.id)
+)
 
 
 def _upsert(insert):
@@ -75,19 +81,26 @@ class ConversationStore:
         self.connection = session.connection()
         self.dialect = self.connection.dialect.name
 
-    def _lock(self, lookup: str) -> None:
-        """On PostgreSQL, serialize transactions on one worker's conversation, even before its row exists.
+    def _locked_row(self, lookup: str):
+        """The conversation's row, locked until the end of the transaction; None when there is none.
 
-        `FOR UPDATE` alone locks nothing when the row is not there yet, so two
-        first messages would both insert; a transaction-level advisory lock on
-        the lookup covers that case and is released at commit or rollback.
+        `FOR UPDATE` serializes the transactions on one worker's conversation when its row
+        exists (every message but the first). When it does not, `FOR UPDATE` locks nothing,
+        so two first messages would both insert: on PostgreSQL a transaction-level advisory
+        lock on the lookup then serializes them (released at commit or rollback), and the row
+        is read again under it, since the other transaction may have inserted it meanwhile.
+        (SQLite's `BEGIN IMMEDIATE` already serializes every writer.) Taking the advisory lock
+        only then saves a round trip on every other message; a transaction that found the row
+        holds its row lock, so no transaction can find it absent until that one ends.
         """
-        if self.dialect == "postgresql":
+        row = self.connection.execute(_SELECT, {"lookup": lookup}).first()
+        if row is None and self.dialect == "postgresql":
             self.connection.execute(_ADVISORY_LOCK, {"lookup": lookup})
+            row = self.connection.execute(_SELECT, {"lookup": lookup}).first()
+        return row
 
     def load(self, lookup: str, now: datetime) -> LoadedConversation:
-        self._lock(lookup)
-        row = self.connection.execute(_SELECT, {"lookup": lookup}).first()
+        row = self._locked_row(lookup)
         if row is None:
             return LoadedConversation(None, expired=False)
         try:
@@ -100,7 +113,7 @@ class ConversationStore:
         if as_utc(row.expires_at) <= now:
             self.erase(lookup)
             # An idle answer-back (after STATUS) is no unfinished report: nothing to tell the worker.
-            if draft.step == STEP_DIALOGUE:
+            if draft.step in ANSWER_STEPS:
                 return LoadedConversation(None, expired=False)
             return LoadedConversation(None, expired=True, expired_language=draft.language)
         return LoadedConversation(draft, expired=False)
@@ -132,8 +145,7 @@ class ConversationStore:
 
     def add_message_ref(self, lookup: str, ref: str) -> None:
         """Remember a message the bot sent in this chat, so DELETE can remove it too."""
-        self._lock(lookup)
-        row = self.connection.execute(_SELECT, {"lookup": lookup}).first()
+        row = self._locked_row(lookup)
         if row is None:
             return
         draft = Draft.from_json(crypto.decrypt_draft(self.secrets, lookup, row.draft))
@@ -143,7 +155,10 @@ class ConversationStore:
 
     def add_media(self, lookup: str, item: MediaItem, now: datetime) -> None:
         media_id = str(uuid.uuid4())
-        payload = json.dumps({"content_type": item.content_type}).encode() + b"\n" + item.data
+        header = {"content_type": item.content_type}
+        if item.voice:  # a recording: which voice, and how long
+            header |= {"voice": item.voice, "seconds": item.seconds}
+        payload = json.dumps(header).encode() + b"\n" + item.data
         blob = crypto.encrypt_draft_media(self.secrets, media_id, payload)
         self.connection.execute(_INSERT_MEDIA, {"id": media_id, "lookup": lookup, "blob": blob, "created_at": now})
 
@@ -157,11 +172,11 @@ class ConversationStore:
         return int(count), max(0, int(stored) - int(count) * _AEAD_OVERHEAD)
 
     def media(self, lookup: str) -> list[MediaItem]:
-        rows = self.session.execute(select(DraftMedia).where(DraftMedia.lookup == lookup).order_by(DraftMedia.created_at, DraftMedia.id)).scalars()
         items = []
-        for row in rows:
+        for row in self.connection.execute(_MEDIA, {"lookup": lookup}):
             header, _, data = crypto.decrypt_draft_media(self.secrets, row.id, row.blob).partition(b"\n")
-            items.append(MediaItem(json.loads(header)["content_type"], data))
+            fields = json.loads(header)
+            items.append(MediaItem(fields["content_type"], data, seconds=fields.get("seconds"), voice=fields.get("voice")))
         return items
 
     def erase(self, lookup: str) -> None:

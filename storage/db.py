@@ -9,7 +9,7 @@ processes on an `flock` of a file beside the database, so a waiting writer is
 woken the moment the previous one commits instead of sleep-polling in SQLite's
 busy handler (1, 2, 5 ... 100 ms steps: that was most of the p99 latency).
 `synchronous` is FULL by default (an fsync per commit: a commit survives a
-power loss); NORMAL is an option (`paths.sqlite_synchronous`, see README).
+power loss); NORMAL is an option (`paths.sqlite_synchronous`, see docs/production.md).
 The WAL is checkpointed by a thread of each process (`_Checkpointer`).
 
 `secure_delete` does not reach the WAL, which keeps every page version written
@@ -24,8 +24,8 @@ TRUNCATE_MIN_INTERVAL_SECONDS (one covers every erasure before it);
 bounds what a WAL keeps between checkpoints.
 
 On PostgreSQL the worker's conversation is locked for the transaction (see
-`storage.conversations`); sessions run in UTC and the pool checks connections
-before use, for several stateless bot processes.
+`storage.conversations`); sessions run in UTC and the pool checks a connection
+that has been idle before using it, for several stateless bot processes.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -86,6 +86,12 @@ TRUNCATE_ERROR_PAUSE_SECONDS = 1.0
 # truncation covers every erasure committed before it, so an erased draft stays in the WAL at most
 # about this long (the first erasure after a quiet spell is truncated at once).
 TRUNCATE_MIN_INTERVAL_SECONDS = 5.0
+# A pooled PostgreSQL connection is pinged before use only when it has been idle this long
+# (`_ping_when_idle`). SQLAlchemy's pre-ping pinged on every checkout: a round trip on every
+# transaction. A connection used moments ago is alive unless the server has just restarted, and
+# then the first statement's error makes SQLAlchemy invalidate every older connection of the pool:
+# one message of the process answered 503 (the provider retries it), the next on a new connection.
+PING_AFTER_IDLE_SECONDS = 5.0
 
 
 def _sqlite_pragmas(synchronous: str, gated: bool):
@@ -174,10 +180,11 @@ class _Checkpointer:
     on the WAL make it step out and try again a moment later.
     """
 
-    def __init__(self, database: str, synchronous: str, gate: _WriteGate) -> None:
+    def __init__(self, database: str, synchronous: str, gate: _WriteGate, min_interval: float = TRUNCATE_MIN_INTERVAL_SECONDS) -> None:
         self.database = database
         self.synchronous = synchronous
         self.gate = gate
+        self.min_interval = min_interval  # `paths.sqlite_wal_erase_within_seconds`
         self.wanted: threading.Event | None = None  # the running thread's signal, in this process
         self.pid: int | None = None
         self.done = threading.Condition()
@@ -229,7 +236,7 @@ class _Checkpointer:
                     asked = self.truncations_asked
                 if asked > self.truncations_done and time.monotonic() >= next_truncation:
                     if self._truncate(connection):
-                        next_truncation = time.monotonic() + TRUNCATE_MIN_INTERVAL_SECONDS
+                        next_truncation = time.monotonic() + self.min_interval
                         with self.done:
                             self.truncations_done = max(self.truncations_done, asked)
                             self.done.notify_all()
@@ -300,12 +307,19 @@ def _install_gate(engine: Engine, gate: _WriteGate, checkpointer: _Checkpointer)
     `do_commit`/`do_rollback` of this engine are wrapped; the pool's reset on
     return goes through `do_rollback` too), and when the pool invalidates a
     connection, so an error can never leak it.
+
+    BEGIN and the note of an erasing statement wrap the dialect's `do_begin` and
+    `do_execute*` too, rather than listening to the engine's `begin` and
+    `after_cursor_execute` events: one engine-level listener sends every statement
+    of the engine through SQLAlchemy's event dispatch, a few hundredths of a
+    millisecond each, on every message.
     """
     holders: set[int] = set()  # ids of the DBAPI connections inside a gated transaction
     erasing: set[int] = set()  # ... of which these erased a worker's words (see _ERASING)
     holders_lock = threading.Lock()
     dialect = engine.dialect
     do_commit, do_rollback = dialect.do_commit, dialect.do_rollback
+    do_execute, do_execute_no_params, do_executemany = dialect.do_execute, dialect.do_execute_no_params, dialect.do_executemany
 
     def leave(connection) -> bool:
         """Out of the gate; True if the transaction had erased something."""
@@ -319,20 +333,32 @@ def _install_gate(engine: Engine, gate: _WriteGate, checkpointer: _Checkpointer)
         gate.release()
         return erased
 
-    def note_erasure(conn, _cursor, statement, _parameters, _context, _executemany) -> None:
+    def note_erasure(cursor, statement: str) -> None:
         if _ERASING.match(statement):
             with holders_lock:
-                erasing.add(id(conn.connection.dbapi_connection))
+                erasing.add(id(cursor.connection))  # the sqlite3 connection, as `leave` finds it
 
-    def begin(conn) -> None:
+    def execute(cursor, statement, parameters, context=None) -> None:
+        do_execute(cursor, statement, parameters, context)
+        note_erasure(cursor, statement)
+
+    def execute_no_params(cursor, statement, context=None) -> None:
+        do_execute_no_params(cursor, statement, context)
+        note_erasure(cursor, statement)
+
+    def executemany(cursor, statement, parameters, context=None) -> None:
+        do_executemany(cursor, statement, parameters, context)
+        note_erasure(cursor, statement)
+
+    def begin(connection) -> None:
         gate.acquire()
         try:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            _begin_immediate(connection)
         except BaseException:
             gate.release()
             raise
         with holders_lock:
-            holders.add(id(conn.connection.dbapi_connection))
+            holders.add(id(getattr(connection, "dbapi_connection", connection)))
 
     commits = itertools.count(1)
 
@@ -352,34 +378,77 @@ def _install_gate(engine: Engine, gate: _WriteGate, checkpointer: _Checkpointer)
         finally:
             leave(connection)
 
-    dialect.do_commit, dialect.do_rollback = commit, rollback
-    event.listen(engine, "begin", begin)
-    event.listen(engine, "after_cursor_execute", note_erasure)
-    event.listen(engine, "engine_disposed", lambda _engine: checkpointer.stop())
+    dialect.do_begin, dialect.do_commit, dialect.do_rollback = begin, commit, rollback
+    dialect.do_execute, dialect.do_execute_no_params, dialect.do_executemany = execute, execute_no_params, executemany
+    _on_dispose(engine, checkpointer.stop)
     event.listen(engine.pool, "invalidate", lambda dbapi_connection, _record, _error: leave(dbapi_connection))
 
 
-def make_engine(url: str, *, sqlite_synchronous: str = "full", password: str | None = None) -> Engine:
+def _on_dispose(engine: Engine, stop) -> None:
+    """Call `stop` after `engine.dispose()` (wrapped, as the dialect's methods are: the engine's
+    `engine_disposed` event would, like any engine event, slow down every statement)."""
+    dispose = engine.dispose
+
+    def dispose_and_stop(close: bool = True) -> None:
+        dispose(close)
+        stop()
+
+    engine.dispose = dispose_and_stop  # type: ignore[method-assign]
+
+
+def _begin_immediate(connection) -> None:
+    cursor = connection.cursor()
+    try:
+        cursor.execute("BEGIN IMMEDIATE")
+    finally:
+        cursor.close()
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Before a pooled connection idle for PING_AFTER_IDLE_SECONDS is used, ping it; a dead one is
+    replaced, with every older connection of the pool (as SQLAlchemy's own pre-ping does)."""
+
+    def checkin(_dbapi_connection, record) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    def checkout(dbapi_connection, record, _proxy) -> None:
+        idle_since = record.info.pop("idle_since", None)
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return  # a new connection, or one in use moments ago
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            raise exc.InvalidatePoolError(type(error).__name__) from error  # the pool connects anew
+
+    event.listen(engine.pool, "checkin", checkin)
+    event.listen(engine.pool, "checkout", checkout)
+
+
+def make_engine(url: str, *, sqlite_synchronous: str = "full", password: str | None = None,
+                wal_erase_within: float = TRUNCATE_MIN_INTERVAL_SECONDS) -> Engine:
     """An engine for the database URL; SQLite files get their folder (mode 0700), pragmas and write gate.
 
     `password` (PostgreSQL) is given to the driver apart from the URL, which never holds it (it would
     show in logs and tracebacks); the desk's operator store uses it (operator.store_password).
+    `wal_erase_within` (SQLite): at most this many seconds between two TRUNCATE checkpoints, so how
+    long an erased row may stay in the WAL under load (`paths.sqlite_wal_erase_within_seconds`).
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "postgresql":
         connect_args = {"options": "-c timezone=UTC", "connect_timeout": 10}
         if password is not None:
             connect_args["password"] = password
-        return create_engine(
+        engine = create_engine(
             url,
             future=True,
             pool_size=5,  # per process; gunicorn workers and the forwarder each have their own pool
             max_overflow=5,
             pool_timeout=30,
-            pool_pre_ping=True,  # a restarted server or a dropped connection is noticed before use
             pool_recycle=1800,
             connect_args=connect_args,
         )
+        _ping_when_idle(engine)  # a restarted server or a dropped connection is noticed before use
+        return engine
     if parsed.get_backend_name() != "sqlite":
         raise ValueError(f"unsupported database: {parsed.get_backend_name()} (use sqlite or postgresql+psycopg)")
     if sqlite_synchronous not in SQLITE_SYNCHRONOUS:
@@ -393,11 +462,11 @@ def make_engine(url: str, *, sqlite_synchronous: str = "full", password: str | N
     event.listen(engine, "connect", _sqlite_pragmas(sqlite_synchronous, gated=on_file))
     if on_file:
         gate = _gate_for(parsed.database)
-        checkpointer = _Checkpointer(parsed.database, sqlite_synchronous, gate)
+        checkpointer = _Checkpointer(parsed.database, sqlite_synchronous, gate, wal_erase_within)
         _checkpointers[engine] = checkpointer
         _install_gate(engine, gate, checkpointer)
     else:
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        engine.dialect.do_begin = _begin_immediate  # type: ignore[method-assign]
     return engine
 
 

@@ -36,6 +36,11 @@ def _write_private(path: Path, text: str) -> None:
         handle.write(text)
 
 
+def write_private_file(path: Path, text: str) -> None:
+    """Write a new secret file, mode 0600 from its creation, in a folder of mode 0700; never over one that exists."""
+    _write_private(path, text)
+
+
 def _replace_private(path: Path, text: str) -> None:
     temporary = path.with_name(path.name + ".new")
     temporary.unlink(missing_ok=True)
@@ -259,7 +264,7 @@ def add_data_key(settings: Settings) -> int:
     if not source.file:
         raise ConfigError(
             f"config error: secrets.data_keys: the keyring comes from ${source.env}; "
-            "add a key there (see README, 'Rotating the data key')"
+            "add a key there (see docs/production.md, 'Rotating the data key')"
         )
     path = settings.path(source.file)
     keyring = _parse_keyring(read_secret(settings, source, "secrets.data_keys"))

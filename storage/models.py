@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, LargeBinary, String, func
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, String, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -46,6 +46,19 @@ class Case(Base):
     # the server keep a reply address and write to the worker first. None: a case from before
     # this was recorded (migration 0004 erased its address: the server could not tell).
     contact_allowed: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    # The worker's view of the outcome: None never asked, "asked" (resolved or closed), "given".
+    feedback: Mapped[str | None] = mapped_column(String(8), nullable=True)
+
+
+class AnswerWindow(Base):
+    """A chat the team wrote to, which now answers into that case without STATUS (until it expires,
+    NEW, or the case is closed). Found by the chat's blind index, like a conversation."""
+
+    __tablename__ = "answer_windows"
+
+    lookup: Mapped[str] = mapped_column(String(64), primary_key=True)
+    window: Mapped[bytes] = mapped_column(LargeBinary)  # encrypted: {case_id, language, ask}
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
 class CaseMessage(Base):
@@ -84,15 +97,36 @@ class InboundReceipt(Base):
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
+class MediaClaim(Base):
+    """A message whose media are being cleaned, or were, found by its receipt's keyed hash: a
+    provider's redelivery does not clean them again (storage/media_claims.py). No content."""
+
+    __tablename__ = "media_claims"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    # None while the cleaning runs; then "kept" (something was kept), or the reasons of the
+    # refusals, comma-separated ("unreadable,too_large"), which a redelivery is told again.
+    outcome: Mapped[str | None] = mapped_column(String(100), nullable=True)
+
+
 class OutboundMessage(Base):
-    """A message to a worker that is not the immediate HTTP reply: sent with retries, encrypted while it waits."""
+    """A message to a worker that is not the immediate HTTP reply: sent with retries, encrypted while it waits.
+
+    One chat's messages go out one at a time, in (`seq`, `part`) order (storage/outbound.py).
+    """
 
     __tablename__ = "outbound_messages"
+    __table_args__ = (Index("ix_outbound_messages_chat_seq", "chat", "seq"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     adapter: Mapped[str] = mapped_column(String(20))
     payload: Mapped[bytes] = mapped_column(LargeBinary)  # encrypted: reply address and text
-    state: Mapped[str] = mapped_column(String(12), default="pending", index=True)  # pending | sent | dead
+    # pending | sent (Twilio: watched for delivery) | dead | cancelled (being sent when DELETE came)
+    state: Mapped[str] = mapped_column(String(12), default="pending", index=True)
+    chat: Mapped[str] = mapped_column(String(64))  # keyed hash of the chat (crypto.outbound_chat_lookup), never the address
+    seq: Mapped[int] = mapped_column(BigInteger, index=True)  # its place in line: one more than the highest when queued
+    part: Mapped[int] = mapped_column(Integer, default=0)  # the pieces of one message, in order, share its seq
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
@@ -188,4 +222,69 @@ class ChatMessageRefs(Base):
     lookup: Mapped[str] = mapped_column(String(64), primary_key=True)
     refs: Mapped[bytes] = mapped_column(LargeBinary)  # encrypted JSON
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class DutyPage(Base):
+    """A page to the person on duty about an urgent case (storage/duty.py): no content, no address.
+
+    `ref` is a short random reference, the only thing the page's text names; it says nothing of
+    the case (neither its code nor its id), and the desk shows it beside the case. The roster's
+    people and addresses are not here: `step` is a position in the roster (over its rounds).
+    """
+
+    __tablename__ = "duty_pages"
+
+    ref: Mapped[str] = mapped_column(String(12), primary_key=True)
+    case_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)  # None: a test page
+    reason: Mapped[str] = mapped_column(String(12))  # alert | answer | test
+    state: Mapped[str] = mapped_column(String(14), index=True)  # open | acknowledged | unanswered | sent | failed
+    step: Mapped[int] = mapped_column(Integer, default=0)
+    phase: Mapped[str] = mapped_column(String(8), default="send")  # send: due to be sent; wait: sent, waiting for an acknowledgement
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # send attempts at this step
+    # When the pager acts next (send, retry, escalate): exact while the page is open, to the minute once it ended.
+    next_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(64), nullable=True)  # a desk user name
+
+
+class DutyEvent(Base):
+    """What happened to a page, for the desk's audit log: queued, sent, failed, escalated,
+    acknowledged, unanswered. The person is named as the roster names them, the way by its kind
+    (sms, telegram...), a failure by its kind; never an address or a text. Times to the minute."""
+
+    __tablename__ = "duty_events"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    page_ref: Mapped[str] = mapped_column(String(12), index=True)
+    case_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    kind: Mapped[str] = mapped_column(String(14))
+    person: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    way: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    detail: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class CaseSender(Base):
+    """Who sent a case, as the sender's keyed pseudonym (crypto.sender_pseudonym, never the address),
+    kept `retention.case_sender_days` so the desk can mute a sender who abuses the hotline (storage/mutes.py)."""
+
+    __tablename__ = "case_senders"
+
+    case_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    sender: Mapped[str] = mapped_column(String(32))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class MutedSender(Base):
+    """A sender the desk muted (storage/mutes.py): their messages make no case and get no answer
+    (danger words still get the emergency contacts) until `expires_at` or the desk unmutes them.
+    The keyed pseudonym, never the address; the case the desk muted them from, to unmute by it."""
+
+    __tablename__ = "muted_senders"
+
+    sender: Mapped[str] = mapped_column(String(32), primary_key=True)
+    case_id: Mapped[str] = mapped_column(String(36), index=True)
+    muted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

@@ -5,7 +5,8 @@ each draft), reply addresses past their retention period
 (`session.reply_address_retention_days`, stamped on each case), and after the
 periods of the `retention` config section: inbound receipts, messages to
 workers that were never confirmed or could not be sent, the markers of
-cases delivered to the queue, and the Telegram message ids kept for DELETE. The README's threat model lists them all.
+cases delivered to the queue, the Telegram message ids kept for DELETE, and the claims on
+cleaning a message's media (once it is received). docs/threat-model.md lists them all.
 
 Each kind is erased in its own short transaction, so a purge never holds locks
 the intake is waiting for while it works through the others. Every step is a
@@ -19,7 +20,7 @@ nothing. On PostgreSQL it VACUUMs the tables it erased from, where the role
 owns them (otherwise PostgreSQL skips them with a warning and autovacuum does
 it later): dead row versions are pruned and their space reused. PostgreSQL does
 not zero them, and its WAL segments and backups keep them longer: see the
-README's threat model.
+docs/threat-model.md.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Retention, StatusThrottle
 
+from . import media_claims, mutes
+from .answer_windows import purge_expired as purge_expired_windows
 from .db import request_wal_erasure, utcnow, wait_for_wal_erasure
 from .models import Case, ChatMessageRefs, Conversation, DraftMedia, InboundReceipt, OutboundMessage, OutboxEntry, StatusAttempts
 
@@ -41,7 +44,7 @@ log = logging.getLogger(__name__)
 
 # The tables a purge erases worker-related rows from, vacuumed on PostgreSQL after a purge that erased any.
 _VACUUMED = ("conversations", "draft_media", "cases", "outbound_messages", "inbound_receipts", "status_attempts",
-             "chat_message_refs")
+             "chat_message_refs", "media_claims", "answer_windows", "case_senders", "muted_senders")
 WAL_ERASURE_TIMEOUT_SECONDS = 30.0
 
 
@@ -54,6 +57,9 @@ class PurgeResult:
     dead_outbound: int = 0  # messages to workers erased: dead, or sent and never confirmed
     status_counters: int = 0  # counters of failed STATUS look-ups past their window
     chat_message_refs: int = 0  # Telegram message ids of chats idle past `retention.chat_message_refs_days`
+    media_claims: int = 0  # claims on cleaning a message's media: once it is received, or as old as a receipt
+    answer_windows: int = 0  # chats the team wrote to, past `session.answer_window_days`
+    sender_mutes: int = 0  # ended mutes, and case senders' pseudonyms past `retention.case_sender_days`
 
 
 def purge_expired(sessions: sessionmaker[Session], retention: Retention | None = None, now: datetime | None = None,
@@ -78,6 +84,8 @@ def purge_expired(sessions: sessionmaker[Session], retention: Retention | None =
         receipts = session.execute(
             delete(InboundReceipt).where(InboundReceipt.received_at <= now - timedelta(days=retention.receipts_days))
         ).rowcount
+        # A claim is needed only until its message is received; past a receipt's age a retry is new anyway.
+        claims = media_claims.purge(session, now - timedelta(days=retention.receipts_days))
     with sessions.begin() as session:
         outbound = session.execute(
             delete(OutboundMessage).where(
@@ -111,7 +119,12 @@ def purge_expired(sessions: sessionmaker[Session], retention: Retention | None =
         # expires_at is stamped at each message (now + retention.chat_message_refs_days) or, for the
         # marker a DELETE leaves, an hour after it.
         chat_refs = session.execute(delete(ChatMessageRefs).where(ChatMessageRefs.expires_at <= now)).rowcount
-    result = PurgeResult(conversations, addresses, outbox_entries, receipts, outbound, counters, chat_refs)
+    with sessions.begin() as session:
+        windows = purge_expired_windows(session, now)
+    with sessions.begin() as session:
+        sender_mutes = mutes.purge(session, now)
+    result = PurgeResult(conversations, addresses, outbox_entries, receipts, outbound, counters, chat_refs, claims, windows,
+                         sender_mutes)
     if any(astuple(result)):
         erase_from_disk(sessions)
     return result

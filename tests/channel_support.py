@@ -1,5 +1,6 @@
 """What the channel tests share: signed webhook posts, row counts, the operator's pull, waiting
-for the dispatcher, a photo that carries EXIF, and the case code as the worker reads it.
+for the dispatcher, a second web worker, messages made due at once, a photo that carries EXIF,
+and the case code as the worker reads it.
 
 Each channel's test module keeps its own payload builders and fixtures (they speak that
 provider's format); only what is the same for every channel lives here.
@@ -14,11 +15,16 @@ import time
 from collections.abc import Callable
 
 from PIL import Image
-from sqlalchemy import func, select
+from datetime import timedelta
+
+from sqlalchemy import func, select, update
 
 from desk.operator_store import OperatorStore, store_location
 from desk.pull import pull_cases
+from bot.services import build_services
 from storage.keys import intake_signing_public_keys, load_operator_identity
+from storage.models import OutboundMessage
+from storage.outbound import exact_now
 from storage.outbox import forward_outbox
 
 CODE_SHOWN = re.compile(r"\b[0-9]{4} [0-9]{3} [0-9]{3} [0-9]{4}\b")
@@ -64,6 +70,25 @@ def wait_until(predicate, timeout: float = 10.0):
             return value
         time.sleep(0.02)
     raise AssertionError("timed out waiting")
+
+
+def second_worker(services):
+    """Another web worker of the same deployment, on the same database, as a second gunicorn process:
+    its own services, connection pool and dispatcher. The caller closes it."""
+    return build_services(services.settings)
+
+
+def settle(*services) -> None:
+    """Wait until every background send these workers were asked for has run."""
+    for each in services:
+        each.dispatcher.wait_idle()
+
+
+def make_due(services) -> None:
+    """Every message waiting for a retry is due now (instead of waiting out its backoff)."""
+    with services.sessions.begin() as session:
+        session.execute(update(OutboundMessage).where(OutboundMessage.state == "pending")
+                        .values(next_attempt_at=exact_now() - timedelta(seconds=1)))
 
 
 def photo_with_exif() -> bytes:

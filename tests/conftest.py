@@ -29,7 +29,36 @@ from storage.keys import init_keys
 
 from databases import ON_POSTGRES, PG_HOST, PG_PORT, PG_TEMPLATE, DatabaseCopies, drop_leftovers, new_database_name, pg_admin, pg_url
 
-pytest_plugins = ["leak_guard"]  # at the end of the session, scans all the tests produced for addresses and tokens
+pytest_plugins = ["leak_guard"]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`make test` runs the suite on SQLite, then on PostgreSQL. In the second run (deselected, not
+    skipped: nothing is hidden, and each runs in full in the first):
+
+    * a test marked `database_independent` (no database in it that the two runs differ in) is left out;
+    * a table-driven test marked `database_sampled(every=N)` keeps one row in N of each of its test
+      functions, the first row included, always the same ones: its rows vary the words and the step
+      of a conversation, not what is stored, and that storing is the same code for every row.
+    """
+    if not ON_POSTGRES:
+        return
+    left_out = [item for item in items if item.get_closest_marker("database_independent") is not None]
+    rows_seen: dict[tuple[str, str], int] = {}
+    for item in items:
+        sampled = item.get_closest_marker("database_sampled")
+        if sampled is None or item.get_closest_marker("database_independent") is not None:
+            continue
+        function = (item.nodeid.split("::", 1)[0], getattr(item, "originalname", item.name))
+        row = rows_seen.get(function, 0)
+        rows_seen[function] = row + 1
+        if row % sampled.kwargs["every"]:
+            left_out.append(item)
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        out = set(map(id, left_out))
+        items[:] = [item for item in items if id(item) not in out]
+
 
 _real_connect = socket.socket.connect
 
@@ -162,7 +191,8 @@ def make_config(root: Path, database_url: str | None = None, **overrides) -> dic
             "languages": ["en", "bn", "vi", "es"],
             "emergency_contacts": ["Emergency services: 999", "Duty officer: 0100 200 300"],
         },
-        "paths": {"data_dir": "data"},
+        # Erasures are cut out of SQLite's WAL within 0.2 s, not 5: tests that erase twice need not wait.
+        "paths": {"data_dir": "data", "sqlite_wal_erase_within_seconds": 0.2},
         "secrets": {"pepper": {"file": "keys/pepper"}, "data_keys": {"file": "keys/data-keys.json"},
                     "signing_key": {"file": "keys/signing-key"}},
         "operator": {

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 import pyotp
 
+from desk.audit import heads_file_of
 from desk.store import DeskStore
 from desk.web import create_desk_app
 from desk.web.context import DeskContext
@@ -53,7 +54,7 @@ class Desk:
         self.services, self.settings, self.clock = services, settings, clock
         self.identity = load_operator_identity(settings.path(settings.operator.identity_file))
         self.cases_store = OperatorStore(store_location(settings), self.identity)
-        self.store = DeskStore(self.cases_store)
+        self.store = DeskStore(self.cases_store, heads_file_of(settings))
         self.context = DeskContext(settings, self.cases_store, self.store, self.identity, clock=clock,
                                    pull=self.pull_from_intake, operator_client=operator_client)
         self.app = create_desk_app(self.context)
@@ -89,4 +90,4 @@ class Desk:
         return response
 
     def close(self) -> None:
-        self.cases_store.close()
+        self.store.close()  # a head of the lines written goes to the heads file, then the store is closed

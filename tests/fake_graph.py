@@ -4,13 +4,16 @@ It answers what the adapter calls: `POST /<version>/<phone-number-id>/messages`
 (with a fresh wamid, or a configured error in Graph's error format),
 `GET /<version>/<media-id>` (the media's URL and type) and the download of
 that URL. Every call needs the right Bearer token, as Graph does. Requests are
-recorded (method, path, headers, JSON body) for tests to check.
+recorded (method, path, headers, JSON body) for tests to check; a send can be made slow
+(`send_delay`).
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -40,6 +43,8 @@ class FakeGraph:
     failures: list[tuple[int, int | None]] = field(default_factory=list)  # (HTTP status, Graph code) for the next sends
     media_failures: list[tuple[int, int | None]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Seconds a message send takes before Graph takes it (given its body): a slow call.
+    send_delay: Callable[[dict], float] | None = None
     _count: int = 0
 
     def sent(self) -> list[dict]:
@@ -75,6 +80,8 @@ def _handler(fake: FakeGraph) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = json.loads(self.rfile.read(length) or b"{}")
+            if fake.send_delay is not None:
+                time.sleep(fake.send_delay(body))
             entry = self._record(body)
             if not self._authorized():
                 return

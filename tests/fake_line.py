@@ -3,7 +3,8 @@
 It answers the calls the LINE adapter makes: reply (`/v2/bot/message/reply`, a reply
 token is good once), push (`/v2/bot/message/push`, with `X-Line-Retry-Key`: a repeated
 key is answered 409 as LINE does), the month's quota and its consumption, and message
-content downloads. Every call needs the channel access token. Webhook bodies and their
+content downloads. Every call needs the channel access token; replies and pushes can be
+made slow (`send_delay`) or fail (`failures`). Webhook bodies and their
 `X-Line-Signature` are made here as LINE makes them.
 """
 
@@ -14,6 +15,8 @@ import hashlib
 import hmac
 import json
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import ThreadingHTTPServer
 
@@ -33,6 +36,8 @@ class FakeLine:
     contents: dict[str, tuple[str, bytes]] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    send_delay: Callable[[dict], float] | None = None  # seconds a reply or push takes (given its body): a slow call
+    failures: list[int] = field(default_factory=list)  # HTTP statuses for the next replies or pushes
 
     def texts_to(self, user_id: str) -> list[str]:
         """What reached the worker, replies and pushes in order."""
@@ -80,7 +85,11 @@ class FakeLineServer:
                 if not self._authorized():
                     return None
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+                if fake.send_delay is not None:
+                    time.sleep(fake.send_delay(body))
                 with fake.lock:
+                    if fake.failures and self.path in ("/v2/bot/message/reply", "/v2/bot/message/push"):
+                        return self._reply(fake.failures.pop(0), {"message": "simulated error"})
                     outer._seq += 1
                     body["_seq"] = outer._seq
                     if self.path == "/v2/bot/message/reply":

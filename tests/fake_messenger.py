@@ -12,6 +12,8 @@ import hashlib
 import hmac
 import json
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import ThreadingHTTPServer
 
@@ -29,6 +31,7 @@ class FakeMessenger:
     failures: list[tuple[int, int]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     count: int = 0
+    send_delay: Callable[[dict], float] | None = None  # seconds a send takes (given its body): a slow call
 
     def sent(self, psid: str | None = None) -> list[dict]:
         with self.lock:
@@ -51,6 +54,8 @@ class FakeMessengerServer:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
+                if fake.send_delay is not None:
+                    time.sleep(fake.send_delay(body))
                 record = {"path": self.path, "auth": self.headers.get("Authorization"), "body": body}
                 with fake.lock:
                     fake.requests.append(record)

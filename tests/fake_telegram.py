@@ -7,7 +7,8 @@ editMessageReplyMarkup, getFile, getUpdates (a scripted list of updates, then
 empty after a short wait, honouring `offset`), setWebhook, deleteWebhook; and
 file downloads at `/file/bot<TOKEN>/<path>`. A wrong token gets 401, as from
 Telegram. Calls are recorded; the next calls of a method can be made to fail
-with a given status, description and parameters (e.g. retry_after).
+with a given status, description and parameters (e.g. retry_after), and sendMessage
+can be made slow (`send_delay`).
 
 Message ids are counted per chat, shared by the worker's and the bot's
 messages, as in a real private chat; tests take the worker's from `next_id`.
@@ -19,6 +20,7 @@ import json
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -48,6 +50,8 @@ class FakeTelegram:
     files: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # file_id -> (file_path, bytes)
     failures: dict[str, list[tuple[int, str, dict | None]]] = field(default_factory=dict)
     max_wait: float = 0.2  # how long an empty getUpdates waits, whatever `timeout` asks
+    # Seconds a sendMessage takes before Telegram takes the message (given its params): a slow call.
+    send_delay: Callable[[dict], float] | None = None
     lock: threading.Condition = field(default_factory=threading.Condition)
     _ids: dict[int, int] = field(default_factory=dict)
 
@@ -87,6 +91,8 @@ class FakeTelegram:
     # ------------------------------------------------------------ the API
 
     def answer(self, method: str, params: dict) -> tuple[int, dict]:
+        if method == "sendMessage" and self.send_delay is not None:
+            time.sleep(self.send_delay(params))
         with self.lock:
             queued = self.failures.get(method)
             if queued:

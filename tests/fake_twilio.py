@@ -1,4 +1,4 @@
-"""A fake Twilio on 127.0.0.1 for tests: the REST API's Messages.json and a media store.
+"""A fake Twilio on 127.0.0.1 for tests: the REST API's Messages.json, a media store and call recordings.
 
 It checks HTTP basic auth like Twilio does, records every request, answers
 message creation with the JSON Twilio returns (or with errors queued by the
@@ -12,6 +12,8 @@ import base64
 import json
 import secrets
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -55,6 +57,7 @@ class FakeTwilio:
         self.errors: list[tuple[int, int, str]] = []  # (HTTP status, Twilio code, message) for the next creates
         self.fail_at: dict[int, tuple[int, int, str]] = {}  # create number (1-based) -> error
         self.creates = 0
+        self.create_delay: Callable[[dict[str, str]], float] | None = None  # seconds a create takes (given its form)
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
@@ -75,6 +78,19 @@ class FakeTwilio:
         path = f"/2010-04-01/Accounts/{self.account_sid}/Messages/MM{secrets.token_hex(16)}/Media/ME{secrets.token_hex(16)}"
         self.media[path] = Media(content_type, data, **options)
         return self.url + path
+
+    def add_recording(self, data: bytes) -> tuple[str, str]:
+        """Serve a call recording as Twilio does (WAV at <RecordingUrl>.wav, DELETE at <RecordingUrl>.json);
+        returns the (RecordingUrl, RecordingSid) Twilio would post."""
+        sid = "RE" + secrets.token_hex(16)
+        path = f"/2010-04-01/Accounts/{self.account_sid}/Recordings/{sid}"
+        self.media[path + ".wav"] = Media("audio/x-wav", data)
+        return self.url + path, sid
+
+    def recording_deletes(self) -> list[str]:
+        """The RecordingSids deleted (authorized DELETEs), in order."""
+        return [r.path.rsplit("/", 1)[-1].removesuffix(".json") for r in self.requests
+                if r.method == "DELETE" and "/Recordings/" in r.path and self.authorized(r)]
 
     def fail_next(self, status: int, code: int, message: str) -> None:
         self.errors.append((status, code, message))
@@ -153,6 +169,8 @@ def _handler(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length).decode()
             form = {key: values[-1] for key, values in parse_qs(raw, keep_blank_values=True).items()}
+            if fake.create_delay is not None and self.path.endswith("/Messages.json"):
+                time.sleep(fake.create_delay(form))  # a slow call: Twilio takes the message after it
             recorded = self._record(form)
             if not recorded.path.endswith("/Messages.json"):
                 return self._answer(404, b'{"code": 20404, "message": "not found", "status": 404}')
@@ -160,6 +178,15 @@ def _handler(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
                 return self._answer(401, b'{"code": 20003, "message": "Authenticate", "status": 401}')
             status, payload = fake.create_message(form)
             self._answer(status, json.dumps(payload).encode())
+
+        def do_DELETE(self) -> None:
+            recorded = self._record()
+            if not fake.authorized(recorded):
+                return self._answer(401, b'{"code": 20003, "message": "Authenticate", "status": 401}')
+            media_path = recorded.path.removesuffix(".json") + ".wav"
+            if "/Recordings/" not in recorded.path or fake.media.pop(media_path, None) is None:
+                return self._answer(404, b'{"code": 20404, "message": "not found", "status": 404}')
+            self._answer(204)
 
         def do_GET(self) -> None:
             recorded = self._record()

@@ -9,6 +9,8 @@ import pytest
 from bot import casecode
 from nlu import normalize
 
+pytestmark = pytest.mark.database_independent  # no database in it: run once, in the SQLite run
+
 
 def test_codes_are_fourteen_digits_with_a_valid_check_digit_and_enough_entropy():
     codes = {casecode.new_case_code() for _ in range(2000)}

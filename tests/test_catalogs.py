@@ -11,6 +11,8 @@ import pytest
 from bot.config import TAXONOMY, load_settings
 from bot.i18n import Catalogs, available_languages, placeholders
 
+pytestmark = pytest.mark.database_independent  # no database in it: run once, in the SQLite run
+
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED = ("en", "bn", "vi", "es")
 ENGLISH = Catalogs(("en",))
@@ -44,7 +46,7 @@ def test_every_text_the_engine_and_config_need_exists():
     needed |= {f"category.{code}" for code in TAXONOMY}
     needed |= {f"case_status.{s}" for s in ("received", "acknowledged", "in_review", "in_dialogue", "resolved", "closed")}
     # Literal keys in calls like self.t(lang, "error.yes_no") or catalogs.text(lang, "error.internal").
-    for source in [*(REPO / "bot").glob("*.py"), *(REPO / "channels").glob("*.py")]:
+    for source in [*(REPO / "bot").rglob("*.py"), *(REPO / "channels").rglob("*.py")]:
         needed |= set(re.findall(r'\b(?:t|text)\([^(),]+,\s*"([a-z_]+(?:\.[a-z_]+)*)"', source.read_text()))
     assert len(needed) > 60
     assert needed - ENGLISH.keys("en") == set()

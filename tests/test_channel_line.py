@@ -11,6 +11,8 @@ import base64
 import io
 import logging
 import secrets
+import threading
+import time
 from itertools import count
 
 import pytest
@@ -23,7 +25,7 @@ from bot.logs import reset_logging, setup_logging
 from bot.messages import ReplyAddress
 from bot.services import build_services
 from channels.line.client import QuotaReached
-from channel_support import CODE_SHOWN, photo_with_exif, post_signed, pulled, rows, wait_until
+from channel_support import CODE_SHOWN, make_due, photo_with_exif, post_signed, pulled, rows, settle, wait_until
 from databases import needles_at_rest
 from fake_line import (
     FakeLineServer,
@@ -148,6 +150,7 @@ def test_a_redelivered_event_is_answered_once(client, services, fake):
     assert post(client, line_webhook(first)).status_code == 200
     assert post(client, line_webhook(again)).status_code == 200
     services.dispatcher.run_once()
+    services.dispatcher.wait_idle()  # the webhook's own kick may be sending it right now, on its thread
     assert len(fake.replies) == 1 and fake.pushes == []
 
 
@@ -277,7 +280,7 @@ def test_a_video_is_refused_unfetched_and_the_worker_is_told(client, services, f
     before = len(fake.texts_to(WORKER))
     assert post(client, line_webhook(event)).status_code == 200
     wait_until(lambda: len(fake.texts_to(WORKER)) > before)
-    assert services.intake.engine.t("en", "media.refused.type") in "\n".join(fake.texts_to(WORKER)[before:])
+    assert services.intake.conversation.t("en", "media.refused.type") in "\n".join(fake.texts_to(WORKER)[before:])
     assert not [call for call in fake.calls if call.endswith("/content")], "a video is never downloaded"
 
 
@@ -306,7 +309,49 @@ def test_delete_erases_our_side_and_says_the_chat_stays_on_the_phone(client, ser
     for text in ENGLISH_INTAKE[:4]:
         say(client, fake, text)
     answer = say(client, fake, "DELETE")
-    if services.intake.engine.t("en", "erase.confirm") in answer:
+    if services.intake.conversation.t("en", "erase.confirm") in answer:
         answer = say(client, fake, "1")
-    assert services.intake.engine.t("en", "erase.on_phone") in answer
+    assert services.intake.conversation.t("en", "erase.on_phone") in answer
     assert rows(services, Conversation) == 0
+
+
+# ---------------------------------------------------------------- per-chat order and DELETE (second security audit)
+
+
+def _post(client, fake, text: str) -> None:
+    event = text_event(WORKER, event_id(), str(next(_ids)), text, token_for(fake, WORKER))
+    assert post(client, line_webhook(event)).status_code == 200
+
+
+def test_answers_from_two_workers_reach_the_chat_in_the_order_of_its_messages(make_services, fake):
+    first, second = make_services(), make_services()  # two web workers on one database, as under gunicorn
+    first_client, second_client = create_app(first).test_client(), create_app(second).test_client()
+    say(first_client, fake, "hi")
+    say(first_client, fake, "1")
+    fake.send_delay = lambda body: 0.8 if "What happened?" in body["messages"][0]["text"] else 0.0  # a slow call to LINE
+    asking = threading.Thread(target=_post, args=(first_client, fake, "yes"))  # worker 1 answers "What happened?"
+    asking.start()
+    time.sleep(0.3)
+    _post(second_client, fake, ENGLISH_INTAKE[3])
+    asking.join(10)
+    wait_until(lambda: len(fake.texts_to(WORKER)) >= 4)
+    settle(first, second)
+    asked, answered = fake.texts_to(WORKER)[2:]
+    assert "What happened?" in asked and "What happened?" not in answered
+
+
+def test_a_reply_waiting_for_a_retry_holds_back_the_next_and_delete_cancels_both(client, services, fake):
+    say(client, fake, "hi")
+    fake.failures = [500, 500]  # the reply, then its push: LINE is down for a moment
+    _post(client, fake, "1")  # the privacy notice waits for a retry
+    _post(client, fake, "yes")
+    settle(services)
+    assert len(fake.texts_to(WORKER)) == 1, fake.texts_to(WORKER)  # "What happened?" waits behind the notice
+    _post(client, fake, "delete")  # nothing written yet: erased at once
+    wait_until(lambda: len(fake.texts_to(WORKER)) >= 2)
+    make_due(services)
+    services.dispatcher.run_once()
+    settle(services)
+    (erased,) = fake.texts_to(WORKER)[1:]
+    assert erased.startswith(services.intake.conversation.t("en", "deleted"))
+    assert rows(services, OutboundMessage) == 0

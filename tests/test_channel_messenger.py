@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from datetime import UTC, datetime, timedelta
 from itertools import count
 
@@ -22,7 +23,7 @@ from bot.messages import ReplyAddress
 from bot.services import build_services
 from channels.base import SendError
 from channels.messenger.send import OutsideWindow
-from channel_support import CODE_SHOWN, photo_with_exif, post_signed, pulled, rows, wait_until
+from channel_support import CODE_SHOWN, make_due, photo_with_exif, post_signed, pulled, rows, second_worker, settle, wait_until
 from databases import needles_at_rest
 from fake_messenger import (
     VERSION,
@@ -274,7 +275,7 @@ def test_a_video_or_a_file_is_refused_unfetched_and_the_worker_is_told(client, s
     assert post(client, page_webhook(PAGE_ID, attachment_event(PAGE_ID, WORKER, mid(), "video", url))).status_code == 200
     wait_until(lambda: len(fake.sent(WORKER)) > before)
     told = "\n".join(body["message"]["text"] for body in fake.sent(WORKER)[before:])
-    assert services.intake.engine.t("en", "media.refused.type") in told
+    assert services.intake.conversation.t("en", "media.refused.type") in told
     assert not [r for r in fake.requests if r["path"].startswith("/cdn/")], "a video is never downloaded"
 
 
@@ -282,7 +283,48 @@ def test_delete_erases_our_side_and_says_the_chat_stays_on_the_phone(client, ser
     for text in ENGLISH_INTAKE[:4]:
         say(client, fake, text)
     answer = say(client, fake, "DELETE")
-    if services.intake.engine.t("en", "erase.confirm") in answer:  # a half-written report: asked first
+    if services.intake.conversation.t("en", "erase.confirm") in answer:  # a half-written report: asked first
         answer = say(client, fake, "1")
-    assert services.intake.engine.t("en", "erase.on_phone") in answer
+    assert services.intake.conversation.t("en", "erase.on_phone") in answer
     assert rows(services, Conversation) == 0
+
+
+# ---------------------------------------------------------------- per-chat order and DELETE (second security audit)
+
+
+def _post(client, text: str) -> None:
+    assert post(client, page_webhook(PAGE_ID, text_event(PAGE_ID, WORKER, mid(), text))).status_code == 200
+
+
+def test_answers_from_two_workers_reach_the_chat_in_the_order_of_its_messages(client, services, fake):
+    other = second_worker(services)
+    try:
+        say(client, fake, "hi")
+        say(client, fake, "1")
+        fake.send_delay = lambda body: 0.8 if "What happened?" in body["message"]["text"] else 0.0  # a slow Send API
+        _post(client, "yes")  # worker 1 is sending "What happened?"
+        time.sleep(0.3)
+        _post(create_app(other).test_client(), ENGLISH_INTAKE[3])
+        wait_until(lambda: len(fake.texts(WORKER)) >= 4)
+        settle(services, other)
+        asked, answered = fake.texts(WORKER)[2:]
+        assert "What happened?" in asked and "What happened?" not in answered
+    finally:
+        other.close()
+
+
+def test_a_reply_waiting_for_a_retry_holds_back_the_next_and_delete_cancels_both(client, services, fake):
+    say(client, fake, "hi")
+    fake.failures.append((500, 2))  # a temporary Send API error: retried later
+    _post(client, "1")  # the privacy notice waits for a retry
+    _post(client, "yes")
+    settle(services)
+    assert len(fake.texts(WORKER)) == 1, fake.texts(WORKER)  # "What happened?" waits behind the notice
+    _post(client, "delete")  # nothing written yet: erased at once
+    wait_until(lambda: len(fake.texts(WORKER)) >= 2)
+    make_due(services)
+    services.dispatcher.run_once()
+    settle(services)
+    (erased,) = fake.texts(WORKER)[1:]
+    assert erased.startswith(services.intake.conversation.t("en", "deleted"))
+    assert rows(services, OutboundMessage) == 0

@@ -15,6 +15,7 @@ import os
 import secrets
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import timedelta
@@ -33,7 +34,7 @@ from bot.messages import ReplyAddress
 from bot.services import Services, build_services
 from channels.sms_segments import count_segments
 from channels.twilio_delivery import MAX_DELIVERY_ATTEMPTS
-from channel_support import pulled
+from channel_support import pulled, settle, wait_until
 from fake_twilio import FakeTwilio
 from databases import ON_POSTGRES, example_config, needles_in_database
 from leak_scan import needles_in_tree
@@ -976,3 +977,55 @@ def test_a_status_notice_and_its_retry_after_a_failed_delivery_are_folded_too(ma
     hotline.services.dispatcher.run_once()
     assert [form["Body"] for form in fake.messages] == [notice, notice]
     assert watch.id not in {row.id for row in outbound_rows(hotline) if row.state == "pending"}
+
+
+# ---------------------------------------------------------------- per-chat order and DELETE (second security audit)
+
+
+def test_messages_from_two_workers_reach_the_number_in_the_order_they_were_queued(make_hotline, fake):
+    first, second = make_hotline().services, make_hotline().services  # two web workers on one database
+    fake.create_delay = lambda form: 0.8 if form.get("Body") == "An officer has read your report." else 0.0
+    with first.sessions.begin() as session:
+        older = enqueue(session, first.secrets, ReplyAddress("twilio", "sms", WORKER, last_inbound_at=exact_now()),
+                        "An officer has read your report.")
+    first.dispatcher.kick((older,))  # as the operator API does once its transaction has committed
+    time.sleep(0.3)
+    with second.sessions.begin() as session:
+        newer = enqueue(session, second.secrets, ReplyAddress("twilio", "sms", WORKER, last_inbound_at=exact_now()),
+                        "Your case is now in review.")
+    second.dispatcher.kick((newer,))
+    wait_until(lambda: len(fake.messages) >= 2)
+    settle(first, second)
+    assert [form["Body"] for form in fake.messages] == ["An officer has read your report.", "Your case is now in review."]
+
+
+def test_a_message_waiting_for_a_retry_holds_back_the_next_and_delete_cancels_what_is_queued(hotline, fake):
+    for text in ENGLISH_INTAKE[:4]:
+        hotline.sms(text)
+    watched, path = _send_one(hotline, fake)  # accepted by Twilio, watched for delivery
+    fake.fail_next(500, 20500, "Internal Server Error")
+    queue_message(hotline, "An officer has read your report.")
+    hotline.services.dispatcher.run_once()  # refused: waits for a retry
+    queue_message(hotline, "Your case is now in review.")
+    hotline.services.dispatcher.run_once()
+    assert [form["Body"] for form in fake.messages][2:] == [], "the newer message waits behind the older one"
+    (question,) = hotline.sms("DELETE")
+    assert question.startswith("Erase your unfinished report?")
+    assert _status(hotline, path, "undelivered", "30003").status_code == 204  # a delivery failure after DELETE
+    make_due(hotline)
+    hotline.services.dispatcher.run_once()
+    assert len(fake.messages) == 2, "nothing queued before DELETE goes out after its answer, not even a retry"
+    assert outbound_rows(hotline) == []
+
+
+def test_the_rest_of_a_long_sms_goes_before_a_message_queued_after_it(hotline, fake):
+    fake.fail_at[2] = (503, 20503, "Service unavailable")
+    queue_message(hotline, LONG_ENGLISH)
+    hotline.services.dispatcher.run_once()  # the first part is out, the rest waits for a retry
+    queue_message(hotline, "Your case is now in review.")
+    hotline.services.dispatcher.run_once()
+    assert "Your case is now in review." not in [form["Body"] for form in fake.messages]
+    make_due(hotline)
+    hotline.services.dispatcher.run_once()
+    bodies = [form["Body"] for form in fake.messages]
+    assert bodies[-1] == "Your case is now in review." and len(bodies) == 4

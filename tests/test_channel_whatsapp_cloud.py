@@ -35,7 +35,7 @@ from bot.services import build_services
 from channels.base import SendError
 from channels.registry import adapter_class
 from channels.whatsapp_cloud import WhatsAppCloudAdapter
-from channel_support import CODE_SHOWN, photo_with_exif, post_signed, rows, wait_until
+from channel_support import CODE_SHOWN, make_due, photo_with_exif, post_signed, rows, second_worker, settle, wait_until
 from fake_graph import FakeGraphServer
 from databases import ON_POSTGRES, example_config, needles_at_rest, needles_in_database
 from storage import crypto
@@ -56,6 +56,7 @@ OTHER_WORKER = "8801711000000"
 USERNAME_WORKER = "BD.13491208655302741918"
 PARENT_USERNAME_WORKER = "BD.ENT.11815799212886844830"
 DESCRIPTION = "El patrón no nos paga el salario desde hace dos meses."
+ENGLISH_STORY = "The supervisor has not paid our wages for two months"
 SECRET_TEXTS = [DESCRIPTION, "Textiles del Norte", "San Pedro Sula", "desde septiembre"]
 _wamids = counter(1)
 
@@ -305,11 +306,15 @@ def test_a_whole_spanish_conversation_over_http_reaches_a_confirmed_case(client,
         action = reply["interactive"]["action"]
         picks = action["buttons"] if kind == "button" else action["sections"][0]["rows"]
         ids = [p["reply"]["id"] if kind == "button" else p["id"] for p in picks]
-        assert ids == [str(i) for i in range(1, options + 1)]
+        assert sorted(ids) == [str(i) for i in range(1, options + 1)]
+        if number == 1:  # "hola": the language it is in listed first, under its own number
+            assert ids[0] == "4" and picks[0]["title"] == "Español"
+        else:
+            assert ids == [str(i) for i in range(1, options + 1)]
         titles = [p["reply"]["title"] if kind == "button" else p["title"] for p in picks]
         assert all(0 < len(title) <= (20 if kind == "button" else 24) for title in titles)
     sent = graph.sent()
-    assert [r["title"] for r in sent[0]["interactive"]["action"]["sections"][0]["rows"]] == ["English", "বাংলা", "Tiếng Việt", "Español"]
+    assert [r["title"] for r in sent[0]["interactive"]["action"]["sections"][0]["rows"]] == ["Español", "English", "বাংলা", "Tiếng Việt"]
     assert t("ask.description") in body_text(sent[1])
     assert t("ask.suggestion", category=t("category.wages")) in body_text(sent[2])
     assert [b["reply"]["title"] for b in sent[2]["interactive"]["action"]["buttons"]] == ["sí", "no"]
@@ -458,7 +463,7 @@ def test_an_intake_failure_is_a_503_without_details_and_the_retry_is_handled(cli
     def broken(*args, **kwargs):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(wa_services.intake.engine, "handle", broken)
+    monkeypatch.setattr(wa_services.intake.conversation, "handle", broken)
     response = post(client, webhook([message]))
     assert response.status_code == 503
     assert "Traceback" not in response.get_data(as_text=True) and "database" not in response.get_data(as_text=True)
@@ -773,8 +778,11 @@ def test_the_adapter_is_registered_and_keeps_the_contract(client, wa_services, a
 
 def test_delete_erases_our_side_and_says_so(client, wa_services, graph):
     post(client, webhook([text("hola")]))
-    post(client, webhook([text("borrar")]))
-    assert wait_sent(graph, 2)
+    post(client, webhook([text("borrar")]))  # the welcome may still be queued: DELETE cancels it then
+    erased = wa_services.intake.conversation.t(None, "deleted")  # no language chosen yet: the default one
+    wait_until(lambda: graph.sent() and body_text(graph.sent()[-1]).startswith(erased))
+    settle(wa_services)
+    assert body_text(graph.sent()[-1]).startswith(erased) and len(graph.sent()) <= 2
     assert rows(wa_services, Conversation) == 0
 
 
@@ -859,3 +867,46 @@ def test_no_number_token_or_text_in_any_log_line_or_file(wa_settings, graph, cap
     finally:
         services.close()
         reset_logging()
+
+
+# ------------------------------------------------------------------ per-chat order and DELETE (second security audit)
+
+
+def _texts(graph) -> list[str]:
+    return [body_text(message) for message in graph.sent()]
+
+
+def test_answers_from_two_workers_reach_the_chat_in_the_order_of_its_messages(wa_services, client, graph):
+    other = second_worker(wa_services)
+    try:
+        for index, step in enumerate(("hi", "1")):
+            assert post(client, webhook([text(step)])).status_code == 200
+            wait_sent(graph, index + 1)
+        graph.send_delay = lambda body: 0.8 if "What happened?" in body_text(body) else 0.0  # a slow call to Graph
+        assert post(client, webhook([text("yes")])).status_code == 200  # worker 1 is sending "What happened?"
+        time.sleep(0.3)
+        assert post(create_app(other).test_client(), webhook([text(ENGLISH_STORY)])).status_code == 200
+        wait_sent(graph, 4)
+        settle(wa_services, other)
+        asked, answered = _texts(graph)[2:]
+        assert "What happened?" in asked and "What happened?" not in answered
+    finally:
+        other.close()
+
+
+def test_a_reply_waiting_for_a_retry_holds_back_the_next_and_delete_cancels_both(wa_services, client, graph):
+    assert post(client, webhook([text("hi")])).status_code == 200
+    wait_sent(graph, 1)
+    graph.failures.append((503, 2))  # Graph's "service unavailable": retried later
+    assert post(client, webhook([text("1")])).status_code == 200  # the privacy notice waits for a retry
+    assert post(client, webhook([text("yes")])).status_code == 200
+    settle(wa_services)
+    assert len(graph.sent()) == 1, _texts(graph)  # "What happened?" waits behind the notice
+    assert post(client, webhook([text("delete")])).status_code == 200  # nothing written yet: erased at once
+    wait_sent(graph, 2)
+    make_due(wa_services)
+    wa_services.dispatcher.run_once()
+    settle(wa_services)
+    (erased,) = _texts(graph)[1:]
+    assert erased.startswith(wa_services.intake.conversation.t("en", "deleted"))
+    assert rows(wa_services, OutboundMessage) == 0

@@ -27,7 +27,9 @@ def deployment(tmp_path: Path, database_url: str | None) -> Path:
     if database_url:
         (tmp_path / "config.yaml").write_text(yaml.safe_dump(example_config(database_url)))
     else:
-        (tmp_path / "config.yaml").write_text((REPO / "config.yaml").read_text())
+        config = yaml.safe_load((REPO / "config.yaml").read_text())
+        config["operator_api"]["port"] = _free_port()  # the example's local desk API, on a port of this test's own
+        (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     return tmp_path
 
 
@@ -130,16 +132,20 @@ def test_serve_answers_health_under_gunicorn_and_forwards(deployment):
     grievance(deployment, "init", "--dev-operator-key")
     config = yaml.safe_load((deployment / "config.yaml").read_text())
     config["server"]["forward_interval_seconds"] = 0.2
+    # The example's placeholder contact (a warning with the console alone) and its operator API, beside
+    # two workers: five processes build the services, the warning is printed once (issue 22: four times).
+    config["deployment"]["emergency_contacts"] = ["Emergency services: 999", "Hotline duty officer: +000 0000 0000"]
+    config["operator_api"].update(enabled=True, port=_free_port())
     (deployment / "config.yaml").write_text(yaml.safe_dump(config))
     port = _free_port()
     server = subprocess.Popen(
         [sys.executable, "-c", "from bot.cli import main; main()", "--config", str(deployment / "config.yaml"),
-         "serve", "--port", str(port), "--workers", "1"],
+         "serve", "--port", str(port), "--workers", "2"],
         cwd=deployment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
-        body = None
-        for _ in range(100):
+        body, deadline = None, time.monotonic() + 60  # five processes start on a busy machine: readiness, not speed
+        while time.monotonic() < deadline:
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as response:
                     body = json.loads(response.read())
@@ -159,6 +165,7 @@ def test_serve_answers_health_under_gunicorn_and_forwards(deployment):
         server.terminate()
         _, errors = server.communicate(timeout=30)
     assert server.returncode == 0, errors
+    assert errors.count("config warning: deployment.emergency_contacts") == 1, errors
     leftovers = subprocess.run(["pgrep", "-f", f"{deployment}/config.yaml forward --loop"], capture_output=True, text=True)
     assert leftovers.stdout == ""  # the forwarder stopped with the server
 

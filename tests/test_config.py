@@ -113,6 +113,27 @@ def test_the_example_config_caps_attachments_per_report():
     assert settings_from_mapping({}).limits.max_attachments_per_report == 5
 
 
+
+@pytest.mark.parametrize(
+    ("media", "key"),
+    [
+        ({"image_cpu_seconds": 0}, "media.image_cpu_seconds"),  # no limit is not a limit
+        ({"audio_cpu_seconds": 10_000}, "media.audio_cpu_seconds"),
+        ({"wall_seconds": 0}, "media.wall_seconds"),
+        ({"memory_mb": 64}, "media.memory_mb"),  # Python and ffmpeg would not even start
+        ({"parallel": 0}, "media.parallel"),
+        ({"cpu_seconds": 5}, "media.cpu_seconds"),  # a typo
+    ],
+)
+def test_the_media_cleaning_limits_are_checked_and_a_mistake_named(media, key):
+    with pytest.raises(ConfigError) as caught:
+        settings_from_mapping({"media": media})
+    assert str(caught.value).startswith(f"config error: {key}") and "\n" not in str(caught.value)
+
+
+def test_the_example_config_states_the_default_media_limits():
+    assert load_settings(REPO / "config.yaml").media == settings_from_mapping({}).media
+
 # ---------------------------------------------------------------- checked whole at start-up (config + catalogs)
 
 QUESTIONS_WITH_OVERTIME = [

@@ -6,6 +6,8 @@ import pytest
 
 from storage import crypto
 
+pytestmark = pytest.mark.database_independent  # no database in it: run once, in the SQLite run
+
 
 def make_secrets(keys: dict[int, bytes] | None = None, active: int = 1, pepper: bytes | None = None):
     identity, recipient = crypto.new_operator_keypair()

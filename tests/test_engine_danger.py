@@ -30,6 +30,9 @@ from storage.outbox import forward_outbox
 from desk.pull import pull_cases
 from worker_scripts import ANSWERS
 
+# Rows vary the words and the step, not what is stored: the PostgreSQL run takes one in six (tests/conftest.py).
+pytestmark = pytest.mark.database_sampled(every=6)
+
 LANGUAGES = ("en", "bn", "vi", "es")
 CODE_SHOWN = re.compile(r"\b[0-9]{4} [0-9]{3} [0-9]{3} [0-9]{4}\b")
 
@@ -84,6 +87,10 @@ class Worker:
         for text in intake(self.services, self.lang, contact)[: STOPS[stop]]:
             self.say(text)
 
+    def contact_question(self, lang: str | None = None) -> str:
+        """Asked right after an alert went out, when the report has no answer to contact yet (issue 19)."""
+        return self.t("ask.alert_contact", lang) + "\n" + self.t("hint.yes_no", lang)
+
     def danger_prompt(self, lang: str | None = None) -> str:
         contacts = "\n".join(self.services.settings.deployment.emergency_contacts)
         return (
@@ -111,13 +118,15 @@ def expected_after(worker: Worker, stop: str) -> str:
     """A text the question asked after the alert question must contain: the worker is back where they were."""
     t = worker.t
     return {
-        "first": t("language.menu", worker.services.settings.deployment.default_language),
+        # A danger message as the first message says its language clearly: the menu's header is in it.
+        "first": t("language.menu", worker.lang),
         "language": t("language.menu", worker.services.settings.deployment.default_language),
         "consent": t("hint.write_more"),  # the story at the privacy notice was the consent and the description
         "description": t("hint.write_more"),  # the description was answered; more is still welcome
         "suggest": t("hint.write_more"),
         "workplace": t("ask.workplace"),
         "contact_consent": t("ask.contact_consent"),  # a yes/no question
+        "referral_consent": t("ask.referral_consent"),
         "people_affected": t("ask.people_affected"),  # a number question
         "summary": t("summary.check", summary="\x00").split("\x00")[0],
         "dialogue": t("dialogue.prompt", cancel="\x00").split("\x00")[0],
@@ -144,7 +153,16 @@ def test_danger_words_at_any_step_get_the_contacts_and_the_alert_question_at_onc
     assert alerts(services) == [], "nothing is sent before YES"
 
     replies = worker.say("1" if agreed else "2")
-    assert expected_after(worker, stop) in replies[-1]
+    if agreed and stop not in ("summary", "dialogue"):  # no answer to contact yet: the way back is settled now
+        assert replies[-1] == worker.contact_question()
+        sent = replies
+        replies = worker.say("2")
+        assert replies[0] == worker.t("alert.contact_no", status=worker.services.intake.conversation.word("status", lang))
+        replies = [*sent[:-1], *replies]
+        # The worker at "may we contact you?" answered it with the alert: the next question follows.
+        assert expected_after(worker, "referral_consent" if stop == "contact_consent" else stop) in replies[-1]
+    else:
+        assert expected_after(worker, stop) in replies[-1]
     found = alerts(services)
     if not agreed:
         assert replies[0] == worker.t("alert.not_sent") and found == []
@@ -195,6 +213,9 @@ def test_the_issue_reproduction_fire_as_first_message_reaches_the_team_after_one
     (shown,) = CODE_SHOWN.findall(sent[0])
     code = shown.replace(" ", "")
     assert sent[0] == worker.t("alert.sent", what=DANGER["en"], code=shown)
+    assert sent[-1] == worker.contact_question()  # the way back, settled with the alert (issue 19)
+    hours = settings.deployment.alert_contact_within_hours
+    assert worker.say("yes")[0] == worker.t("alert.contact_yes", hours=hours)
 
     # The operator pulls and opens the alert at once.
     forward_outbox(services.sessions, services.sink, max_attempts=3)
@@ -477,6 +498,7 @@ def test_ending_the_conversation_after_an_alert_says_the_alert_stays_with_the_te
     worker.until("language")
     worker.say(DANGER[lang])  # at the menu: kept aside until consent
     (shown,) = CODE_SHOWN.findall(worker.say("1")[0])
+    worker.say("2")  # may the team write back? NO
     worker.say(menu_number(services, lang))  # the privacy notice
     replies = worker.say({"consent no": phrases("no", lang)[0], "stop": phrases("cancel", lang)[0], "delete": phrases("delete", lang)[0]}[how])
     assert worker.t("alert.already_sent", code=shown) in replies

@@ -670,7 +670,8 @@ def test_whole_conversation_in_the_workers_own_words(services, send, lang):
     sent = say(word("confirm", lang))
     code = code_in(sent)
     days = services.settings.deployment.acknowledge_within_days
-    assert sent == [t("confirmed", code=format_code(code), days=days, status=word("status", lang).upper())]
+    # Danger now (YES above): an urgent report is not told to wait the usual days (issue 19).
+    assert sent == [t("confirmed.urgent", code=format_code(code), days=days, status=word("status", lang).upper())]
     case = the_case(services)
     assert case["language"] == lang
     assert case["description"] == answers["description"] + "\n" + MORE[lang]
@@ -721,7 +722,9 @@ def test_an_idle_draft_past_its_expiry_is_erased_and_the_worker_told(services, s
     # message kept when it says something: tests/test_engine_danger.py).
     welcomes = [services.catalogs.text(lang, "welcome", name=services.settings.deployment.name) for lang in LANGUAGES]
     assert any(replies[1].startswith(welcome) for welcome in welcomes)
-    assert services.catalogs.text(default, "language.menu") in replies[1]
+    # The menu's header in the same language as the welcome (issue 21).
+    headers = [services.catalogs.text(lang, "language.menu") for lang in (default, *LANGUAGES)]
+    assert any(header in replies[1].splitlines() for header in headers)
     # What was answered before is gone: a new conversation starts at the language menu.
     privacy = services.catalogs.text(lang, "privacy", no=shown_word("no", lang))
     assert send(chat.sender, menu_number(services, lang))[0].startswith(privacy)

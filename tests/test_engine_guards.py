@@ -15,7 +15,7 @@ def to_description(send, lang_number="1"):
         send(SENDER, text)
 
 
-def test_danger_words_bring_the_urgency_question_forward(send, services):
+def test_after_the_alert_question_the_urgency_question_keeps_its_place(send, services):
     t = services.catalogs.text
     to_description(send)
     replies = send(SENDER, "They locked us in the dormitory and took our passports")
@@ -23,15 +23,30 @@ def test_danger_words_bring_the_urgency_question_forward(send, services):
     replies = send(SENDER, "no")
     assert replies[1].startswith(t("en", "ask.suggestion", category=t("en", "category.forced_labour")))
     after_category = send(SENDER, "yes")
-    assert after_category[-1].startswith(t("en", "ask.urgent"))
+    # Not "Is anyone in danger right now?" at once again (issue 21): it comes in its configured place.
+    assert after_category[-1].startswith(t("en", "ask.workplace"))
+    for text in ["Sunrise", "Gazipur", "skip", "today"]:
+        replies = send(SENDER, text)
+    assert replies[-1].startswith(t("en", "ask.people_affected"))
+    assert send(SENDER, "3")[-1].startswith(t("en", "ask.urgent"))
     urgent = send(SENDER, "yes")
     assert "Emergency services: 999" in urgent[0]
-    assert urgent[-1].startswith(t("en", "ask.workplace"))  # then the rest, without asking urgency again
-    rest = ["Sunrise", "Gazipur", "skip", "today", "3", "no", "no"]
-    for text in rest:
+    for text in ["no", "no"]:
         replies = send(SENDER, text)
     assert replies[-1].startswith(t("en", "summary.check", summary=""))
     assert f"{t('en', 'label.urgent')}: {t('en', 'value.yes')}" in replies[-1]
+
+
+def test_danger_seen_without_the_alert_question_brings_the_urgency_question_forward(services):
+    """A backend may see danger the danger words missed (no alert question was asked then):
+    the urgency question comes right after the category, so the contacts reach the worker sooner."""
+    from bot.conversation.flow import Flow
+    from bot.draft import Draft
+
+    flow = Flow(services.settings)
+    order = flow.question_order(Draft(urgent_signal=True))
+    assert order[: order.index("category") + 2][-1] == "urgent"
+    assert flow.question_order(Draft(urgent_signal=True, danger_asked=True)) == [q.id for q in flow.questions]
 
 
 def test_without_danger_words_the_configured_order_holds(send, services):
@@ -101,9 +116,9 @@ def test_typing_an_answer_over_an_offer_takes_the_typed_answer(send, services):
 )
 def test_the_detected_language_is_listed_first_with_its_usual_number(send, services, first_message, first_line):
     menu = send(SENDER, first_message)[0].split("\n")
-    at = menu.index(services.catalogs.text("en", "language.menu"))
-    assert menu[at + 1] == first_line
-    assert sorted(menu[at + 1 :]) == ["1 English", "2 বাংলা", "3 Tiếng Việt", "4 Español"]
     number = first_line.split()[0]
     lang = {"1": "en", "2": "bn", "3": "vi", "4": "es"}[number]
+    at = menu.index(services.catalogs.text(lang, "language.menu"))  # sure of the language: the header in it
+    assert menu[at + 1] == first_line
+    assert sorted(menu[at + 1 :]) == ["1 English", "2 বাংলা", "3 Tiếng Việt", "4 Español"]
     assert send(SENDER, number)[0].startswith(services.catalogs.text(lang, "privacy", no=shown_word("no", lang)))

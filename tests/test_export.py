@@ -93,7 +93,7 @@ def test_full_export_opens_with_age_and_keeps_everything(desk, tmp_path):
         assert exported == original
         assert mechanism["profile"] == "full" and mechanism["withheld"] == []
     jan = by_id[cases["wages_jan"]["case_id"]]["mechanism"]
-    assert jan == {"status": "acknowledged", "status_changed_at": "2026-01-21T07:05:00Z", "acknowledge_by": "2026-01-27",
+    assert jan == {"status": "acknowledged", "status_changed_at": "2026-01-21T07:05:00Z", "category": "wages", "acknowledge_by": "2026-01-27",
                    "feedback_by": "2026-04-20", "profile": "full", "withheld": []}
     assert by_id[cases["hours_feb"]["case_id"]]["mechanism"]["status_changed_at"] == "2026-02-01T00:00:00Z"
 

@@ -14,6 +14,8 @@ from bot.messages import Reply
 from channels.sms_segments import split_for_sms
 from channels.twilio_inbound import WHATSAPP_MAX_CHARS, split_by_length, twiml_reply
 
+pytestmark = pytest.mark.database_independent  # no database in it: run once, in the SQLite run
+
 ALPHABET = "ab Z1?!.&<>\"'\t\n\r]]>\u00e9\u2019\u09ac\u0995\U0001f600;#x"
 
 

@@ -111,6 +111,8 @@ def test_needles_are_collected_from_the_test_sources():
     assert kinds["8801711000000"] == "phone number"  # +E.164 literals, in every test module
     assert kinds["5491155550123"] == "sender id"  # a WhatsApp wa_id constant
     assert kinds["555000111"] == "chat id"  # a Telegram chat id constant
+    assert kinds["1009876543210"] == "chat id"  # a Telegram group's chat id, negative (tests/duty_support.py)
+    assert kinds["ana.duty7701@ngo.example.org"] == "sender id"  # a staff member's e-mail on the duty roster
     assert kinds["4242000001:fake-token-QwErTy"] == "token"
     assert kinds["a-test-webhook-secret-of-forty-characters!"] == "token"
     assert kinds["BD.13491208655302741918"] == kinds["13491208655302741918"] == "BSUID"  # a WhatsApp username's id
@@ -169,6 +171,20 @@ def test_a_number_by_chance_in_the_hex_of_a_bytea_value_is_not_a_hit():
     assert search_dump(scanner, dump + b"to +15550703\n") == {("15550703", "text")}
     stored = b"\\\\x" + b"\x00+15550703".hex().encode()
     assert search_dump(scanner, stored) == {("15550703", "hex")}
+
+
+def test_a_number_by_chance_inside_a_hash_in_a_file_is_not_a_hit():
+    # Seen once in a full SQLite run (CI of stop 25): its files hold ~6 MB of hex text (HMACs, hashes).
+    needles = Needles()
+    needles.add_sender("+15550703")
+    scanner = Scanner(needles)
+    digest = b"9f2c" + b"15550703" + b"e1" * 26  # 64 hex characters whose middle spells the digits
+    assert scanner.search(b'{"sender_key": "' + digest + b'"}') == set()
+    assert scanner.search(b"\x00".join(bytes([c]) for c in digest)) == set()  # the same as UTF-16
+    assert scanner.search(b"to 15550703, key " + digest) == {("15550703", "text")}
+    assert scanner.search(b"ref 015550703a") == {("15550703", "text")}  # a short run: not a hash, a hit
+    assert scanner.search(b"1234567815550703123456781234567812345678") == {("15550703", "text")}  # digits alone
+    assert scanner.search(digest[:8] + b"+15550703".hex().encode() + digest[8:]) == {("15550703", "hex")}
 
 
 def test_a_postgresql_database_with_a_number_in_text_or_bytea_is_a_hit(fresh_postgres_url):

@@ -239,7 +239,7 @@ def test_a_store_of_the_previous_version_is_upgraded_without_losing_cases(tmp_pa
     assert [c.to_status for c in reopened.history(record["case_id"])] == ["acknowledged"]
     reopened.close()
     tables = {row[0] for row in sqlite3.connect(path).execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert tables == {"operator_cases", "status_changes", "store_meta"}
+    assert tables == {"operator_cases", "status_changes", "store_meta", "category_changes"}  # what the desk re-categorised
     indexes = {row[0] for row in sqlite3.connect(path).execute("SELECT name FROM sqlite_master WHERE type='index'")}
     assert "ix_operator_cases_received" in indexes  # exports page through cases by it
 
@@ -370,4 +370,18 @@ def test_cli_refusals_are_one_line_with_status_2(desk):
     forced = run_main(config, "cases", "status", ids["late"], "in_review", "--reason", "reopen", "--force", "--local-only")
     assert forced.returncode == 0 and forced.stdout.strip().endswith("(forced)")
     unknown = run_main(config, "cases", "status", "ffffffff", "acknowledged", "--reason", "x")
-    assert unknown.returncode == 2 and unknown.stderr.strip().splitlines() == ["Error: no single case matches 'ffffffff'"]
+    assert unknown.returncode == 2 and unknown.stderr.strip().splitlines() == [
+        "Error: no single case matches 'ffffffff' (give a unique prefix of at least 6 characters of its id, or the whole id)"
+    ]
+
+
+def test_a_prefix_too_short_says_how_long_it_must_be(desk):
+    """Issue 22: `cases show 7d38` (unique, 4 characters) said only "no single case matches"."""
+    config, ids = desk
+    short = ids["late"][:4]
+    for command in (["cases", "show", short], ["cases", "status", short, "acknowledged", "--reason", "x", "--local-only"],
+                    ["cases", "push-status", short]):
+        refused = run_cli(config, *command)
+        assert refused.exit_code == 2 and "at least 6 characters" in refused.output, command
+    shown = run_cli(config, "cases", "show", ids["late"][:6])
+    assert shown.exit_code == 0 and json.loads(shown.output)["case_id"] == ids["late"]

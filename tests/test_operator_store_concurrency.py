@@ -96,10 +96,19 @@ def test_two_desks_pull_the_same_queue_into_one_store_at_once(settings, services
              for name in ("desk-a", "desk-b")]
     time.sleep(1.5)  # both have imported and opened the store
     start.touch()
+    finished = []
+    try:
+        for desk in desks:
+            out, err = desk.communicate(timeout=300)
+            finished.append((desk.returncode, out, err))
+    finally:
+        for desk in desks:  # a desk that failed leaves no process behind for the tests after this one
+            if desk.poll() is None:
+                desk.kill()
+                desk.communicate()
     results = []
-    for desk in desks:
-        out, err = desk.communicate(timeout=300)
-        assert desk.returncode == 0, err[-3000:]
+    for returncode, out, err in finished:
+        assert returncode == 0, err[-3000:]
         results.append(json.loads(out.strip().splitlines()[-1]))
 
     # The same cases added by both: each kept once, and exactly one desk was told it was new.
@@ -124,13 +133,16 @@ def test_two_desks_pull_the_same_queue_into_one_store_at_once(settings, services
 
 def test_the_stores_tables_are_apart_from_the_intake_servers():
     """On PostgreSQL the tests keep the operator store in the test's own database: no table may be shared."""
+    import desk.audit
     import desk.dialogue
     import desk.operator_store
+    import desk.signin
     import desk.store
     from storage.models import Base
 
-    store_tables = {*desk.operator_store._metadata.tables, *desk.store._metadata.tables, *desk.dialogue._metadata.tables}
-    assert {"operator_cases", "status_changes", "desk_audit", "operator_dialogue"} <= store_tables
+    store_tables = {*desk.operator_store._metadata.tables, *desk.store._metadata.tables, *desk.dialogue._metadata.tables,
+                    *desk.audit._metadata.tables, *desk.signin._metadata.tables}
+    assert {"operator_cases", "status_changes", "desk_audit", "operator_dialogue", "desk_throttle", "desk_pending_signins"} <= store_tables
     assert "queue_cases" in Base.metadata.tables and store_tables.isdisjoint(Base.metadata.tables)
 
 
@@ -164,3 +176,29 @@ def test_a_bad_store_setting_is_one_line_naming_the_key(operator, line, tmp_path
         settings_from_mapping({"operator": operator}, base_dir=tmp_path)
     assert str(refused.value).startswith(line) and "\n" not in str(refused.value)
     assert "hunter2" not in str(refused.value)
+
+
+@pytest.mark.database_independent
+def test_a_desk_opening_the_store_waits_while_another_holds_it_longer_than_sqlites_busy_timeout(tmp_path):
+    """CI failure: the second desk's `PRAGMA journal_mode=WAL` met "database is locked" after 5 s and the pull died."""
+    import sqlite3
+    import threading
+
+    from sqlalchemy import text
+
+    from desk.store_location import open_store_file
+
+    path = tmp_path / "store" / "cases.db"
+    path.parent.mkdir()
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("CREATE TABLE held (x)")
+    other.execute("BEGIN")
+    other.execute("SELECT * FROM held").fetchall()  # a lock held past SQLite's 5 s busy timeout
+    release = threading.Timer(6, lambda: other.execute("COMMIT"))
+    release.start()
+    try:
+        with open_store_file(path).connect() as connection:
+            assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+    finally:
+        release.join()
+        other.close()

@@ -67,7 +67,7 @@ def test_a_failed_handling_rolls_the_receipt_back_so_the_retry_is_handled(servic
     def broken(*args, **kwargs):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(services.intake.engine, "handle", broken)
+    monkeypatch.setattr(services.intake.conversation, "handle", broken)
     try:
         services.intake.receive(message("hi", provider_id="update-2"))
     except RuntimeError:

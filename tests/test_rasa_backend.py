@@ -126,6 +126,9 @@ REPORTS = [
 ]
 
 
+# The server's answers alone, no database: run once, in the SQLite run (the PostgreSQL run then starts
+# no shared Rasa server, ~20 s).
+@pytest.mark.database_independent
 @pytest.mark.parametrize(("language", "text", "category"), REPORTS)
 def test_rasa_reads_reports(rasa_server, language, text, category):
     understander = RasaUnderstander(rasa_server.url, 10, fallback=NgramUnderstander(), token=RASA_TOKEN)
@@ -135,12 +138,14 @@ def test_rasa_reads_reports(rasa_server, language, text, category):
     assert understander.fallbacks == 0
 
 
+@pytest.mark.database_independent
 def test_rasa_says_no_category_for_a_greeting(rasa_server):
     understander = RasaUnderstander(rasa_server.url, 10, fallback=NgramUnderstander(), token=RASA_TOKEN)
     assert understander.categorize("hello, can i talk to someone") == (None, 0.0)
     assert understander.fallbacks == 0
 
 
+@pytest.mark.database_independent
 @pytest.mark.parametrize("token", [None, "wrong-token"])
 def test_rasa_refuses_a_request_without_its_token(rasa_server, token):
     understander = RasaUnderstander(rasa_server.url, 10, fallback=NgramUnderstander(), token=token)

@@ -1,9 +1,9 @@
 """Pattern reports (desk/reports/): the figures, disclosure control, the files, the command.
 
 The figures are checked against a store of a few thousand generated cases whose answers
-are counted here independently; the suppression by property tests whose feasibility check
-is a linear program written in this file, not the one the product uses; the HTML by a
-headless Chromium that renders it to PNG.
+are counted here independently; the suppression by property tests whose check is a
+linear program written in this file, not the one the product uses; the HTML by a headless
+Chromium that renders it to PNG. Public reports across periods: tests/test_report_disclosure.py.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from scipy.optimize import linprog
 from bot.cli import cli
 from desk.reports.demo import FAKE_MARK, fill_demo_store
 from desk.reports.facts import CaseFacts, group_key, read_facts
-from desk.reports.figures import build_report
+from desk.reports.build import build_report
 from desk.reports.render import as_json, render_html, tables, write_report
-from desk.reports.suppression import ProtectedTable, protect, protect_counts
+from desk.reports.suppression import HIDDEN, Sums, protect_counts, suppress
 from storage.keys import load_operator_identity
 from desk.operator_store import CaseFilter, OperatorStore, store_location
 
@@ -35,46 +35,45 @@ START, END = date(2026, 1, 1), date(2026, 6, 30)
 
 # ---------------------------------------------------------------- disclosure control, as properties
 
-def feasible_interval(table: ProtectedTable, place: str) -> tuple[float, float]:
-    """The least and greatest value a hidden count can have, given everything the table publishes.
+def two_way(cells: list[list[int]]) -> tuple[Sums, list[int], list[tuple[str, tuple[int, ...]]]]:
+    """A table as sums: its cells, row totals, column totals and total, every one an item."""
+    sums = Sums()
+    atoms = [[sums.atom(value) for value in row] for row in cells]
+    named = []
+    for i, row in enumerate(atoms):
+        for j, atom in enumerate(row):
+            named.append((f"cell:{i}:{j}", (atom,)))
+        named.append((f"row:{i}", tuple(row)))
+    for j in range(len(cells[0])):
+        named.append((f"column:{j}", tuple(row[j] for row in atoms)))
+    named.append(("total", tuple(a for row in atoms for a in row)))
+    items = [sums.item(members) for _, members in named]
+    return sums, items, named
 
-    Written independently of desk/reports/suppression.py: one unknown per cell of the table
-    (hidden or not), equalities for every published count (cells, row totals, column totals,
-    the total), non-negative values, and the objective on the count at `place`.
+
+def highest(values: list[int], named, hidden_names: set[str], target: int) -> float:
+    """The most cases atom `target` can hold, given the published items; written apart from the product's program.
+
+    One unknown per atom, an equality per published item, at least 1 for a hidden item
+    (zeros are published), non-negative values.
     """
-    rows, columns = len(table.rows), len(table.columns)
-    n = rows * columns
-
-    def vector(kind: str, index: tuple[int, ...]) -> np.ndarray:
-        v = np.zeros(n)
-        if kind == "cell":
-            v[index[0] * columns + index[1]] = 1
-        elif kind == "row":
-            v[index[0] * columns:(index[0] + 1) * columns] = 1
-        elif kind == "column":
-            v[index[0]::columns] = 1
+    n = len(values)
+    a_eq, b_eq, a_ub, b_ub = [], [], [], []
+    for name, members in named:
+        row = np.zeros(n)
+        row[list(members)] = 1
+        if name in hidden_names:
+            a_ub.append(-row)
+            b_ub.append(-1)
         else:
-            v[:] = 1
-        return v
-
-    equalities, values = [], []
-    for name, value in table.published().items():
-        kind, *index = name.split(":")
-        equalities.append(vector(kind, tuple(int(i) for i in index)))
-        values.append(value)
-    kind, *index = place.split(":")
-    objective = vector(kind, tuple(int(i) for i in index))
-    kwargs = {"A_eq": np.array(equalities), "b_eq": np.array(values)} if equalities else {}
-    low = linprog(objective, bounds=[(0, None)] * n, method="highs", **kwargs)
-    high = linprog(-objective, bounds=[(0, None)] * n, method="highs", **kwargs)
-    assert low.status == 0
-    return low.fun, (float("inf") if high.status == 3 else -high.fun)
-
-
-def hidden_places(table: ProtectedTable) -> list[str]:
-    places = [f"cell:{i}:{j}" for i, j in table.hidden_cells]
-    places += [f"row:{i}" for i in table.hidden_rows] + [f"column:{j}" for j in table.hidden_columns]
-    return places + (["total"] if table.hidden_total else [])
+            a_eq.append(row)
+            b_eq.append(sum(values[m] for m in members))
+    objective = np.zeros(n)
+    objective[target] = -1
+    result = linprog(objective, A_ub=np.array(a_ub) if a_ub else None, b_ub=b_ub or None,
+                     A_eq=np.array(a_eq) if a_eq else None, b_eq=b_eq or None, bounds=[(0, None)] * n, method="highs")
+    assert result.status in (0, 3)
+    return float("inf") if result.status == 3 else -result.fun
 
 
 tables_of_counts = st.integers(1, 5).flatmap(
@@ -89,33 +88,48 @@ tables_of_counts = st.integers(1, 5).flatmap(
 
 @hypothesis_settings(max_examples=80, deadline=None, derandomize=True)
 @given(cells=tables_of_counts, k=st.sampled_from([3, 5, 10]))
-def test_no_published_count_is_under_k_and_no_hidden_count_can_be_pinned_down(cells, k):
-    table = protect(cells, k, [f"r{i}" for i in range(len(cells))], [f"c{j}" for j in range(len(cells[0]))])
-    assert all(value >= k for value in table.published().values())
-    for place in hidden_places(table):
-        low, high = feasible_interval(table, place)
-        assert high - low > 1e-6, (place, low, high, cells)
+def test_no_count_from_1_to_k_minus_1_is_published_or_can_be_held_under_k(cells, k):
+    sums, items, named = two_way(cells)
+    hidden = suppress(sums, k, new=items)
+    hidden_names = {named[i][0] for i in hidden}
+    for (name, members), item in zip(named, items):
+        value = sums.value(item)
+        assert item in hidden or not 0 < value < k, (name, value)
+        assert not (item in hidden and value == 0), "a zero names nobody: it is published"
+    for atom, value in enumerate(sums.atoms):
+        if 0 < value < k:
+            assert highest(sums.atoms, named, hidden_names, atom) >= k - 1e-6, (atom, value, cells, hidden_names)
 
 
 @hypothesis_settings(max_examples=60, deadline=None, derandomize=True)
 @given(counts=st.lists(st.one_of(st.integers(0, 4), st.integers(0, 60)), min_size=1, max_size=12), k=st.sampled_from([5, 10]))
-def test_a_list_of_counts_with_its_total_hides_at_least_two_or_none(counts, k):
-    table = protect_counts(counts, k, [f"x{i}" for i in range(len(counts))])
+def test_a_list_of_counts_with_its_total_hides_k_or_more_cases_or_none(counts, k):
+    table = protect_counts(counts, k, [f"x{i}" for i in range(len(counts))], total_hidden=False)
     shown = {i: counts[i] for i in range(len(counts)) if (i, 0) not in table.hidden_cells}
-    assert all(value >= k for value in shown.values())
+    assert all(value == 0 or value >= k for value in shown.values())
     hidden = [i for i in range(len(counts)) if (i, 0) in table.hidden_cells]
-    if hidden and not table.hidden_total:
-        assert len(hidden) >= 2, "one hidden count and a published total give it away"
-        remainder = table.total - sum(shown.values())
-        for i in hidden:  # each hidden count can be anything from 0 to what the others leave
-            assert remainder > 0 or all(counts[j] == 0 for j in hidden)
+    # The total is published, so the hidden counts add up to a known number: it must be 0 or k or more
+    # (a hidden count is at least 1, so each of them could hold all of it but one per other hidden count).
+    remainder = sum(counts) - sum(shown.values())
+    assert remainder == sum(counts[i] for i in hidden)
+    assert table.hidden_total == (0 < sum(counts) < k)
+    assert table.hidden_total or not hidden or remainder - (len(hidden) - 1) >= k
 
 
-def test_the_classic_example_needs_a_rectangle_of_hidden_cells():
-    table = protect([[12, 3, 7], [8, 9, 1], [20, 30, 6]], 5, "abc", "xyz")
-    assert {(0, 1), (1, 2)} <= table.hidden_cells  # the two counts under 5
-    assert len(table.hidden_cells) == 4  # and two complements closing the cycle, no more
-    assert not table.hidden_rows and not table.hidden_columns and not table.hidden_total
+def test_the_classic_example_needs_a_rectangle_of_hidden_cells_holding_k_or_more():
+    cells = [[12, 3, 7], [8, 9, 1], [20, 30, 6]]
+    sums, items, named = two_way(cells)
+    hidden = {named[i][0] for i in suppress(sums, 5, new=items)}
+    assert {"cell:0:1", "cell:1:2"} <= hidden  # the two counts under 5
+    assert not hidden & {"total", "row:0", "row:1", "row:2", "column:0", "column:1", "column:2"}
+    assert len(hidden) == 4, hidden  # two complements closing the cycle, no more
+
+
+def test_items_decided_by_an_earlier_report_are_never_changed():
+    sums, items, named = two_way([[12, 3], [8, 9]])
+    earlier = {items[0]: False, items[1]: False}  # cell 0:0 (12) and 0:1 (3) were both published before
+    with pytest.raises(RuntimeError, match="cannot be protected"):
+        suppress(sums, 5, new=items[2:], decided=earlier)  # the 3 was published: nothing can hide it now
 
 
 # ---------------------------------------------------------------- figures on a known store
@@ -157,7 +171,10 @@ def test_the_public_profile_hides_small_counts_and_rare_names(demo_store):
     facts = list(read_facts(demo_store, END))
     report = build_report(facts, start=date(2026, 6, 1), end=END, profile="public", categories=CATEGORIES, k=10, as_of=END)
     table = report.by_category_month
-    assert all(value >= 10 for value in table.published().values())
+    published = [table.cells[i][j] for i in range(len(table.rows)) for j in range(len(table.columns))
+                 if (i, j) not in table.hidden_cells]
+    published += [table.row_totals[i] for i in range(len(table.rows)) if i not in table.hidden_rows]
+    assert all(value == 0 or value >= 10 for value in published) and not table.hidden_total
     assert all(item.count >= 10 for item in report.workplaces + report.brands + report.places)
     assert report.places_other is None or report.places_other >= 10
     hidden = {(table.rows[i], table.columns[j]) for i, j in table.hidden_cells}
@@ -194,7 +211,8 @@ def test_the_mechanisms_own_timings_and_promises():
     assert report.overdue_acknowledgement == 1 and report.overdue_feedback == 3
     public = build_report(facts, start=day, end=date(2026, 3, 31), profile="public", categories=CATEGORIES, as_of=date(2026, 7, 1))
     assert public.timing_text(public.acknowledge, "median") == "not enough cases"
-    assert public.count_text(public.overdue_feedback) == "<5"
+    assert public.count_text(public.overdue_feedback) == HIDDEN and public.count_text(0) == "0"
+    assert public.share_text(public.acknowledged_on_time) == "60%", "a share, without the number of cases it is of"
 
 
 def test_categories_that_rose_against_the_previous_period():
@@ -204,14 +222,20 @@ def test_categories_that_rose_against_the_previous_period():
     assert [(r.category, r.count, r.previous) for r in report.rises] == [("hours", 6, 2)]
 
 
-def test_a_company_is_named_only_where_the_worker_agreed_and_enough_cases_share_it():
+@pytest.mark.parametrize("agreed, not_agreed, lone, named", [
+    (5, 5, 0, {"Sunrise Garments Ltd": 5, "": 5}),
+    (5, 3, 1, {"": 9}),  # naming Sunrise would leave 4 lines naming none: a small group, so none is named
+    (4, 6, 0, {"": 10}),  # too few agreed
+    (6, 0, 0, {"Sunrise Garments Ltd": 6}),
+])
+def test_a_company_is_named_only_where_the_worker_agreed_and_every_group_of_lines_is_k_or_more(agreed, not_agreed, lone, named):
     day = date(2026, 3, 2)
-    facts = [fact(day, workplace="Sunrise Garments Ltd", referral=True) for _ in range(5)]
-    facts += [fact(day, workplace="Sunrise Garments", referral=False) for _ in range(3)]
-    facts += [fact(day, workplace="Lone Factory", referral=True)]
-    report = build_report(facts, start=day, end=day, profile="public", categories=CATEGORIES)
-    named = Counter(line.company for line in report.grievance_list)
-    assert named == {"Sunrise Garments Ltd": 5, "": 4}
+    facts = [fact(day, workplace="Sunrise Garments Ltd", referral=True) for _ in range(agreed)]
+    facts += [fact(day, workplace="Sunrise Garments", referral=False) for _ in range(not_agreed)]
+    facts += [fact(day, workplace="Lone Factory", referral=True) for _ in range(lone)]
+    report = build_report(facts, start=date(2026, 3, 1), end=date(2026, 3, 31), profile="public", categories=CATEGORIES)
+    assert Counter(line.company for line in report.grievance_list) == named
+    assert {item.label: item.count for item in report.workplaces} == {name: n for name, n in named.items() if name}
 
 
 # ---------------------------------------------------------------- the files
@@ -228,7 +252,7 @@ def test_the_html_is_self_contained_and_the_same_bytes_twice(public_report, tmp_
     assert "<script" not in html.lower()
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//|url\(\s*["']?(https?:)?//|@import""", html), "nothing is loaded"
     assert html.count("<svg") == 2
-    assert "Counts under 5 are not shown" in html
+    assert "Counts from 1 to 4 are not published" in html
     assert FAKE_MARK not in html and "00000000000000" not in html  # no description, no case code
     first = {path.name: path.read_bytes() for path in write_report(public_report, tmp_path / "a", "T")}
     second = {path.name: path.read_bytes() for path in write_report(public_report, tmp_path / "b", "T")}
@@ -242,7 +266,7 @@ def test_csv_and_json_show_what_the_html_shows(public_report):
     assert rows[0] == ",".join(["category", *table.columns, "total"])
     if table.hidden_cells:
         i, j = sorted(table.hidden_cells)[0]
-        assert rows[i + 1].split(",")[j + 1] == "<5"
+        assert rows[i + 1].split(",")[j + 1] == HIDDEN
     document = json.loads(as_json(public_report))
     cells = document["category_by_month"]["rows"][0]["cells"]
     assert len(cells) == len(table.columns)
@@ -279,14 +303,32 @@ def run(settings, *args: str):
 
 def test_the_report_command_writes_the_files_from_the_operators_store(settings, tmp_path):
     assert run(settings, "demo-data", "--cases", "400", "--from", "2026-01-01", "--to", "2026-03-31").exit_code == 0
-    result = run(settings, "report", "--from", "2026-02-01", "--to", "2026-03-31", "--profile", "public",
+    result = run(settings, "report", "--from", "2026-01-01", "--to", "2026-03-31", "--profile", "public",
                  "-o", str(tmp_path / "out"))
     assert result.exit_code == 0, result.output
+    assert "public report of 2026-Q1" in result.output and "2026-01, 2026-02, 2026-03" in result.output
     names = sorted(path.name for path in (tmp_path / "out").iterdir())
     assert {"report.html", "report.json", "category_by_month.csv", "grievance_list.csv"} <= set(names)
     assert oct((tmp_path / "out" / "report.html").stat().st_mode & 0o777) == "0o600"
     refused = run(settings, "report", "--from", "2026-03-01", "--to", "2026-02-01", "--profile", "public", "-o", str(tmp_path / "x"))
     assert refused.exit_code == 2 and "--to is before --from" in refused.output
+
+
+@pytest.mark.parametrize("start, end, says", [
+    ("2026-02-01", "2026-03-31", "whole calendar month, quarter or year"),  # two months
+    ("2026-01-01", "2026-03-30", "whole calendar month, quarter or year"),  # the audit's pair of periods
+    ("2026-03-02", "2026-03-31", "whole calendar month, quarter or year"),
+    ("2026-12-01", "2026-12-31", "has not ended yet"),  # the machine's clock says December 2026 is not over
+])
+def test_a_public_report_of_any_other_period_is_refused(settings, tmp_path, monkeypatch, start, end, says):
+    import desk.reports.cli as report_cli
+
+    monkeypatch.setattr(report_cli, "today", lambda: date(2026, 12, 7))
+    result = run(settings, "report", "--from", start, "--to", end, "--profile", "public", "-o", str(tmp_path / "out"))
+    assert result.exit_code == 2 and says in result.output, result.output
+    assert not (tmp_path / "out").exists()
+    internal = run(settings, "report", "--from", start, "--to", end, "--profile", "internal", "-o", str(tmp_path / "in"))
+    assert internal.exit_code == 0, internal.output
 
 
 def test_a_pdf_is_printed_with_the_headless_browser(public_report, tmp_path):

@@ -386,14 +386,14 @@ def test_queue_status_shows_dead_case_ids_with_the_error_kind_and_retry_puts_the
     assert run(config_path, "queue", "status").output.splitlines()[0].startswith("outbox: 1 pending, 0 dead-lettered")
 
 
-def test_the_readme_verification_example_accepts_our_signature_and_refuses_a_forgery():
+def test_the_documented_verification_example_accepts_our_signature_and_refuses_a_forgery():
     from pathlib import Path
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    queues = readme.split("## Queues", 1)[1].split("\n## ", 1)[0]
+    guide = (Path(__file__).resolve().parents[1] / "docs" / "production.md").read_text()
+    queues = guide.split("## Queues", 1)[1].split("\n## ", 1)[0]
     example = queues.split("```python\n", 1)[1].split("```", 1)[0]
     namespace: dict = {}
-    exec(compile(example, "README.md", "exec"), namespace)  # noqa: S102 - our own documentation
+    exec(compile(example, "docs/production.md", "exec"), namespace)  # noqa: S102 - our own documentation
     verify = namespace["verify_webhook_signature"]
     timestamp = int(time.time())
     signature = crypto.sign_webhook(WEBHOOK_SECRET, timestamp, BODY)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
-from channels.sms_segments import count_segments, split_for_sms
+from channels.sms_segments import GSM7_BASIC, GSM7_EXTENSION, count_segments, is_gsm7, split_for_sms
+
+pytestmark = pytest.mark.database_independent  # no database in it: run once, in the SQLite run
 
 
 @pytest.mark.parametrize(
@@ -50,3 +54,15 @@ def test_split_keeps_every_message_within_budget_and_loses_nothing(text, budget)
 
 def test_short_text_is_not_split():
     assert split_for_sms("Hello", 1) == ["Hello"]
+
+
+def test_counting_in_c_is_counting_per_character():
+    # is_gsm7 and the septet count are set and count operations; the per-character definition they replace:
+    rng = random.Random(3)
+    alphabet = "aZ0 {€}[\\]^|~\f\n@£¤¿ñà\u0995\U0001f600ếđ\x00"
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
+        per_char = all(char in GSM7_BASIC or char in GSM7_EXTENSION for char in text)
+        assert is_gsm7(text) == per_char
+        if per_char:
+            assert count_segments(text).units == sum(2 if char in GSM7_EXTENSION else 1 for char in text)

@@ -9,6 +9,8 @@ import pytest
 from bot.messages import Reply
 from channels.twilio_inbound import twiml_reply
 
+pytestmark = pytest.mark.database_independent  # no database in it: run once, in the SQLite run
+
 FORBIDDEN = [chr(c) for c in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20))] + ["\ud800", "\udfff", "\ufffe", "\uffff"]
 
 

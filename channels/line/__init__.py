@@ -3,10 +3,12 @@
 `POST /webhooks/line`: the SDK's `WebhookParser` checks `X-Line-Signature` (HMAC-SHA256 of
 the raw body with the channel secret, base64) before anything is read; events from
 groups and rooms are ignored; each worker message goes to the intake, deduplicated on its
-`webhookEventId` (a redelivery is answered once). The answer goes back with the event's
-reply token, which is free; if LINE refuses it (expired, or a redelivery), the answer is
-queued as a push. Pushes (operator replies, notices) count against the monthly quota
-(channels/line/client.py) and stop at it: the message stays readable by STATUS.
+`webhookEventId` (a redelivery is answered once). The answer is queued like every
+channel's (in order behind what the chat is still owed) and the dispatcher sends it with the
+event's reply token, which is free; if LINE refuses it (expired, or a redelivery), or another
+process sends it (the token stays in the memory of the one that got it), it goes as a push.
+Pushes (operator replies, notices) count against the monthly quota (channels/line/client.py)
+and stop at it: the message stays readable by STATUS.
 `unfollow` (the worker blocked the account) erases the conversation in progress and stops
 pushes to that address. LINE lets a bot delete nothing in the worker's chat: DELETE
 erases our side, and says so. Secrets: `LINE_CHANNEL_SECRET`, `LINE_CHANNEL_ACCESS_TOKEN`.
@@ -17,7 +19,6 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from flask import Flask, Response, request
 from linebot.v3 import WebhookParser
@@ -35,18 +36,14 @@ from linebot.v3.webhooks import (
 )
 
 from bot.config import LineSettings
-from bot.messages import InboundMessage, MediaItem, ReplyAddress
-from channels.base import channel_secret
+from bot.messages import InboundMessage, ReplyAddress
+from channels.base import RunningBot, channel_secret
 from channels.dispatcher import SENDING
-from channels.media import MediaRejected, clean_media, media_type
+from channels.media import MediaRejected, media_type
+from channels.media_work import CleaningElsewhere, Fetched, MediaWork, MessageMedia
 from channels.provider_http import MediaUnavailable, plain_response
-from storage.db import utcnow
-from storage.outbound import enqueue
 
 from .client import LineClient
-
-if TYPE_CHECKING:
-    from bot.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -62,17 +59,18 @@ class LineAdapter:
     type = ADAPTER
     keeps_message_refs = False  # a bot cannot delete messages in a LINE chat
 
-    def __init__(self, services: Services, settings: LineSettings, *, channel_secret_value: str, access_token: str) -> None:
+    def __init__(self, services: RunningBot, settings: LineSettings, *, channel_secret_value: str, access_token: str) -> None:
         self.services = services
         self.settings = settings
         self.rate = settings.rate
         self._secrets = (channel_secret_value, access_token)
+        self.media_work = MediaWork(services.intake)
         self.parser = WebhookParser(channel_secret_value)
         self.client = LineClient(access_token, settings.api_base_url, settings.data_api_base_url,
                                  monthly_quota=settings.monthly_push_quota, warning_share=settings.quota_warning_share)
 
     @classmethod
-    def from_services(cls, services: Services) -> LineAdapter:
+    def from_services(cls, services: RunningBot) -> LineAdapter:
         section = services.settings.channels.line
         return cls(
             services, section,
@@ -112,6 +110,8 @@ class LineAdapter:
             except MediaUnavailable as error:
                 log.warning("content fetch failed; LINE may redeliver", extra={"channel": CHANNEL, "reason": error.reason})
                 retry = True
+            except CleaningElsewhere:  # another delivery of this event is on it: the next one finds its receipt
+                retry = True
             except Exception:
                 log.exception("event not handled")
                 retry = True
@@ -123,25 +123,22 @@ class LineAdapter:
         if isinstance(content, TextMessageContent):
             text = content.text or ""
         elif isinstance(content, (ImageMessageContent, AudioMessageContent)):
-            media, refused = self._media(content)
+            # Fetched and cleaned once, whatever LINE redelivers (`MediaWork`).
+            media, refused = self.media_work.fetch_once(ADAPTER, event.webhook_event_id, lambda work: self._media(content, work))
         elif isinstance(content, (VideoMessageContent, FileMessageContent)):
             refused = ("type",)  # refused unfetched: they cannot be stripped of what names their author
         # Stickers and locations: nothing to read; the worker gets the current question again.
         message = InboundMessage(channel=CHANNEL, sender=user_id, text=text, adapter=ADAPTER,
                                  provider_id=event.webhook_event_id, media=media, refused_media=refused)
-        reply = self.services.intake.receive(message)
-        if reply.duplicate or not reply.texts:
+        # The answer is queued in the turn's transaction, behind anything this chat is still owed, and
+        # sent by the dispatcher with the event's reply token (free) or, if that is refused, as a push.
+        reply = self.services.intake.receive(message, queue_replies=True)
+        if reply.duplicate or not reply.outbound_ids or self.services.dispatcher is None:
             return
-        text_out = "\n\n".join(reply.texts)
-        if event.reply_token and self.client.reply(event.reply_token, text_out, reply.choices):
-            return
-        address = ReplyAddress(ADAPTER, CHANNEL, user_id, last_inbound_at=utcnow())
-        with self.services.sessions.begin() as session:  # the token failed: the answer goes out as a push
-            queued = enqueue(session, self.services.secrets, address, text_out, reply.choices)
-        if self.services.dispatcher is not None:
-            self.services.dispatcher.kick((queued,))
+        tokens = {reply.outbound_ids[0]: event.reply_token} if event.reply_token else {}
+        self.services.dispatcher.kick(reply.outbound_ids, reply_tokens=tokens)
 
-    def _media(self, content) -> tuple[tuple[MediaItem, ...], tuple[str, ...]]:
+    def _media(self, content, work: MessageMedia) -> Fetched:
         """The photo or voice note fetched and cleaned, or why it was not (the worker is told)."""
         if self.settings.media_max_bytes == 0:
             return (), ("type",)
@@ -151,7 +148,7 @@ class LineAdapter:
             declared = media_type(content_type)
             if not declared.startswith(kind + "/"):
                 declared = MEDIA_TYPES[kind]
-            return (clean_media(declared, data, self.settings.media_max_bytes),), ()
+            return (work.clean(declared, data, self.settings.media_max_bytes),), ()
         except MediaUnavailable as error:
             if error.retryable:
                 raise
@@ -164,8 +161,11 @@ class LineAdapter:
     # ------------------------------------------------------------ the adapter contract
 
     def send(self, address: ReplyAddress, text: str, choices: Sequence[tuple[str, str]] = ()) -> str | None:
-        """A push (counted against the monthly quota; `QuotaReached` at it)."""
+        """With the worker's reply token when the webhook gave one (free), else a push (counted against the
+        monthly quota; `QuotaReached` at it)."""
         item = SENDING.get()  # the queued message: its id keeps LINE from delivering a retried push twice
+        if item is not None and item.reply_token and self.client.reply(item.reply_token, text, choices):
+            return None
         self.client.push(address.address, text, choices, retry_key=item.id if item else uuid.uuid4().hex)
         return None
 

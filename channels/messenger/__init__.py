@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
 
 import httpx
 from flask import Blueprint, Flask, Response, request
@@ -24,15 +23,13 @@ from flask import Blueprint, Flask, Response, request
 from bot.config import ConfigError, MessengerSettings
 from bot.intake import Intake
 from bot.messages import InboundMessage, MediaItem, ReplyAddress
-from channels.base import channel_secret
-from channels.media import MediaRejected, clean_media, media_type
+from channels.base import RunningBot, channel_secret
+from channels.media import MediaRejected, media_type
+from channels.media_work import CleaningElsewhere, Fetched, MediaWork, MessageMedia
 from channels.provider_http import MediaUnavailable, hub_signature_ok, meta_handshake, plain_response
 
 from .payload import IncomingMessage, MalformedPayload, decode
 from .send import SendApi, message_bodies, messaging_type
-
-if TYPE_CHECKING:
-    from bot.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +62,7 @@ class MessengerAdapter:
         self.settings = settings
         self.rate = settings.rate
         self.intake = intake
+        self.media_work = MediaWork(intake)
         self.kick = kick
         self._app_secret = app_secret.encode()
         self._verify_token = verify_token.encode()
@@ -72,7 +70,7 @@ class MessengerAdapter:
         self.api = SendApi(settings.graph_base_url, page_access_token, transport=transport)
 
     @classmethod
-    def from_services(cls, services: Services) -> MessengerAdapter:
+    def from_services(cls, services: RunningBot) -> MessengerAdapter:
         section = services.settings.channels.messenger
         if not section.page_id:
             raise ConfigError(f"config error: {SECTION}.page_id: required when the channel is enabled")
@@ -124,6 +122,9 @@ class MessengerAdapter:
                 log.warning("media fetch failed; Meta will redeliver", extra={"channel": CHANNEL, "reason": error.reason})
                 retry = True
                 continue
+            except CleaningElsewhere:  # another delivery of this message is on it: the next one finds its receipt
+                retry = True
+                continue
             except Exception:  # this message is not stored: Meta redelivers the batch, the others are receipts
                 log.exception("message not handled")
                 retry = True
@@ -132,15 +133,18 @@ class MessengerAdapter:
         return plain_response("temporarily unavailable", 503) if retry else plain_response("ok", 200)
 
     def _inbound(self, incoming: IncomingMessage) -> InboundMessage:
-        media, refused = self._media(incoming)
+        media, refused = (), ()
+        if incoming.media:  # fetched and cleaned once, whatever Meta redelivers (`MediaWork`)
+            media, refused = self.media_work.fetch_once(ADAPTER, incoming.mid, lambda work: self._media(incoming, work))
         return InboundMessage(
             channel=CHANNEL, sender=incoming.sender, text=incoming.text, adapter=ADAPTER, provider_id=incoming.mid,
             media=media, refused_media=(*incoming.refused, *refused),
         )
 
-    def _media(self, incoming: IncomingMessage) -> tuple[tuple[MediaItem, ...], tuple[str, ...]]:
+    def _media(self, incoming: IncomingMessage, work: MessageMedia) -> Fetched:
         """The photos and voice notes fetched and cleaned, and why each other one was not (the worker is told)."""
-        kept, refused = [], []
+        kept: list[MediaItem] = []
+        refused: list[str] = []
         for kind, url in incoming.media:
             if self.settings.media_max_bytes == 0:
                 refused.append("type")
@@ -150,7 +154,7 @@ class MessengerAdapter:
                 declared = media_type(content_type)
                 if not declared.startswith(kind + "/"):
                     declared = MEDIA_TYPES[kind]
-                kept.append(clean_media(declared, data, self.settings.media_max_bytes))
+                kept.append(work.clean(declared, data, self.settings.media_max_bytes))
             except MediaUnavailable as error:
                 if error.retryable:
                     raise

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
 
 import httpx
 from flask import Flask
@@ -20,14 +19,11 @@ from flask import Flask
 from bot.config import ConfigError, WhatsAppCloudSettings
 from bot.intake import Intake
 from bot.messages import ReplyAddress
-from channels.base import channel_secret
+from channels.base import RunningBot, channel_secret
 
 from .compose import addressed, reply_bodies, template_body, within_window
 from .graph import GraphClient
 from .webhook import ADAPTER, CHANNEL, Webhook
-
-if TYPE_CHECKING:
-    from bot.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +64,7 @@ class WhatsAppCloudAdapter:
         )
 
     @classmethod
-    def from_services(cls, services: Services) -> WhatsAppCloudAdapter:
+    def from_services(cls, services: RunningBot) -> WhatsAppCloudAdapter:
         section = services.settings.channels.whatsapp_cloud
         if not section.phone_number_id:  # before the secrets: the config itself is incomplete
             raise ConfigError(f"config error: {SECTION}.phone_number_id: required when the channel is enabled")

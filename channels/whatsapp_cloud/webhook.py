@@ -3,7 +3,8 @@
 `GET /webhooks/whatsapp` answers Meta's subscription check when the verify
 token matches. `POST /webhooks/whatsapp` checks `X-Hub-Signature-256` (HMAC-SHA256
 of the raw body with the app secret) before reading anything, then decodes the
-whole payload, fetches any media, and hands each worker message to the intake
+whole payload, fetches any media (once per message: `channels/media_work.py`), and hands each
+worker message to the intake
 in its own transaction; a message posted in a group is ignored. Answers: 403
 unsigned, 400 unreadable, 503 when a message could not be stored (the others of
 the batch are still handled; Meta retries, and the wamid receipt makes a retry
@@ -20,8 +21,9 @@ from collections.abc import Callable
 from flask import Blueprint, Response, request
 
 from bot.intake import Intake
-from bot.messages import InboundMessage, MediaItem
-from channels.media import MediaRejected, check_type, clean_media
+from bot.messages import InboundMessage
+from channels.media import MediaRejected, check_type
+from channels.media_work import CleaningElsewhere, Fetched, MediaWork, MessageMedia
 
 from channels.provider_http import MediaUnavailable, hub_signature_ok, meta_handshake, plain_response
 
@@ -54,6 +56,7 @@ class Webhook:
         self.intake = intake
         self.graph = graph
         self.media_max_bytes = media_max_bytes
+        self.media_work = MediaWork(intake)
         self.kick = kick
         self.failures_by_code: Counter[str] = Counter()  # delivery failures Meta reported, by Graph error code
         self._lock = threading.Lock()
@@ -100,6 +103,9 @@ class Webhook:
                 log.warning("media fetch failed; Meta will redeliver", extra={"channel": CHANNEL, "reason": error.reason})
                 failed += 1
                 continue
+            except CleaningElsewhere:  # another delivery of this message is on it: the next one finds its receipt
+                failed += 1
+                continue
             except Exception:  # the worker's message is not stored: Meta redelivers it
                 log.exception("message not handled")
                 failed += 1
@@ -110,7 +116,9 @@ class Webhook:
         return plain_response("ok", 200)
 
     def _inbound(self, incoming: IncomingMessage) -> InboundMessage:
-        media, refused = self._media(incoming)
+        media, refused = (), ()
+        if incoming.media_id:  # fetched and cleaned once, whatever Meta redelivers (`MediaWork`)
+            media, refused = self.media_work.fetch_once(ADAPTER, incoming.wamid, lambda work: self._media(incoming, work))
         return InboundMessage(
             channel=CHANNEL,
             sender=incoming.sender,
@@ -121,7 +129,7 @@ class Webhook:
             refused_media=refused,
         )
 
-    def _media(self, incoming: IncomingMessage) -> tuple[tuple[MediaItem, ...], tuple[str, ...]]:
+    def _media(self, incoming: IncomingMessage, work: MessageMedia) -> Fetched:
         """The message's photo or recording, fetched and cleaned, or why it is not kept (the worker is told).
 
         Only a retryable fetch failure escapes (Meta redelivers); anything else costs the file only.
@@ -135,7 +143,7 @@ class Webhook:
             check_type(incoming.media_type)  # a video or a document is not even downloaded
             content_type, data = self.graph.fetch_media(incoming.media_id, self.media_max_bytes)
             # The type Meta declared when it announced the file: what the bytes must be opened as.
-            return (clean_media(incoming.media_type or content_type, data, self.media_max_bytes),), ()
+            return (work.clean(incoming.media_type or content_type, data, self.media_max_bytes),), ()
         except MediaUnavailable as error:
             if error.retryable:
                 raise

@@ -2,9 +2,12 @@
 
 The HTML needs no script and loads nothing: styles and charts (inline SVG) are in the
 file. The CSV and JSON files carry exactly what the HTML shows; in the public profile a
-hidden count is the text "<k" in CSV and `null` with `"hidden": true` in JSON, never its
+hidden count is the text "[c]" in CSV and `null` with `"hidden": true` in JSON, never its
 value. Files are written in a fixed order with fixed formatting, so the same figures give
 the same bytes. The PDF is printed by a headless Chromium when one is installed.
+
+The files are in English, and CSV and JSON keys and labels are a data format. The desk's
+Patterns page shows the same HTML in its reader's language (`words`, desk/reports/words.py).
 """
 
 from __future__ import annotations
@@ -20,23 +23,29 @@ from importlib import resources
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
-from . import charts
+from . import charts, outcome
 from .figures import Report
+from .public import rule_note
 from .suppression import ProtectedTable
+from .words import CHANNEL_NAMES, ENGLISH_WORDS, N_, STATUS_NAMES, URGENCY_NAMES, Words
 
 CATEGORY_NAMES = {
-    "wages": "Wages", "hours": "Working hours", "safety": "Health and safety", "harassment": "Harassment and abuse",
-    "discrimination": "Discrimination", "forced_labour": "Forced labour", "child_labour": "Child labour",
-    "association": "Freedom of association", "dismissal": "Dismissal", "retaliation": "Retaliation",
-    "living_conditions": "Living conditions", "environment_community": "Environment and community", "other": "Other",
+    "wages": N_("Wages"), "hours": N_("Working hours"), "safety": N_("Health and safety"),
+    "harassment": N_("Harassment and abuse"), "discrimination": N_("Discrimination"), "forced_labour": N_("Forced labour"),
+    "child_labour": N_("Child labour"), "association": N_("Freedom of association"), "dismissal": N_("Dismissal"),
+    "retaliation": N_("Retaliation"), "living_conditions": N_("Living conditions"),
+    "environment_community": N_("Environment and community"), "other": N_("Other"),
 }
-# What each file holds, for readers of the published data (also in the README).
+STORY_NAMES = {"text": N_("written report"), "voice": N_("voice report")}
+# What each file holds, for readers of the published data (also in docs/reports.md).
 COLUMNS = {
     "category_by_month.csv": "category, one column per month (YYYY-MM), total; the last row holds the month totals",
-    "channels.csv": "channel (sms, whatsapp, telegram, console), cases",
+    "channels.csv": "channel (sms, whatsapp, telegram, messenger, line, console), cases",
     "languages.csv": "language (ISO 639-1), cases",
     "urgency.csv": "urgency (urgent, not urgent), cases",
+    "stories.csv": "internal reports only: how the story was told (text: written, voice: a voice note), cases",
     "statuses.csv": "status (received ... closed), cases",
     "places.csv": "place as workers wrote it (grouped), cases",
     "workplaces.csv": "workplace (grouped), cases",
@@ -44,34 +53,73 @@ COLUMNS = {
     "performance.csv": "measure, value",
     "rises.csv": "category, cases this period, cases in the previous period of the same length",
     "grievance_list.csv": "month (YYYY-MM), place, category, company, status",
+    "worker_view.csv": "the workers' view of the outcome, answers of the period: helped (yes, partly, no, not said), "
+                       "one column per month (YYYY-MM) they reached the mechanism, total; the last row holds the month totals",
 }
 
 
-def _environment() -> Environment:
-    return Environment(loader=PackageLoader("desk.reports", "templates"), autoescape=select_autoescape(["html"]), keep_trailing_newline=True)
+OTHER_PLACES = "(other places, or not given)"
 
 
-def _one_way_rows(table: ProtectedTable, names: dict[str, str] | None = None) -> list[dict]:
-    names = names or {}
+def _other_places_shown(report: Report) -> bool:
+    # With the total hidden the row is always there: its absence would say the named places are all the cases.
+    return bool(report.places_other) or (report.public and report.total_hidden)
+
+
+def _withheld_shown(report: Report) -> bool:
+    return bool(report.lines_withheld) or (report.public and report.total_hidden)
+
+
+def _environment(words: Words) -> Environment:
+    """The report's templates, autoescaped, their `_()` in `words`' language (a new one per report: no shared state)."""
+    environment = Environment(loader=PackageLoader("desk.reports", "templates"), autoescape=select_autoescape(["html"]),
+                              keep_trailing_newline=True, extensions=["jinja2.ext.i18n"])
+    environment.install_gettext_callables(words.for_template, words.for_template_plural, newstyle=True,
+                                          pgettext=words.for_template_in_context, npgettext=words.for_template_plural_in_context)
+    return environment
+
+
+def category_name(category: str, _: Words = ENGLISH_WORDS) -> str:
+    """A category's name in `_`'s language; a category the report has no name for, by its code."""
+    return _(CATEGORY_NAMES[category]) if category in CATEGORY_NAMES else category
+
+
+def _one_way_rows(table: ProtectedTable | None, label=str) -> list[dict]:
+    """The rows of a one-way table; `label` gives each code's words in the HTML (CSV and JSON take the code)."""
+    if table is None:
+        return []
     return [
-        {"label": names.get(label, label), "key": label, "value": table.cells[i][0], "hidden": (i, 0) in table.hidden_cells,
+        {"label": label(code), "key": code, "value": table.cells[i][0], "hidden": (i, 0) in table.hidden_cells,
          "text": table.cell_text(i, 0)}
-        for i, label in enumerate(table.rows)
+        for i, code in enumerate(table.rows)
     ]
 
 
-def _category_rows(report: Report) -> list[dict]:
+def _one_way_tables(report: Report, _: Words) -> list[tuple[str, list[dict]]]:
+    """The one-way tables of the HTML, each under its name, its rows' values in `_`'s words."""
+    tables = [
+        (_("Channel"), _one_way_rows(report.by_channel, lambda code: _.value(code, CHANNEL_NAMES))),
+        (_("Language"), _one_way_rows(report.by_language, _.language_name)),
+        (_("Urgency"), _one_way_rows(report.by_urgency, lambda code: _.value(code, URGENCY_NAMES))),
+        (_("Where the cases stand"), _one_way_rows(report.by_status, lambda code: _.value(code, STATUS_NAMES))),
+    ]
+    if report.by_story is not None:
+        tables.append((_("Written or spoken"), _one_way_rows(report.by_story, lambda code: _(STORY_NAMES.get(code, code)))))
+    return tables
+
+
+def _category_rows(report: Report, _: Words = ENGLISH_WORDS) -> list[dict]:
     table = report.by_category_month
     rows = []
     for i, category in enumerate(table.rows):
         cells = [{"hidden": (i, j) in table.hidden_cells, "text": table.cell_text(i, j), "value": table.cells[i][j]}
                  for j in range(len(table.columns))]
         cells.append({"hidden": i in table.hidden_rows, "text": table.row_total_text(i), "value": table.row_totals[i]})
-        rows.append({"label": CATEGORY_NAMES.get(category, category), "key": category, "cells": cells})
+        rows.append({"label": category_name(category, _), "key": category, "cells": cells})
     totals = [{"hidden": j in table.hidden_columns, "text": table.column_total_text(j), "value": table.column_totals[j]}
               for j in range(len(table.columns))]
     totals.append({"hidden": table.hidden_total, "text": table.total_text(), "value": table.total})
-    rows.append({"label": "All categories", "key": "total", "cells": totals})
+    rows.append({"label": _("All categories"), "key": "total", "cells": totals})
     return rows
 
 
@@ -85,8 +133,24 @@ def _performance(report: Report) -> list[tuple[str, str]]:
         (f"feedback within {report.feedback_within_days} days", report.share_text(report.feedback_on_time)),
         ("overdue now: acknowledgement", report.count_text(report.overdue_acknowledgement)),
         ("overdue now: feedback", report.count_text(report.overdue_feedback)),
-        ("referred to the company concerned", report.count_text(report.referred)),
+        ("referred to the company concerned", report.referred_text()),
+        *referral_rows(report),
     ]
+
+
+def referral_rows(report: Report, _: Words = ENGLISH_WORDS) -> list[tuple[str, str]]:
+    """The report's referral figures (desk/reports/referral_figures.py, referral_public.py); none when not asked for."""
+    return report.referrals.rows(_) if report.referrals is not None else []
+
+
+def _notes(report: Report, _: Words) -> list[str]:
+    """The report's notes in `_`'s language (the JSON keeps them in English)."""
+    rule = rule_note(report.k) if report.public else None
+    return [rule_note(report.k, _) if note == rule else _(note) for note in report.notes]
+
+
+def _first_upper(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def report_css() -> str:
@@ -101,29 +165,34 @@ def _as_image(svg: str) -> str:
     return f'<img alt="" src="data:image/svg+xml;base64,{data}">'
 
 
-def render_html(report: Report, title: str, *, fragment: bool = False) -> str:
-    """The whole page (standalone file), or with `fragment` only its body, with the charts as images (the desk)."""
+def render_html(report: Report, title: str, *, fragment: bool = False, list_limit: int | None = None,
+                words: Words = ENGLISH_WORDS) -> str:
+    """The whole page (standalone file), or with `fragment` only its body, with the charts as images (the desk).
+    `list_limit`: the lines of the grievance list shown (the desk's page; the files hold the whole list).
+    `words`: the language of every text and value label (the files': English; the desk: its reader's)."""
+    _ = words
     table = report.by_category_month
     chart_svgs = {
-        "months": charts.column_totals_chart(table, "Cases received per month"),
-        "categories": charts.row_totals_chart(table, "Cases per category", CATEGORY_NAMES),
+        "months": charts.column_totals_chart(table, _("Cases received per month")),
+        "categories": charts.row_totals_chart(table, _("Cases per category"), {c: category_name(c, _) for c in table.rows}),
     }
     if fragment:
         chart_svgs = {name: _as_image(svg) for name, svg in chart_svgs.items()}
-    one_way = [
-        ("Channel", _one_way_rows(report.by_channel)),
-        ("Language", _one_way_rows(report.by_language)),
-        ("Urgency", _one_way_rows(report.by_urgency)),
-        ("Where the cases stand", _one_way_rows(report.by_status)),
-    ]
-    rises = [{"label": CATEGORY_NAMES.get(r.category, r.category), "count": report.count_text(r.count),
+    rises = [{"label": category_name(r.category, _), "count": report.count_text(r.count),
               "previous": report.count_text(r.previous)} for r in report.rises]
-    list_rows = [{**line.__dict__, "category": CATEGORY_NAMES.get(line.category, line.category)} for line in report.grievance_list]
-    return _environment().get_template("report_body.html" if fragment else "report.html").render(
-        css=report_css(), title=title, report=report, charts=chart_svgs, category_rows=_category_rows(report), one_way=one_way,
-        named=[("Workplaces", report.workplaces), ("Brands and buyers", report.brands)],
+    listed = report.grievance_list if list_limit is None else report.grievance_list[:list_limit]
+    list_rows = [{**line.__dict__, "category": category_name(line.category, _), "status": _.value(line.status, STATUS_NAMES)}
+                 for line in listed]
+    return _environment(words).get_template("report_body.html" if fragment else "report.html").render(
+        css=report_css(), title=title, report=report, words=words, notes=_notes(report, _), charts=chart_svgs,
+        category_rows=_category_rows(report, _), one_way=_one_way_tables(report, _),
+        named=[(_("Workplaces"), report.workplaces), (_("Brands and buyers"), report.brands)],
         named_floor=report.k if report.public else 2, rises=rises, list_rows=list_rows,
         total_text=table.total_text(), withheld_text=report.count_text(report.lines_withheld),
+        worker_view_rows=outcome.view_rows(report.worker_view, _) if report.worker_view else [],
+        other_places=_other_places_shown(report), withheld_shown=_withheld_shown(report),
+        referral_rows=[(_first_upper(measure), value) for measure, value in referral_rows(report, _)],
+        list_cut=len(report.grievance_list) - len(listed), list_command=Markup("<code>grievance report</code>"),
     )
 
 
@@ -142,9 +211,11 @@ def tables(report: Report) -> dict[str, str]:
     for name, column, table in (("channels", "channel", report.by_channel), ("languages", "language", report.by_language),
                                 ("urgency", "urgency", report.by_urgency), ("statuses", "status", report.by_status)):
         files[f"{name}.csv"] = _csv([[column, "cases"]] + [[row["key"], row["text"]] for row in _one_way_rows(table)])
+    if report.by_story is not None:
+        files["stories.csv"] = _csv([["story", "cases"]] + [[row["key"], row["text"]] for row in _one_way_rows(report.by_story)])
     places = [[item.label, item.count] for item in report.places]
-    if report.places_other:
-        places.append(["(other places, or not given)", report.places_other])
+    if _other_places_shown(report):
+        places.append([OTHER_PLACES, report.places_other_text()])
     files["places.csv"] = _csv([["place", "cases"], *places])
     files["workplaces.csv"] = _csv([["workplace", "cases"], *([i.label, i.count] for i in report.workplaces)])
     files["brands.csv"] = _csv([["brand", "cases"], *([i.label, i.count] for i in report.brands)])
@@ -154,6 +225,7 @@ def tables(report: Report) -> dict[str, str]:
     files["grievance_list.csv"] = _csv([["month", "place", "category", "company", "status"],
                                         *([line.month, line.place, line.category, line.company, line.status]
                                           for line in report.grievance_list)])
+    files["worker_view.csv"] = _csv(outcome.as_csv_rows(report.worker_view))
     return files
 
 
@@ -166,7 +238,8 @@ def as_json(report: Report) -> str:
     category_rows = _category_rows(report)
     document = {
         "report": {
-            "profile": report.profile, "from": report.start.isoformat(), "to": report.end.isoformat(),
+            "profile": report.profile, "period": report.period.label if report.period else None,
+            "from": report.start.isoformat(), "to": report.end.isoformat(),
             "as_of": report.as_of.isoformat(), "k": report.k if report.public else None, "notes": report.notes,
             "columns": COLUMNS,
         },
@@ -180,7 +253,8 @@ def as_json(report: Report) -> str:
         "urgency": counts(_one_way_rows(report.by_urgency)),
         "statuses": counts(_one_way_rows(report.by_status)),
         "places": [{"label": i.label, "cases": i.count} for i in report.places]
-        + ([{"label": "(other places, or not given)", "cases": report.places_other}] if report.places_other else []),
+        + ([{"label": OTHER_PLACES, "cases": None if report.public and report.total_hidden else report.places_other or 0,
+             "hidden": report.public and report.total_hidden}] if _other_places_shown(report) else []),
         "workplaces": [{"label": i.label, "cases": i.count} for i in report.workplaces],
         "brands": [{"label": i.label, "cases": i.count} for i in report.brands],
         "performance": dict(_performance(report)),
@@ -188,7 +262,10 @@ def as_json(report: Report) -> str:
                   for r in report.rises],
         "grievance_list": [line.__dict__ for line in report.grievance_list],
         "lines_withheld": report.count_text(report.lines_withheld),
+        "worker_view": outcome.as_json(report.worker_view),
     }
+    if report.by_story is not None:
+        document["stories"] = counts(_one_way_rows(report.by_story))
     return json.dumps(document, ensure_ascii=False, indent=1, sort_keys=False) + "\n"
 
 

@@ -3,22 +3,28 @@
 from __future__ import annotations
 
 import base64
-import json
 from datetime import date
+from itertools import islice
 
 from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from bot.i18n import Catalogs
 from channels.sms_segments import count_segments
-from desk.lifecycle import OPEN_STATUSES, STATUSES, due_dates
-from desk.dialogue import OperatorDialogue
-from desk.operator_store import StatusChangeError, store_location
+from desk.lifecycle import STATUSES, due_dates
+from desk.operator_store import StatusChangeError
 
-from ..referrals import referral_record, referral_allowed
+from .case_lists import BANNER_SIZE, SECTIONS, filtered, inbox as inbox_of, page_number, paged, urgent_first
+from .dialogue_view import case_dialogue, reply_cost
+
+from ..referrals import referral_allowed
 from ..store import DeskError
+from .problems import operator_problem, refusal_text, status_refusal
 from .forms import options, ActionForm, AssignForm, BulkAssignForm, LabelsForm, NoteForm, ReferForm, ReplyForm, StatusForm
+from .referral_preview import preview_page
+from .referrals import delivery_sentence, referral_desk, worker_told_sentence
 from .security import requires
+from .triage import triage_view
 
 cases = Blueprint("cases", __name__)
 WORKERS = ("admin", "caseworker")
@@ -37,13 +43,6 @@ def _case(case_id: str):
 
 def _today() -> date:
     return _context().clock().date()
-
-
-def _overdue(case, today: date) -> bool:
-    due = due_dates(case.record["received_at"], _context().cases_store.levels)
-    if case.status == "received" and due.acknowledge_by < today:
-        return True
-    return case.status in OPEN_STATUSES and due.feedback_by < today
 
 
 def _catalogs() -> Catalogs:
@@ -69,32 +68,24 @@ def home():
 @requires(*WORKERS)
 def inbox():
     context, today = _context(), _today()
-    seen = context.store.seen(g.user.username)
-    assigned = context.store.assignments()
     with context.lock:
-        everything = list(context.cases.values())
-    everything.sort(key=lambda c: (not c.record["urgent"], c.record["received_at"]), reverse=False)
-    urgent_new = [c for c in everything if c.record["urgent"] and c.status == "received"]
-    new = [c for c in everything if c.case_id not in seen and c.status == "received"]
-    answered = [c for c in everything if _has_new_answers(c.case_id, seen.get(c.case_id))]
-    mine = [c for c in everything if assigned.get(c.case_id) == g.user.username and c.status not in ("resolved", "closed")]
-    overdue = [c for c in everything if _overdue(c, today)]
-    return render_template("inbox.html", urgent_new=urgent_new, new=new, answered=answered, mine=mine, overdue=overdue,
-                           assigned=assigned, pull_form=ActionForm())
+        by_status, everything = context.by_status, context.cases
+    found = inbox_of(by_status, everything, seen=context.store.seen(g.user.username), mine=context.store.assigned_cases(g.user.username),
+                     answers=context.answers.per_case(context.dialogue()), today=today, levels=context.cases_store.levels,
+                     pages={name: page_number(request.args, name) for name in SECTIONS})
+    shown = {case.case_id for page in found.sections.values() for case in page.rows}
+    # Referrals the company has not answered by the day it was asked to (referral.response_days).
+    overdue_referrals = [view for view in referral_desk().referrals.referrals() if view.overdue(today)]
+    return render_template("inbox.html", urgent_new=found.urgent, banner_size=BANNER_SIZE, sections=found.sections,
+                           assigned=context.store.assignments(shown), pull_form=ActionForm(), overdue_referrals=overdue_referrals,
+                           today=today, page_url=_page_url)
 
 
-def _has_new_answers(case_id: str, seen_at: str | None) -> bool:
-    answers = [entry for entry in _thread(case_id) if entry.direction == "worker"]
-    return bool(answers) and (seen_at is None or max(entry.at for entry in answers) > seen_at)
-
-
-def _thread(case_id: str):
-    context = _context()
-    dialogue = OperatorDialogue(store_location(context.settings), context.identity)
-    try:
-        return dialogue.thread(case_id)
-    finally:
-        dialogue.close()
+def _page_url(parameter: str, number: int) -> str:
+    """This page's address with `parameter` (a list's page) set to `number`, the other parameters kept."""
+    args = request.args.to_dict()
+    args[parameter] = str(number)
+    return url_for(request.endpoint, **request.view_args, **args)
 
 
 @cases.route("/pull", methods=["POST"])
@@ -114,34 +105,16 @@ def pull():
 @cases.route("/cases")
 @requires(*WORKERS)
 def case_list():
-    context, today, args = _context(), _today(), request.args
-    assigned, labels = context.store.assignments(), context.store.labels()
-    found = context.search(args.get("q", "")) if args.get("q") else list(context.cases.values())
-    if args.get("status"):
-        found = [c for c in found if c.status == args["status"]]
-    if args.get("category"):
-        found = [c for c in found if c.record["category"] == args["category"]]
-    if args.get("urgent"):
-        found = [c for c in found if c.record["urgent"]]
-    if args.get("overdue"):
-        found = [c for c in found if _overdue(c, today)]
-    if args.get("assignee"):
-        wanted = args["assignee"]
-        found = [c for c in found if assigned.get(c.case_id, "-") == wanted]
-    if args.get("label"):
-        found = [c for c in found if args["label"] in labels.get(c.case_id, [])]
-    for key, field in (("language", "language"), ("channel", "channel")):
-        if args.get(key):
-            found = [c for c in found if c.record[field] == args[key]]
-    if args.get("since"):
-        found = [c for c in found if c.record["received_at"][:10] >= args["since"]]
-    if args.get("until"):
-        found = [c for c in found if c.record["received_at"][:10] <= args["until"]]
-    found.sort(key=lambda c: (not c.record["urgent"], c.record["received_at"]), reverse=False)
-    found.sort(key=lambda c: c.record["urgent"], reverse=True)
-    return render_template("cases.html", found=found[:500], total=len(found), args=args, statuses=STATUSES,
-                           categories=context.settings.flow.categories, assigned=assigned, labels=labels,
-                           users=[u.username for u in context.store.users() if u.role != "analyst"])
+    context, args = _context(), request.args
+    with context.lock:
+        ordered = context.ordered
+    found = context.search(args["q"], ordered) if args.get("q") else ordered
+    found = filtered(found, args, today=_today(), levels=context.cases_store.levels,
+                     assigned=lambda name: context.store.assigned_cases(name or None), labelled=context.store.labelled)
+    page = paged(urgent_first(found), page_number(args, "page"))
+    return render_template("cases.html", page=page, total=page.total, args=args, statuses=STATUSES,
+                           categories=context.settings.flow.categories, assigned=context.store.assignments(c.case_id for c in page.rows),
+                           users=[u.username for u in context.store.users() if u.role != "analyst"], page_url=_page_url)
 
 
 @cases.route("/cases/<case_id>")
@@ -164,42 +137,72 @@ def _render_case(case_id: str, reply_form: ReplyForm | None = None, segments=Non
     assign_form = AssignForm()
     assign_form.assignee.choices = options([("", "-")] + [(u.username, u.username) for u in context.store.users()
                                                           if u.role != "analyst" and not u.disabled])
-    assign_form.assignee.data = context.store.assignments().get(case_id, "")
+    assign_form.assignee.data = context.store.assignments([case_id]).get(case_id, "")
     labels_form = LabelsForm()
-    labels_form.labels.data = ", ".join(context.store.labels().get(case_id, []))
+    labels_form.labels.data = ", ".join(context.store.labels([case_id]).get(case_id, []))
     refer_form = ReferForm()
     refer_form.company.choices = options((cid, name) for cid, name, _recipient in context.store.companies())
-    workplace = record["answers"].get("workplace")
-    related = [c for c in context.cases.values() if c.case_id != case_id and workplace
-               and isinstance(c.record["answers"].get("workplace"), str)
-               and c.record["answers"]["workplace"].casefold().strip() == workplace.casefold().strip()]
+    key = case.workplace_key
+    related = [] if not key else list(islice((c for c in context.ordered if c.workplace_key == key and c.case_id != case_id), 20))
     return render_template(
         "case.html", case=case, record=record, questions=questions, notes=context.store.notes(case_id),
         history=context.cases_store.history(case_id), due=due_dates(record["received_at"], context.cases_store.levels),
-        thread=_thread(case_id), note_form=NoteForm(), assign_form=assign_form, labels_form=labels_form,
+        dialogue=case_dialogue(context, record), note_form=NoteForm(formdata=None), assign_form=assign_form, labels_form=labels_form,
         status_form=StatusForm(status=case.status), reply_form=reply_form or ReplyForm(), refer_form=refer_form, segments=segments,
-        referrals=context.store.referrals(case_id), can_refer=referral_allowed(context.settings, record), related=related[:20],
-        contact_allowed=record.get("contact") is not None, attachments=record.get("attachments") or [],
+        referrals=referral_desk().referrals.referrals(case_id), today=_today(),
+        can_refer=referral_allowed(context.settings, record), related=related,
+        contact_allowed=record.get("contact") is not None, attachments=_playable(record.get("attachments"), g.user.role),
+        **triage_view(case.case_id, record, category_name),
     )
+
+
+def _playable(items: list[dict] | tuple[dict, ...] | None, role: str) -> list[tuple[int, dict]]:
+    """The attachments (of a case, or of a worker's answer) this user may see or hear, with their index:
+    a worker's original voice (kept only where the deployment says) to admins alone; everyone else hears it disguised."""
+    return [(index, item) for index, item in enumerate(items or []) if item.get("voice") != "original" or role == "admin"]
+
+
+@cases.app_template_filter("playable")
+def playable(items) -> list[tuple[int, dict]]:
+    return _playable(items, g.user.role)
 
 
 @cases.route("/cases/<case_id>/attachments/<int:index>")
 @requires(*WORKERS)
 def attachment(case_id: str, index: int):
-    items = _case(case_id).record.get("attachments") or []
+    return _served(case_id, _case(case_id).record.get("attachments") or [], index, "attachment_opened", str(index))
+
+
+@cases.route("/cases/<case_id>/answers/<answer_id>/<int:index>")
+@requires(*WORKERS)
+def answer_recording(case_id: str, answer_id: str, index: int):
+    """A recording a worker sent as an answer (the voice line's call back), kept in the dialogue."""
+    _case(case_id)
+    entry = next((e for e in _context().dialogue().thread(case_id) if e.entry_id == answer_id and e.direction == "worker"), None)
+    if entry is None:
+        abort(404)
+    return _served(case_id, entry.attachments, index, "answer_recording_opened", f"{answer_id}/{index}")
+
+
+def _served(case_id: str, items, index: int, action: str, detail: str) -> Response:
     if not 0 <= index < len(items):
         abort(404)
     item = items[index]
     if not item["content_type"].startswith(("image/", "audio/")):
         abort(404)
-    _context().store.audit(g.user.username, "attachment_opened", case_id, str(index), now=_context().clock())
-    response = Response(base64.b64decode(item["data_base64"]), mimetype=item["content_type"])
+    if item.get("voice") == "original" and g.user.role != "admin":
+        abort(404)  # the worker's own voice (kept only where the deployment says): admins alone hear it
+    _context().store.audit(g.user.username, action, case_id, detail, now=_context().clock())
+    data = base64.b64decode(item["data_base64"])
+    response = Response(data, mimetype=item["content_type"])
     response.headers["Content-Disposition"] = "inline"
-    return response
+    # Byte ranges: a browser's player reads a recording's length from its end (an Ogg file says it
+    # nowhere else) and seeks in it; without them it shows no length and cannot skip.
+    return response.make_conditional(request, accept_ranges=True, complete_length=len(data))
 
 
-def _done(case_id: str, message: str):
-    flash(message, "info")
+def _done(case_id: str, message: str, category: str = "info"):
+    flash(message, category)
     return redirect(url_for("cases.case_page", case_id=case_id))
 
 
@@ -227,7 +230,7 @@ def assign(case_id: str):
     try:
         context.store.assign(case_id, form.assignee.data or None, g.user.username, context.clock())
     except DeskError as error:
-        return _done(case_id, str(error))
+        return _done(case_id, refusal_text(error), "error")
     context.store.audit(g.user.username, "assigned", case_id, form.assignee.data or "-", now=context.clock())
     return _done(case_id, _("Assignment saved."))
 
@@ -255,17 +258,18 @@ def set_status(case_id: str):
     context = _context()
     try:
         context.cases_store.set_status(case_id, form.status.data, form.reason.data, context.clock())
-    except StatusChangeError as error:
-        return _done(case_id, str(error))
+    except StatusChangeError:
+        return _done(case_id, status_refusal(case.status, form.status.data), "error")
     context.store.audit(g.user.username, "status_changed", case_id, f"{case.status}->{form.status.data}", now=context.clock())
     message = _("Status changed.")
     if context.operator_client is not None:
         try:
             with context.operator_client() as client:
                 client.set_status(case_id, form.status.data)
-        except Exception:
+        except Exception as error:
             message = _("Status changed here, but the hotline server could not be told; the worker still sees the old status.")
-    context.refresh()
+            message += " " + operator_problem(error, "status push")
+    context.refresh_case(case_id)
     return _done(case_id, message)
 
 
@@ -276,21 +280,17 @@ def reply(case_id: str):
     form = ReplyForm()
     if not form.validate_on_submit():
         abort(400)
-    if request.form.get("action") == "count":  # what the message costs a worker on SMS, before it is sent
-        return _render_case(case_id, form, count_segments(form.text.data))
+    if request.form.get("action") == "count":  # what the message costs a worker on SMS (worded for them), before it is sent
+        return _render_case(case_id, form, reply_cost(_context(), _case(case_id).record, form.text.data))
     context = _context()
     if context.operator_client is None:
-        return _done(case_id, _("No hotline server is configured (operator_client.url): the message was not sent."))
+        return _done(case_id, _("The message was not sent: %(reason)s", reason=operator_problem(None, "reply")), "error")
     try:
         with context.operator_client() as client:
             answer = client.post_message(case_id, form.text.data)
     except Exception as error:
-        return _done(case_id, _("The message was not sent: %(reason)s", reason=str(error)))
-    dialogue = OperatorDialogue(store_location(context.settings), context.identity)
-    try:
-        dialogue.add_sent(case_id, form.text.data, context.clock().strftime("%Y-%m-%dT%H:%M:%SZ"))
-    finally:
-        dialogue.close()
+        return _done(case_id, _("The message was not sent: %(reason)s", reason=operator_problem(error, "reply")), "error")
+    context.dialogue().add_sent(case_id, form.text.data, context.clock().strftime("%Y-%m-%dT%H:%M:%SZ"), answer)
     context.store.audit(g.user.username, "reply_sent", case_id, str(answer.get("delivery", ""))[:40], now=context.clock())
     if answer.get("delivery") == "sent_to_channel":
         return _done(case_id, _("Sent to the worker's chat."))
@@ -312,18 +312,20 @@ def refer(case_id: str):
     company = next((c for c in context.store.companies() if c[0] == form.company.data), None)
     if company is None:
         abort(400)
-    company_id, name, recipient = company
-    record = referral_record(case.record, name)
+    company_id, name, _recipient = company
+    work = referral_desk()
     if form.confirm.data != "yes":
         form.confirm.data = "yes"
-        return render_template("refer.html", case=case, company=name, preview=json.dumps(record, ensure_ascii=False, indent=2),
-                               form=form)
-    from storage import crypto
-
-    sealed = crypto.seal_referral(json.dumps(record, ensure_ascii=False).encode(), recipient)
-    context.store.add_referral(case_id, company_id, g.user.username, sealed, context.clock())
-    context.store.audit(g.user.username, "referred", case_id, name[:60], now=context.clock())
-    return _done(case_id, _("Referred to %(company)s.", company=name))
+        return preview_page(case, company_id, name, form, _catalogs())  # a letter, with the exact file beside it
+    try:
+        made = work.refer(case.record, company_id, g.user.username)
+    except DeskError as error:
+        return _done(case_id, refusal_text(error), "error")
+    flash(_("Referred to %(company)s.", company=name), "info")
+    for route, state in made.deliveries:
+        flash(delivery_sentence(route, state), "info" if state == "delivered" else "error")
+    flash(worker_told_sentence(made.worker_told, made.worker_told_why), "info" if made.worker_told != "pending" else "error")
+    return redirect(url_for("referrals.page", referral_id=made.view.referral_id))
 
 
 @cases.route("/cases/bulk-assign", methods=["GET", "POST"])
@@ -337,7 +339,7 @@ def bulk_assign():
         try:
             moved = context.store.reassign_all(form.from_user.data, form.to_user.data, g.user.username, context.clock())
         except DeskError as error:
-            flash(str(error), "error")
+            flash(refusal_text(error), "error")
             return render_template("bulk_assign.html", form=form)
         context.store.audit(g.user.username, "bulk_assigned", form.from_user.data, f"{moved} cases to {form.to_user.data}",
                             now=context.clock())

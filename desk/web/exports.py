@@ -13,6 +13,7 @@ from datetime import date
 from pathlib import Path
 
 from flask import Blueprint, current_app, flash, g, render_template, request, send_file
+from flask_babel import gettext as _
 
 from desk.export import write_export
 from desk.lifecycle import STATUSES
@@ -42,8 +43,9 @@ def export():
     recipients = _recipients(form.recipients.data)
     try:
         crypto.export_recipients(recipients)
-    except crypto.CryptoError as error:
-        flash(str(error), "error")
+    except crypto.CryptoError:  # its words quote what was typed, in English: the page says it in the reader's language
+        flash(_("Each line must be one age public key (age1...): check the keys the partner gave you.")
+              if recipients else _("Give at least one age public key (age1...)."), "error")
         return render_template("export.html", form=form), 400
     include_text = bool(form.include_text.data) and form.profile.data == "redacted"
     status = form.status.data if form.status.data in STATUSES else None

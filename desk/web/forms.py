@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms.fields.choices import SelectChoice
 from wtforms import BooleanField, DateField, HiddenField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from desk.lifecycle import STATUSES
+
+from .labels import ANY, PROFILE_LABELS, STATUS_LABELS, choices
 
 
 def options(pairs) -> list[SelectChoice]:
@@ -22,6 +25,12 @@ class LoginForm(FlaskForm):
 
 class CodeForm(FlaskForm):
     code = StringField("Code from your authenticator app", validators=[DataRequired(), Regexp(r"^\s*\d{6}\s*$")])
+
+
+class RecoveryForm(FlaskForm):
+    """One of the recovery codes shown when the second step was set up (spaces, hyphens and capitals are ignored)."""
+
+    code = StringField("Recovery code", validators=[DataRequired(), Regexp(r"^[\sA-Za-z0-9-]{10,30}$")])
 
 
 class ActionForm(FlaskForm):
@@ -41,7 +50,7 @@ class LabelsForm(FlaskForm):
 
 
 class StatusForm(FlaskForm):
-    status = SelectField("New status", choices=options((s, s) for s in STATUSES))
+    status = SelectField("New status", choices=options(choices(STATUS_LABELS, STATUSES)))
     reason = TextAreaField("Reason (kept encrypted, not shown to the worker)", validators=[DataRequired(), Length(max=2000)])
 
 
@@ -70,7 +79,10 @@ class PatternsForm(FlaskForm):
 
     start = DateField("From", validators=[DataRequired()])
     end = DateField("To", validators=[DataRequired()])
-    profile = SelectField("Profile", choices=options([("internal", "internal"), ("public", "public")]))
+    profile = SelectField("Profile", choices=options(choices(PROFILE_LABELS, ("internal", "public"))))
+    categories = SelectField("Categories", choices=options([("desk", _l("as the case workers set them")),
+                                                           ("filed", _l("as filed on the hotline (internal only)"))]),
+                             default="desk")
 
 
 class LanguageForm(FlaskForm):
@@ -82,11 +94,10 @@ class UserStateForm(FlaskForm):
 
 
 class ExportForm(FlaskForm):
-    profile = SelectField("Profile", choices=options([("redacted", "redacted: no contact, no photos, no case code, no words"),
-                                                     ("full", "full: everything")]))
+    profile = SelectField("Profile", choices=options(choices(PROFILE_LABELS, ("redacted", "full"))))
     include_text = BooleanField("Redacted: keep the description and text answers")
     recipients = TextAreaField("The partner's age public keys, one a line (age1...)", validators=[DataRequired(), Length(max=5000)])
-    status = SelectField("Status", choices=options([("", "any")] + [(s, s) for s in STATUSES]), default="", validate_choice=False)
+    status = SelectField("Status", choices=options([("", ANY), *choices(STATUS_LABELS, STATUSES)]), default="", validate_choice=False)
     urgent = BooleanField("Urgent only")
     since = DateField("Received from", validators=[Optional()])
     until = DateField("Received to", validators=[Optional()])

@@ -14,8 +14,8 @@ from functools import wraps
 
 from flask import abort, current_app, g, redirect, request, session, url_for
 
-OPEN_ENDPOINTS = {"auth.login", "auth.second_factor", "auth.enroll", "static", "patterns.css"}
-CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; "
+OPEN_ENDPOINTS = {"auth.login", "auth.second_factor", "auth.enroll", "auth.recovery", "static", "patterns.css"}
+CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; media-src 'self'; form-action 'self'; frame-ancestors 'none'; "
        "base-uri 'none'")
 
 

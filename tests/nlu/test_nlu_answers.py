@@ -4,6 +4,8 @@ import pytest
 
 from nlu.keywords import match_word, parse_menu_choice, parse_number, parse_yes_no, phrases
 
+pytestmark = pytest.mark.database_independent  # no database in it: run once, in the SQLite run
+
 YES_NO = [
     ("en", "yes", True), ("en", "Y", True), ("en", "yeah", True), ("en", "yep", True),
     ("en", "ok", True), ("en", "Okay!", True), ("en", "sure", True), ("en", "👍", True),

@@ -5,6 +5,9 @@ from hypothesis import given, settings, strategies as st
 from nlu import Count, detect_language_confident, is_dont_know, is_filler, normalize, parse_count
 from nlu.counts import MAX_NUMBER
 from nlu.statistical import SUPPORTED_LANGUAGES
+import pytest
+
+pytestmark = pytest.mark.database_independent  # no database in it: run once, in the SQLite run
 
 # Burmese (Zawgyi and Unicode share the block), the other scripts served, digits, marks, joiners.
 BURMESE = st.characters(min_codepoint=0x1000, max_codepoint=0x109F)

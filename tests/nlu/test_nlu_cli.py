@@ -7,6 +7,8 @@ from click.testing import CliRunner
 
 from bot.cli import cli
 
+pytestmark = pytest.mark.database_independent  # no database in it: run once, in the SQLite run
+
 
 @pytest.fixture
 def run():
@@ -48,13 +50,35 @@ def test_parse_with_rasa_down_fails_instead_of_measuring_the_builtin(run):
     assert "Rasa did not answer" in result.output and "no pay" not in result.output
 
 
-def test_eval_prints_accuracy_per_language_and_detection(run):
-    result = run("eval")
+def test_eval_prints_category_danger_and_time_for_every_available_backend(run):
+    # No Rasa server nor e5 worker at that port: every available backend is the built-in one alone.
+    result = run("eval", "--rasa-url", "http://127.0.0.1:9", "--e5-url", "http://127.0.0.1:9")
     assert result.exit_code == 0
     out = result.output
-    assert "category, builtin" in out and "language detection" in out
-    for row in ("bn", "bn-Latn", "hi-Latn", "my", "km", "zh", "macro"):
+    assert "(rasa: not measured, no server at http://127.0.0.1:9)" in out
+    assert "(e5: not measured, no server at http://127.0.0.1:9)" in out
+    for title in ("category, by language", "category, by category", "danger recall", "danger false alarms",
+                  "time per parse", "language detection"):
+        assert title in out
+    for row in ("bn", "bn-Latn", "hi-Latn", "my", "km", "zh", "macro, 13 languages", "safety", "none", "all", "p95"):
         assert f"  {row} " in out
+    assert "builtin" in out
+
+
+def test_eval_of_a_backend_asked_for_fails_when_its_server_is_down(run):
+    result = run("eval", "--backend", "rasa", "--rasa-url", "http://127.0.0.1:9")
+    assert result.exit_code == 1
+    assert "Rasa did not answer" in result.output
+    result = run("eval", "--backend", "e5", "--e5-url", "http://127.0.0.1:9")
+    assert result.exit_code == 1
+    assert "The e5 worker did not answer at http://127.0.0.1:9/parse (unreachable)" in result.output
+
+
+def test_eval_prints_markdown_tables_for_benchmarks(run):
+    result = run("eval", "--backend", "builtin", "--markdown")
+    assert result.exit_code == 0
+    assert "**danger recall (urgent messages flagged)**" in result.output
+    assert "|  | builtin |" in result.output and "| all | " in result.output
 
 
 def test_bench_times_both_ways_of_calling(run):

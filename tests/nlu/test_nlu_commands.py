@@ -4,6 +4,8 @@ import pytest
 
 from nlu.keywords import Command, ParsedCommand, is_unknown_command, parse_command
 
+pytestmark = pytest.mark.database_independent  # no database in it: run once, in the SQLite run
+
 HELP, BACK, CANCEL, DELETE = Command.HELP, Command.BACK, Command.CANCEL, Command.DELETE
 LANGUAGE, STATUS = Command.LANGUAGE, Command.STATUS
 

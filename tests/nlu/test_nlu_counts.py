@@ -5,6 +5,8 @@ import pytest
 from nlu import Count, parse_count, parse_number
 from nlu.counts import _data
 
+pytestmark = pytest.mark.database_independent  # no database in it: run once, in the SQLite run
+
 FIRST_RELEASE = ("en", "bn", "hi", "ne", "my", "km", "th", "vi", "id", "tl", "ja", "zh", "es")
 
 COUNTS = [

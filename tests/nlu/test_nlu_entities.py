@@ -4,6 +4,8 @@ import pytest
 
 from nlu.entities import Entity, extract_entities
 
+pytestmark = pytest.mark.database_independent  # no database in it: run once, in the SQLite run
+
 CASES = [
     (
         "about 40 workers at Rahman Garments Ltd in Gazipur, it happened yesterday",

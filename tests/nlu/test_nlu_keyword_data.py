@@ -5,6 +5,8 @@ import pytest
 from nlu.categories import TAXONOMY, lexicon, lexicon_languages
 from nlu.vocabulary import KINDS, languages, match_keys, phrases, resolve_kind
 
+pytestmark = pytest.mark.database_independent  # no database in it: run once, in the SQLite run
+
 FIRST_RELEASE_KEYWORD_LANGUAGES = ("en", "bn", "hi", "ne", "my", "km", "th", "vi", "id", "tl", "ja", "zh", "es")
 
 

@@ -6,6 +6,8 @@ import pytest
 from nlu import detect_language_confident
 from nlu.statistical import SUPPORTED_LANGUAGES
 
+pytestmark = pytest.mark.database_independent  # no database in it: run once, in the SQLite run
+
 ALL = SUPPORTED_LANGUAGES
 
 CONFIDENT = [

@@ -19,6 +19,8 @@ from nlu import entities
 from nlu.entities import WORKPLACE, extract_entities
 from nlu.normalize import ZWJ, ZWNJ, normalize
 
+pytestmark = pytest.mark.database_independent  # no database in it: run once, in the SQLite run
+
 # ---------------------------------------------------------------- the reference: the old patterns
 
 OLD_STRAY_JOINERS = re.compile(rf"[{ZWJ}{ZWNJ}]+(?=\s|$)|(?:^|(?<=\s))[{ZWJ}{ZWNJ}]+")

@@ -5,6 +5,8 @@ import pytest
 
 from nlu.keywords import Command, ParsedCommand, match_word, parse_command, parse_yes_no
 
+pytestmark = pytest.mark.database_independent  # no database in it: run once, in the SQLite run
+
 COMMANDS = [
     ("hi", "मदद", Command.HELP), ("hi", "madad", Command.HELP), ("hi", "पीछे", Command.BACK),
     ("hi", "रोको", Command.CANCEL), ("hi", "band karo", Command.CANCEL), ("hi", "मिटाओ", Command.DELETE),

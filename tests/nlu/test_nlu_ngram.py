@@ -4,6 +4,8 @@ import pytest
 
 from nlu.ngram import NaiveBayes, features, words
 
+pytestmark = pytest.mark.database_independent  # no database in it: run once, in the SQLite run
+
 
 def test_words_are_letters_and_marks_without_digits_or_punctuation():
     assert words("They paid 200 taka!! (late)") == ["they", "paid", "taka", "late"]

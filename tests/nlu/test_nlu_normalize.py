@@ -4,6 +4,8 @@ import pytest
 
 from nlu.normalize import fold, normalize
 
+pytestmark = pytest.mark.database_independent  # no database in it: run once, in the SQLite run
+
 # Code point of the digit zero of each script workers write numbers in.
 DIGIT_ZEROS = {
     "bengali": 0x09E6,

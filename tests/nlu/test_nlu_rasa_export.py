@@ -7,6 +7,9 @@ import yaml
 from nlu.rasa_export import PROJECT, domain_yaml, export, main, nlu_yaml
 from nlu.statistical import training_pairs
 from nlu.training_data import LABELS
+import pytest
+
+pytestmark = pytest.mark.database_independent  # no database in it: run once, in the SQLite run
 
 
 def test_the_committed_project_data_is_up_to_date():

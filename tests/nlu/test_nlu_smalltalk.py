@@ -7,6 +7,8 @@ from nlu.smalltalk import smalltalk_languages, smalltalk_phrases
 from nlu.training_data import examples
 from nlu.vocabulary import phrases, with_english
 
+pytestmark = pytest.mark.database_independent  # no database in it: run once, in the SQLite run
+
 FIRST_RELEASE = ("en", "bn", "hi", "ne", "my", "km", "th", "vi", "id", "tl", "ja", "zh", "es")
 
 FILLER = [

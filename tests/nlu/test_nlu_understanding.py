@@ -7,6 +7,8 @@ import pytest
 
 from nlu.understanding import KeywordUnderstander, Understander, Understanding, builtin_understander
 
+pytestmark = pytest.mark.database_independent  # no database in it: run once, in the SQLite run
+
 REPORTS = [
     # English
     ("en", "they have not paid our salary for 2 months", "wages"),

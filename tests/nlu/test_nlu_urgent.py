@@ -5,6 +5,8 @@ import pytest
 
 from nlu import builtin_understander
 
+pytestmark = pytest.mark.database_independent  # no database in it: run once, in the SQLite run
+
 LANGUAGES = ("en", "bn", "hi", "ne", "my", "km", "th", "vi", "id", "tl", "ja", "zh", "es")
 
 # Fire, collapse, locked in, trapped, beaten, threatened, passport taken and locked up, self-harm.
@@ -58,6 +60,13 @@ URGENT = [
     ('en', 'SOS'), ('en', 'save us please'), ('es', 'socorro'), ('vi', 'cứu với'), ('vi', 'cuu toi'), ('zh', '救命'),
     ('bn', 'বাঁচাও'), ('bn', 'bachao'), ('hi', 'बचाओ'), ('id', 'selamatkan kami'), ('tl', 'iligtas nyo kami'),
     ('km', 'ជួយសង្គ្រោះផង'), ('my', 'ကယ်ပါ'), ('th', 'ช่วยชีวิตด้วย'), ('ne', 'बचाउनुस्'),
+    # people down from gas, sold on (issue 21: written for these tests, in no data file)
+    ('en', 'gas in the basement, two guys on the floor, not waking up'), ('en', 'they sold us to a farm owner, guards with dogs'),
+    ('es', 'hay un compañero inconsciente junto al tanque de gas'), ('bn', 'গ্যাস লিক, দুইজন অজ্ঞান'),
+    ('hi', 'गैस से दो लोग बेहोश हो गए'), ('hi', 'behosh pada hai gas se'), ('ne', 'ग्यासले दुई जना बेहोस'),
+    ('id', 'ada yang tidak sadarkan diri karena gas'), ('tl', 'may walang malay dahil sa gas'),
+    ('vi', 'hai người bất tỉnh vì khí ga'), ('ja', 'ガスで2人意識不明'), ('zh', '两个人煤气中毒昏迷了'),
+    ('th', 'สองคนหมดสติเพราะแก๊ส'), ('my', 'ဓာတ်ငွေ့ကြောင့် နှစ်ယောက် သတိလစ်သွားတယ်'), ('km', 'ពីរនាក់សន្លប់ដោយសារហ្គាស'),
 ]  # fmt: skip
 
 # Ordinary complaints, passport taken alone (forced labour, not danger now), words that look alike.
@@ -75,6 +84,12 @@ CALM = [
     ('hi', 'passport le liya'), ('vi', 'lương bị giảm'), ('vi', 'luong bi giam'), ('id', 'pukul 3 sore'),
     ('hi', 'factory band kar diya'), ('ne', 'thunderstorm'), ('id', 'Kutai Kartanegara'), ('my', 'အင်္ကျီ ချုပ်တာ'),
     ('tl', 'palabasin ang sweldo'),
+    # hard negatives (issue 21): no extinguisher, a fire alarm, firing for the union
+    ('en', 'the fire alarm does not work on our floor'), ('en', 'they will fire anyone who joins the union'),
+    ('es', 'no tenemos extintor en la nave'), ('bn', 'ফ্লোরে আগুন নেভানোর যন্ত্র নেই'), ('hi', 'आग बुझाने का यंत्र नहीं है'),
+    ('id', 'tidak ada alat pemadam api'), ('vi', 'không có bình chữa cháy'), ('ja', '消火器がない'), ('zh', '没有灭火器'),
+    ('th', 'ไม่มีถังดับเพลิง'), ('tl', 'walang fire extinguisher dito'), ('km', 'គ្មានឧបករណ៍ពន្លត់អគ្គិភ័យ'),
+    ('my', 'မီးသတ်ဆေးဘူး မရှိဘူး'), ('ne', 'आगो निभाउने सिलिन्डर छैन'),
 ]  # fmt: skip
 
 

@@ -7,6 +7,8 @@ from nlu.training_data import examples
 from nlu.vocabulary import KINDS, phrases
 from nlu.zawgyi import zawgyi_to_unicode
 
+pytestmark = pytest.mark.database_independent  # no database in it: run once, in the SQLite run
+
 # (as a Zawgyi phone sends it, the same in Unicode)
 ZAWGYI = [
     ("ဟုတ္ကဲ့", "ဟုတ်ကဲ့"),  # "yes": the reproduction of issue 10

@@ -20,7 +20,7 @@ FIRE = "FIRE in factory doors locked people trapped help"
 
 
 def t(hotline, language: str, key: str, **values) -> str:
-    engine = hotline.services.intake.engine
+    engine = hotline.services.intake.conversation
     return engine.t(language, key, **values)
 
 
@@ -36,6 +36,9 @@ def test_the_trapped_worker_whose_first_message_is_the_fire(hotline):
     sent = worker.say("yes")
     code = case_code_in(sent)  # the worker is told what was sent, and keeps its code
     assert first_line(t(hotline, "en", "alert.sent", what="\x00", code="\x00").split("\x00")[0]) in sent
+    assert t(hotline, "en", "ask.alert_contact") in sent  # and settles at once whether the team may write back
+    hours = hotline.services.settings.deployment.alert_contact_within_hours
+    assert t(hotline, "en", "alert.contact_yes", hours=hours) in worker.say("yes")
     (alert,) = hotline.pull()
     assert alert["urgent"] is True and alert.get("kind") == "alert"
     assert FIRE in json.dumps(alert, ensure_ascii=False)
@@ -60,12 +63,12 @@ def test_the_scared_bengali_worker_who_writes_the_story_first(hotline):
     story = "মালিক তিন মাস ধরে আমাদের বেতন দেয়নি, প্রতিবাদ করলে চাকরি থেকে বের করে দেবে বলেছে"
     worker = hotline.telegram_worker(555_000_302)
     welcome = worker.say(story)
-    assert "বাংলা" in welcome and t(hotline, "en", "language.menu") in welcome
+    assert "বাংলা" in welcome and t(hotline, "bn", "language.menu") in welcome  # sure of Bengali: the header too
     assert sum("\u0980" <= char <= "\u09ff" for char in welcome) > 20, "greeted in Bengali, the language detected"
     assert t(hotline, "bn", "kept.note") in welcome, "told that the story was kept"
     notice = worker.say("২")  # বাংলা, listed first with its usual number: the privacy notice
     assert t(hotline, "bn", "kept.start", done="\x00").split("\x00")[0] in notice, "the story is not asked for again"
-    worker.say(hotline.services.intake.engine.word("done", "bn"))  # DONE in Bengali: that is all, and the consent
+    worker.say(hotline.services.intake.conversation.word("done", "bn"))  # DONE in Bengali: that is all, and the consent
     for _ in range(20):
         last = worker.read[-1]
         if "রূপসী" in last or t(hotline, "bn", "summary.check", summary="\x00").split("\x00")[0] in last:
