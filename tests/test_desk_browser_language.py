@@ -17,12 +17,11 @@ import uuid
 
 import pytest
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
 from werkzeug.serving import make_server
 
 from desk.operator_client import client_for
 from desk_web_support import PASSWORDS, Clock, Desk
-from test_desk_browser import _Quiet, browser, downloads, flashed, shot  # noqa: F401, F811 (the browser fixture and what it needs)
+from test_desk_browser import _Quiet, browser, downloads, flashed, shot, sign_in_with_password  # noqa: F401, F811 (the browser fixture and what it needs)
 
 TOKEN_VARIABLE = "GRIEVANCE_OPERATOR_API_TOKEN"
 RAW_STATUS = re.compile(r"(?<![\w-])(received|acknowledged|in_review|in_dialogue|resolved|closed)(?![\w-])")
@@ -65,11 +64,7 @@ def test_a_japanese_case_worker_reads_statuses_and_a_reply_error_in_japanese(jap
     desk, base, talking = japanese_desk
     screenshots = tmp_path / "screenshots"
     screenshots.mkdir()
-    browser.get(base + "/login")
-    browser.find_element(By.NAME, "username").send_keys("cai")
-    browser.find_element(By.NAME, "password").send_keys(PASSWORDS["cai"])
-    browser.find_element(By.ID, "sign-in").click()
-    WebDriverWait(browser, 15).until(lambda d: d.current_url.endswith("/inbox"))
+    sign_in_with_password(browser, base, "cai", PASSWORDS["cai"], lands_on="/inbox")
 
     browser.get(base + "/cases")
     listed = browser.find_element(By.CSS_SELECTOR, "table.cases").text
@@ -91,11 +86,7 @@ def test_a_japanese_case_worker_reads_statuses_and_a_reply_error_in_japanese(jap
 
     # The Patterns page of a Japanese analyst: the report too, not only the page around it.
     browser.delete_all_cookies()
-    browser.get(base + "/login")
-    browser.find_element(By.NAME, "username").send_keys("ana")
-    browser.find_element(By.NAME, "password").send_keys(PASSWORDS["ana"])
-    browser.find_element(By.ID, "sign-in").click()
-    WebDriverWait(browser, 15).until(lambda d: d.current_url.endswith("/patterns"))
+    sign_in_with_password(browser, base, "ana", PASSWORDS["ana"], lands_on="/patterns")
     report = browser.find_element(By.CSS_SELECTOR, "div.report")
     headings = [h.text for h in report.find_elements(By.TAG_NAME, "h2")]
     assert headings[:3] == ["月別の案件", "分類別の案件", "労働者が窓口に連絡した方法"], headings

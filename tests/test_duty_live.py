@@ -27,7 +27,6 @@ import yaml
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from bot.config import load_settings
@@ -40,6 +39,7 @@ from fake_twilio import FakeTwilio
 from outage_support import health
 from test_channel_twilio import ACCOUNT_SID, AUTH_TOKEN, PUBLIC_URL, new_sid, sign, sms_payload
 from test_cli import _free_port
+from test_desk_browser import flashed, sign_in_with_password
 
 TELEGRAM_TOKEN = "4242000003:fake-live-duty-token-ZxCvBn"
 WEBHOOK_SECRET = "live-duty-hook-secret-0123456789"
@@ -182,17 +182,12 @@ def test_an_alert_pages_the_person_on_duty_within_a_minute_escalates_and_stops_w
         desk_server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_Quiet)
         threading.Thread(target=desk_server.serve_forever, daemon=True).start()
         base = f"http://localhost:{desk_server.server_port}"
-        browser.get(base + "/login")
-        browser.find_element(By.NAME, "username").send_keys("cai")
-        browser.find_element(By.NAME, "password").send_keys(DESK_PASSWORD)
-        browser.find_element(By.ID, "sign-in").click()
-        WebDriverWait(browser, 15).until(lambda d: d.current_url.endswith("/inbox"))
+        sign_in_with_password(browser, base, "cai", DESK_PASSWORD, lands_on="/inbox")
         banner = browser.find_element(By.ID, "duty-pages").text
         assert f"{ref[:3]}-{ref[3:]}" in banner and "nobody has acknowledged" in banner
         browser.save_screenshot(str(deployment / "duty-banner.png"))
         browser.find_element(By.ID, f"ack-{ref}").click()
-        flash = WebDriverWait(browser, 15).until(lambda d: d.find_elements(By.CSS_SELECTOR, "p.flash"))[0].text
-        assert "Page acknowledged" in flash
+        flashed(browser, "Page acknowledged")
         assert not browser.find_elements(By.ID, "duty-pages")
 
         # Acknowledged: nobody else is called, however long we wait.

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import threading
 
-import pyotp
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
@@ -23,7 +22,7 @@ from bot.messages import InboundMessage
 from desk_web_support import PASSWORDS, Clock, Desk
 from dialogue_support import CODE_SHOWN, LiveOperatorApi, new_token
 from referral_support import COMPANY_SECRET, SMTP_PASSWORD, SMTP_USER, CompanyEndpoint, MailServer, age_decrypt, company_key
-from test_desk_browser import _Quiet, browser, downloaded, downloads, flashed, shot  # noqa: F401  the browser's fixtures
+from test_desk_browser import _Quiet, browser, downloaded, downloads, flashed, shot, sign_in_in_browser  # noqa: F401  the browser's fixtures
 from test_desk_web import referral_flow
 from worker_scripts import ENGLISH_INTAKE
 
@@ -76,12 +75,7 @@ def live_desk(services, settings_with, company_side, monkeypatch):
 
 
 def sign_in(driver, desk, base: str) -> None:
-    driver.get(base + "/login")
-    driver.find_element(By.NAME, "username").send_keys("ada")
-    driver.find_element(By.NAME, "password").send_keys(PASSWORDS["ada"])
-    driver.find_element(By.ID, "sign-in").click()
-    driver.find_element(By.NAME, "code").send_keys(pyotp.TOTP(desk.secrets["ada"]).at(desk.clock().timestamp()))
-    driver.find_element(By.ID, "verify").click()
+    sign_in_in_browser(driver, base, desk, "ada", PASSWORDS["ada"])
     WebDriverWait(driver, 15).until(lambda d: d.current_url.endswith("/inbox"))
 
 

@@ -31,6 +31,7 @@ from desk.reports.demo import fill_demo_store
 from desk.reports.snapshot import PublicationRecord, report_months
 from desk_web_support import PASSWORDS, Clock, Desk
 from storage.keys import load_operator_identity
+from test_desk_browser import sign_in_with_password
 
 QUARTER = ("2026-01-01", "2026-03-31")
 JANUARY = ("2026-01-01", "2026-01-31")
@@ -166,11 +167,7 @@ def test_the_patterns_page_in_a_real_browser(patterns_desk, tmp_path):
     browser.implicitly_wait(5)
     try:
         base = f"http://localhost:{server.server_port}"
-        browser.get(base + "/login")
-        browser.find_element(By.NAME, "username").send_keys("ana")
-        browser.find_element(By.NAME, "password").send_keys(PASSWORDS["ana"])
-        browser.find_element(By.ID, "sign-in").click()
-        WebDriverWait(browser, 15).until(lambda d: "/login" not in d.current_url)
+        sign_in_with_password(browser, base, "ana", PASSWORDS["ana"])
 
         def show(start: str, end: str, profile: str) -> str:
             browser.get(base + "/patterns")

@@ -17,7 +17,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from personas.test_desk_after_the_report import ANSWER, COMMENT, DANGER, FIRE, QUESTION, live_desk  # noqa: F401  (a fixture)
-from test_desk_browser import browser, downloads, flashed, shot  # noqa: F401  (fixtures)
+from test_desk_browser import browser, downloads, flashed, shot, sign_in_with_password  # noqa: F401  (fixtures)
 from desk_web_support import PASSWORDS
 from personas.persona_support import case_code_in
 from worker_scripts import ENGLISH_INTAKE_CONTACT_YES
@@ -32,11 +32,7 @@ class _Quiet(WSGIRequestHandler):
 
 
 def sign_in(driver, base: str, name: str) -> None:
-    driver.get(base + "/login")
-    driver.find_element(By.NAME, "username").send_keys(name)
-    driver.find_element(By.NAME, "password").send_keys(PASSWORDS[name])
-    driver.find_element(By.ID, "sign-in").click()
-    WebDriverWait(driver, 15).until(lambda d: "/login" not in d.current_url)
+    sign_in_with_password(driver, base, name, PASSWORDS[name])
 
 
 def open_case(driver, base: str, case_id: str) -> None:
