@@ -160,7 +160,7 @@ $(E5_STAMP): nlu/e5/requirements.lock
 	touch $(E5_STAMP)
 
 # The classifier is trained from the same training messages as the built-in model (var/, never committed).
-$(E5_MODEL): $(E5_STAMP) nlu/e5/worker.py nlu/e5_export.py nlu/data/categories.yaml $(wildcard nlu/data/training/*.yaml)
+$(E5_MODEL): $(E5_STAMP) nlu/e5/worker.py nlu/e5_export.py nlu/urgency.py nlu/data/categories.yaml $(wildcard nlu/data/training/*.yaml)
 	$(BIN)/python -m nlu.e5_export var/e5/training.json
 	$(E5_VENV)/bin/python nlu/e5/worker.py train var/e5/training.json $(E5_MODEL).tmp.npz
 	mv $(E5_MODEL).tmp.npz $(E5_MODEL)

@@ -28,7 +28,7 @@ from nlu.outranking import outranking_clauses
 from nlu.stems import FoldedText
 from nlu.training_data import examples
 from nlu.reading import Understanding
-from nlu.urgency import UrgencyModel, train_urgency
+from nlu.urgency import UrgencyModel, train_urgency, translation_folds
 
 # The languages of the first release; a message read without a known language is
 # detected among these.
@@ -66,8 +66,9 @@ def category_model() -> NaiveBayes:
 def urgency_model() -> UrgencyModel:
     """The trained urgency model (`nlu.urgency`), built once per process from the training
     messages alone: the lexicon's danger stems are the rules' part, read beside it."""
-    pairs = [(example.text, example.urgent) for example in examples("training")]
-    return train_urgency(pairs, whole_words=lookalike_words())
+    training = examples("training")
+    return train_urgency([(example.text, example.urgent) for example in training], whole_words=lookalike_words(),
+                         rules=lambda text: is_urgent(FoldedText.of(text)), folds=translation_folds(training))
 
 
 class NgramUnderstander:

@@ -7,12 +7,16 @@ in the wheel; a C engine reached through ctypes) and numpy, which live in `.e5-v
     python nlu/e5/worker.py serve MODEL_NPZ --port P --token-file F
 
 `train` embeds the training messages (exported by `python -m nlu.e5_export`: text, label,
-urgent) and fits two logistic regressions on the standardised embeddings: the category
-(the taxonomy and "none") and urgency. Urgent messages are few, so the urgency model weighs
-both classes alike, and its threshold is chosen by cross-validation on the training messages
-alone (never on nlu/data/eval): the lowest probability that flags at most `MAX_FALSE_ALARMS`
-of the held-out ordinary messages, folded into the bias so that the answered urgency is 0.5
-exactly at that threshold. `serve` answers `POST /parse` on 127.0.0.1 with
+urgent, what the danger rules flag, and the false-alarm budget) and fits two logistic
+regressions on the standardised embeddings: the category (the taxonomy and "none") and
+urgency. Urgent messages are few, so the urgency model weighs both classes alike. Its
+threshold follows `nlu.urgency.urgency_threshold` (the same rule and budget as the built-in
+backend; tests/nlu/test_nlu_urgency_model.py checks that both choose alike): by cross-validation
+on the training messages alone (never on nlu/data/eval), the lowest probability at which the
+rules and the model together flag at most the budget of the held-out ordinary messages (the
+translations of one message in one fold); the
+model is the mean of the folds' models, and the threshold is folded into its bias so that the
+answered urgency is 0.5 exactly there. `serve` answers `POST /parse` on 127.0.0.1 with
 `{"labels": {label: probability}, "urgent": probability}` for `{"text": ...}`, only to a
 request carrying the token (`Authorization: Bearer ...`). It logs nothing, never a text;
 the weights are read from the package and the model file, nothing is fetched.
@@ -35,10 +39,6 @@ MAX_BODY_BYTES = 64_000  # a description is capped far below this by the bot
 L2 = 0.03
 EPOCHS = 800
 LEARNING_RATE = 0.5
-# Of the ordinary training messages held out in cross-validation, the share the urgency model
-# may flag: the danger rules add their own false alarms, and the target is at most 10% in all.
-MAX_FALSE_ALARMS = 0.01
-FOLDS = 5
 
 
 def embedder(threads: int = 1):
@@ -70,37 +70,51 @@ def fit(x: np.ndarray, y: np.ndarray, classes: int, balanced: bool = False) -> t
     return weights, bias
 
 
-def urgency_threshold(x: np.ndarray, urgent: np.ndarray) -> tuple[float, str]:
-    """The threshold of the urgency model, chosen by `FOLDS`-fold cross-validation on the
-    training messages: the lowest that flags at most `MAX_FALSE_ALARMS` of the held-out
-    ordinary messages. Returns it and a line of counts for the training log (no text)."""
-    fold = np.arange(len(urgent)) % FOLDS  # the files' order mixes languages and categories
+def urgency_threshold(held_out: np.ndarray, urgent: np.ndarray, by_rules: np.ndarray, budget: float) -> tuple[float, str]:
+    """`nlu.urgency.urgency_threshold` in numpy: the lowest held-out probability at which the rules
+    and the model together flag at most `budget` of the ordinary messages (the rules' own false
+    alarms first). Returns it and a line of counts for the training log (no text)."""
+    ordinary = int((urgent == 0).sum())
+    allowed = max(0, int(budget * ordinary) - int(((by_rules == 1) & (urgent == 0)).sum()))
+    left_alone = np.sort(held_out[(urgent == 0) & (by_rules == 0)])[::-1]
+    threshold = float(np.nextafter(left_alone[allowed], np.inf)) if allowed < len(left_alone) else 0.0
+    flagged = (by_rules == 1) | (held_out >= threshold)
+    caught, alarms = int(flagged[urgent == 1].sum()), int(flagged[urgent == 0].sum())
+    return threshold, (f"urgency threshold {threshold:.3f}: cross-validated recall {caught}/{int(urgent.sum())} "
+                       f"with the rules, false alarms {alarms}/{ordinary}")
+
+
+def urgency_folds(x: np.ndarray, urgent: np.ndarray, fold: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The mean of the folds' urgency models (weights, bias), and each message's
+    probability by the model that did not see it; `fold` is each message's fold, as exported
+    (the translations of one message together)."""
     held_out = np.zeros(len(urgent))
-    for k in range(FOLDS):
+    mean_w, mean_b = 0.0, 0.0
+    folds = np.unique(fold)
+    for k in folds:
         train = fold != k
         weights, bias = fit(x[train], urgent[train], 2, balanced=True)
         held_out[~train] = softmax(x[~train] @ weights + bias)[:, 1]
-    ordinary = np.sort(held_out[urgent == 0])
-    allowed = int(MAX_FALSE_ALARMS * len(ordinary))
-    threshold = float(ordinary[len(ordinary) - allowed - 1]) + 1e-6 if allowed < len(ordinary) else 0.5
-    caught = int((held_out[urgent == 1] >= threshold).sum())
-    alarms = int((held_out[urgent == 0] >= threshold).sum())
-    return threshold, (f"urgency threshold {threshold:.3f}: cross-validated recall {caught}/{int(urgent.sum())}, "
-                       f"false alarms {alarms}/{len(ordinary)}")
+        mean_w, mean_b = mean_w + weights / len(folds), mean_b + bias / len(folds)
+    return mean_w, mean_b, held_out
 
 
 def train(training_json: Path, model_npz: Path, threads: int) -> None:
-    rows = json.loads(training_json.read_text(encoding="utf-8"))
+    exported = json.loads(training_json.read_text(encoding="utf-8"))
+    rows = exported["rows"]
     labels = sorted({row["label"] for row in rows})
     embeddings = embedder(threads).query([row["text"] for row in rows])
     mean, scale = embeddings.mean(axis=0), embeddings.std(axis=0) + 1e-6
     x = (embeddings - mean) / scale
     category_w, category_b = fit(x, np.array([labels.index(row["label"]) for row in rows]), len(labels))
     urgent = np.array([int(row["urgent"]) for row in rows])
-    threshold, summary = urgency_threshold(x, urgent)
+    urgent_w, urgent_b, held_out = urgency_folds(x, urgent, np.array([int(row["fold"]) for row in rows]))
+    by_rules = np.array([int(row["rules"]) for row in rows])
+    threshold, summary = urgency_threshold(held_out, urgent, by_rules, float(exported["false_alarm_budget"]))
     print(summary, flush=True)
-    urgent_w, urgent_b = fit(x, urgent, 2, balanced=True)
-    # Shift the logit so that the answered probability is 0.5 exactly at the chosen threshold.
+    # Shift the logit so that the answered probability is 0.5 exactly at the chosen threshold
+    # (kept inside (0, 1): a budget the rules leave whole could allow every message through).
+    threshold = min(max(threshold, 1e-6), 1 - 1e-6)
     urgent_b[1] -= np.log(threshold / (1 - threshold))
     model_npz.parent.mkdir(parents=True, exist_ok=True)
     np.savez(model_npz, labels=np.array(labels), mean=mean, scale=scale, category_w=category_w,

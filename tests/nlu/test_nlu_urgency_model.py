@@ -19,7 +19,7 @@ from nlu.categories import is_urgent
 from nlu.statistical import urgency_model
 from nlu.stems import FoldedText
 from nlu.training_data import examples
-from nlu.urgency import MAX_FALSE_ALARMS, train_urgency
+from nlu.urgency import FALSE_ALARM_BUDGET, train_urgency, urgency_threshold
 
 pytestmark = pytest.mark.database_independent  # no database in it: run once, in the SQLite run
 
@@ -64,9 +64,20 @@ HARD_NEGATIVES = [
 
 
 @pytest.mark.parametrize(("language", "text"), MISSED_BY_RULES)
-def test_the_model_flags_danger_the_rules_miss(understander, language, text):
+def test_the_model_reads_danger_the_rules_miss_above_every_near_miss(understander, language, text):
+    """Each scores above every ordinary complaint near danger, whatever the threshold."""
     assert not is_urgent(FoldedText.of(text))  # else this test would not be about the model
-    assert understander.understand(text, language).urgent
+    highest_ordinary = max(understander.urgency.score(ordinary) for _, ordinary in HARD_NEGATIVES)
+    assert understander.urgency.score(text) > highest_ordinary
+
+
+def test_the_model_flags_most_danger_the_rules_miss(understander):
+    """The threshold, chosen by cross-validation with the translations of a message held out
+    together, lets most of them through. (Two sit just under it, "chhat gir gayi, kuch log andar
+    fase hain" and the broker moving workers to another farm: with the folds by position, which held
+    out a message while training on its translations, the threshold was lower and let them pass.)"""
+    flagged = [text for language, text in MISSED_BY_RULES if understander.understand(text, language).urgent]
+    assert len(flagged) >= 7, flagged
 
 
 @pytest.mark.parametrize(("language", "text"), HARD_NEGATIVES)
@@ -87,14 +98,29 @@ def test_the_rules_stay_the_floor(understander):
 
 
 def test_the_threshold_keeps_to_the_cross_validated_false_alarms():
-    """Chosen on the training messages alone: at most `MAX_FALSE_ALARMS` of the held-out ordinary
-    messages flagged, and some held-out urgent ones caught."""
+    """Chosen on the training messages alone: the rules and the model together flag at most
+    `FALSE_ALARM_BUDGET` of the held-out ordinary messages, and catch more urgent ones than the
+    rules alone."""
     found = urgency_model().cross_validation
     training = examples("training")
     assert found.urgent == sum(example.urgent for example in training)
     assert found.ordinary == len(training) - found.urgent
-    assert found.false_alarms <= int(MAX_FALSE_ALARMS * found.ordinary)
-    assert found.caught > 0
+    assert found.false_alarms <= int(FALSE_ALARM_BUDGET * found.ordinary)
+    by_rules = sum(is_urgent(FoldedText.of(example.text)) for example in training if example.urgent)
+    assert found.caught > by_rules
+
+
+def test_the_rules_false_alarms_are_spent_first():
+    """100 ordinary messages, 3 of them flagged by the rules, a budget of 5%: the model may add 2."""
+    labels = [False] * 100 + [True] * 10
+    by_rules = [i < 3 for i in range(100)] + [False] * 10
+    scores = [i / 100 for i in range(100)] + [0.5 + i / 100 for i in range(10)]  # ordinary 0.00 to 0.99
+    threshold, found = urgency_threshold(scores, labels, by_rules, budget=0.05)
+    assert 0.97 < threshold <= 0.98  # 0.98 and 0.99 pass, 0.97 does not
+    assert (found.false_alarms, found.caught) == (5, 0)
+    # The rules alone over the budget: the model adds no false alarm of its own.
+    threshold, found = urgency_threshold(scores, labels, [i < 8 for i in range(100)] + [False] * 10, budget=0.05)
+    assert threshold > 0.99 and found.false_alarms == 8
 
 
 # A toy corpus where "fired" is said only in urgent messages: the model would learn it as danger.
@@ -132,3 +158,48 @@ def test_random_bytes_are_noise_to_the_model_not_danger(seed):
     assert not urgency_model().is_urgent(noise)
     assert urgency_model().is_urgent(noise + "\n" + "roof came down on line 6, ppl still under it") == \
         urgency_model().is_urgent("roof came down on line 6, ppl still under it"), "the words beside the noise still count"
+
+
+def test_the_e5_worker_chooses_its_threshold_by_the_same_rule():
+    """The e5 worker runs in its own Python with numpy; its threshold rule is written again there.
+    On the same held-out scores, rule flags and budget, both choose the same threshold and counts."""
+    import importlib.util
+    from pathlib import Path
+
+    import numpy as np
+
+    path = Path(__file__).resolve().parents[2] / "nlu" / "e5" / "worker.py"
+    spec = importlib.util.spec_from_file_location("e5_worker_under_test", path)
+    worker = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(worker)
+    chance = random.Random(5)
+    for budget in (0.0, 0.01, 0.05, 0.3):
+        labels = [chance.random() < 0.25 for _ in range(400)]
+        scores = [chance.random() for _ in labels]
+        by_rules = [chance.random() < (0.5 if urgent else 0.02) for urgent in labels]
+        threshold, found = urgency_threshold(scores, labels, by_rules, budget=budget)
+        numpy_threshold, summary = worker.urgency_threshold(
+            np.array(scores), np.array(labels, dtype=int), np.array(by_rules, dtype=int), budget)
+        assert numpy_threshold == threshold
+        assert f"recall {found.caught}/{found.urgent} with the rules, false alarms {found.false_alarms}/{found.ordinary}" in summary
+
+
+def test_the_translations_of_a_message_share_a_fold_and_the_e5_export_carries_the_same():
+    """A message's place in its file decides its fold: the first urgent safety message of every
+    language (a fire, in each) is held out together; the e5 export hands the worker those folds,
+    what the rules flag and the one budget."""
+    from nlu.e5_export import training_data
+    from nlu.urgency import translation_folds
+
+    training = examples("training")
+    folds = translation_folds(training)
+    first_fire = {fold for example, fold in zip(training, folds, strict=True)
+                  if example.urgent and example.category == "safety"
+                  and example is next(e for e in training if e.language == example.language
+                                      and e.romanized == example.romanized and e.urgent and e.category == "safety")}
+    assert len(first_fire) == 1
+    assert len(set(folds)) == 5
+    exported = training_data()
+    assert exported["false_alarm_budget"] == FALSE_ALARM_BUDGET
+    assert [row["fold"] for row in exported["rows"]] == folds
+    assert [row["rules"] for row in exported["rows"]] == [is_urgent(FoldedText.of(example.text)) for example in training]
