@@ -104,7 +104,10 @@ class DutyLog:
         pages: dict[str, dict] = {}
         for row in rows:
             page = pages.setdefault(row["ref"], {"case_id": row["case_id"], "since": row["at"], "reason": "", "person": None})
-            page["last"] = row["kind"]
+            # An end is for good: a message the pager had in flight when someone acknowledged is
+            # recorded after the acknowledgement ("sent"), and must not reopen the page.
+            if page.get("last") not in ENDED:
+                page["last"] = row["kind"]
             if row["kind"] == "queued":
                 page["reason"] = row["detail"] or ""
             if row["person"]:

@@ -220,3 +220,21 @@ def test_an_unanswered_page_stays_in_the_banner_until_acknowledged(duty_services
     assert [e.action for e in desk.store.audit_entries()] == ["page_queued", "page_sent", "page_unanswered", "page_queued",
                                                                "page_acknowledged"]
     desk.close()
+
+
+def test_a_page_sent_while_it_was_acknowledged_stays_acknowledged(duty_services):
+    """The pager sends, then records "sent"; an acknowledgement can land in between (seen in a live run
+    on a loaded machine: the banner showed the page again after "Page acknowledged"). The message did
+    go out, so the event is kept and audited, but an acknowledged page is ended for good."""
+    desk = Desk(duty_services, Clock())
+    duty_log = DutyLog(desk.store)
+    case = "0b7d3c1e-2f4a-4b5c-9d6e-7f8a9b0c1d2e"
+
+    def event(seq, kind, **fields):
+        return {"seq": seq, "ref": "ACDEFH", "case_id": case, "kind": kind, "at": "2026-11-20T03:12:00+00:00", **fields}
+
+    duty_log.record([event(1, "queued", detail="alert"), event(2, "sent", person="Ana", way="sms"),
+                     event(3, "acknowledged", detail="cai"), event(4, "sent", person="Ana", way="email")], desk.clock())
+    assert duty_log.open_pages() == []
+    assert [e.action for e in desk.store.audit_entries()][-2:] == ["page_acknowledged", "page_sent"]
+    desk.close()
